@@ -1,0 +1,1 @@
+"""The peerlex client library, command line and offline bundle verification."""

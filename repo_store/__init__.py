@@ -1,0 +1,1 @@
+"""Per-party bare git repositories: signed commits, compare-and-swap refs, reads, diff."""

@@ -1,0 +1,1 @@
+"""The peerlex Flask service: app factory, API, auth, permissions, services and models."""

@@ -22,5 +22,6 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed system-deps
 	$(PY) -m ruff check server repo_store keys clients tests bench
+	$(PY) -m ruff format --check server repo_store keys clients tests bench
 	$(PY) -m mypy
 	$(PY) -m pytest

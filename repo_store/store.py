@@ -1,0 +1,398 @@
+"""One bare git repository per party: documents committed, signed, read and listed by version."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import git
+
+from keys.allowed_signers import principal
+from keys.party_keys import KeyStore
+from repo_store.commits import (
+    GIT_NAMESPACE,
+    CommitInfo,
+    Identity,
+    SignatureCheck,
+    build_commit,
+    check_signature,
+    parse_commit,
+)
+from repo_store.errors import (
+    DocumentExists,
+    DocumentNotFound,
+    RepositoryNotFound,
+    StaleVersion,
+    UnknownVersion,
+)
+from repo_store.locking import repository_lock
+from repo_store.names import check_party, check_sha, check_slug
+from repo_store.objects import ObjectReader, ObjectWriter, fsync_path
+
+MAIN_REF = "refs/heads/main"
+DOCUMENTS = "documents"
+
+
+def normalise_document_text(text: str) -> str:
+    """Store text as NFC with LF line endings and a final newline."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return text if text.endswith("\n") or not text else text + "\n"
+
+
+def git_blob_id(data: bytes) -> bytes:
+    """The binary object id git gives a blob with these bytes."""
+    digest = hashlib.sha1(b"blob %d\x00" % len(data))  # noqa: S324 - git's naming, not security
+    digest.update(data)
+    return digest.digest()
+
+
+def document_paths(slug: str) -> tuple[str, str]:
+    """The text and metadata paths of a document in the repository tree."""
+    return f"{DOCUMENTS}/{slug}.md", f"{DOCUMENTS}/{slug}.json"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document as of one version."""
+
+    slug: str
+    version: CommitInfo
+    content: str
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    """A document's slug, metadata and current version, for listings."""
+
+    slug: str
+    version: str
+    metadata: dict[str, Any]
+
+
+class RepoStore:
+    """All party repositories under one directory."""
+
+    _VERSION_CACHE_SIZE = 65536
+    _COMMIT_CACHE_SIZE = 16384
+
+    def __init__(self, root: Path, keys: KeyStore) -> None:
+        self.root = root
+        self.keys = keys
+        self._readers: dict[str, ObjectReader] = {}
+        self._lock = threading.Lock()
+        # (party, commit, slug) -> the newest commit at or before `commit` that changed the
+        # document. Commits never change, so entries never go stale.
+        self._versions: OrderedDict[tuple[str, str, str], str | None] = OrderedDict()
+        self._commits: OrderedDict[tuple[str, str], CommitInfo] = OrderedDict()
+
+    # -- repositories -------------------------------------------------------------------------
+
+    def path(self, party: str) -> Path:
+        return self.root / f"{check_party(party)}.git"
+
+    def create_repository(self, party: str) -> Path:
+        """Create the party's bare repository (idempotent)."""
+        path = self.path(party)
+        if not (path / "HEAD").exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            git.Repo.init(path, bare=True, mkdir=True, initial_branch="main").close()
+        return path
+
+    def _existing(self, party: str) -> Path:
+        path = self.path(party)
+        if not (path / "HEAD").exists():
+            raise RepositoryNotFound(f"party {party} has no repository")
+        return path
+
+    def reader(self, party: str) -> ObjectReader:
+        with self._lock:
+            reader = self._readers.get(party)
+            if reader is None:
+                reader = ObjectReader(self._existing(party) / "objects")
+                self._readers[party] = reader
+            return reader
+
+    def head(self, party: str) -> str | None:
+        """The commit refs/heads/main points at, or None in an empty repository."""
+        path = self._existing(party)
+        try:
+            return (path / MAIN_REF).read_text().strip() or None
+        except FileNotFoundError:
+            packed = path / "packed-refs"
+            if packed.exists():
+                for line in packed.read_text().splitlines():
+                    sha, _, name = line.partition(" ")
+                    if name == MAIN_REF:
+                        return sha
+            return None
+
+    def _stage_ref(self, path: Path, new: str, old: str | None) -> Path:
+        """Check that refs/heads/main is still old and write new to its lock file.
+
+        The caller holds the repository lock, fsyncs the lock file together with the new
+        objects (one journal commit for both) and then calls _publish_ref.
+        """
+        ref = path / MAIN_REF
+        try:
+            current = ref.read_text().strip() or None
+        except FileNotFoundError:
+            current = None
+        if current != old:
+            raise StaleVersion(current)
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        # git's own lock-file name, so a git process running by hand sees the ref as busy.
+        lock = ref.with_name(ref.name + ".lock")
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, f"{new}\n".encode())
+        finally:
+            os.close(fd)
+        return lock
+
+    @staticmethod
+    def _publish_ref(lock: Path) -> None:
+        """Atomically move the durable lock file over the ref and make the rename durable."""
+        ref = lock.with_name(lock.name.removesuffix(".lock"))
+        os.replace(lock, ref)
+        fsync_path(ref.parent)
+
+    # -- commits ------------------------------------------------------------------------------
+
+    def commit(self, party: str, sha: str) -> CommitInfo:
+        """Read and parse one commit (cached: commits never change)."""
+        key = (party, sha)
+        with self._lock:
+            cached = self._commits.get(key)
+        if cached is not None:
+            return cached
+        check_sha(sha)
+        info = parse_commit(sha, self.reader(party).read(bytes.fromhex(sha), b"commit"))
+        with self._lock:
+            self._commits[key] = info
+            if len(self._commits) > self._COMMIT_CACHE_SIZE:
+                self._commits.popitem(last=False)
+        return info
+
+    def history(self, party: str, start: str | None = None) -> Iterator[CommitInfo]:
+        """Commits from start (default: head) back along first parents."""
+        sha = start or self.head(party)
+        while sha:
+            info = self.commit(party, sha)
+            yield info
+            sha = info.parent
+
+    def in_history(self, party: str, sha: str) -> bool:
+        """Whether sha is a commit reachable from the party's head."""
+        check_sha(sha)
+        try:
+            self.commit(party, sha)
+        except UnknownVersion:
+            return False
+        return any(info.sha == sha for info in self.history(party))
+
+    def verify_commit(self, party: str, sha: str) -> SignatureCheck:
+        """Check a commit's signature against every key the party has had."""
+        trusted = [key.public_key for key in self.keys.verifying_keys(party)]
+        return check_signature(self.commit(party, sha), party, trusted)
+
+    def commit_files(
+        self,
+        party: str,
+        files: Mapping[str, bytes],
+        *,
+        author: Identity,
+        committer_name: str,
+        message: str,
+        precondition: Callable[[str | None], None] = lambda head: None,
+    ) -> str:
+        """Write files as one signed commit on top of head; return the new commit id.
+
+        precondition(head) runs under the repository lock and raises to refuse the write, so
+        the check and the ref update are one atomic step.
+        """
+        path = self._existing(party)
+        reader = self.reader(party)
+        party_keys = self.keys.current(party)
+        with repository_lock(path):
+            head = self.head(party)
+            precondition(head)
+            writer = ObjectWriter(path / "objects", reader)
+            root = bytes.fromhex(self.commit(party, head).tree) if head else None
+            tree = writer.write_paths(root, files).hex()
+            raw = build_commit(
+                tree=tree,
+                parent=head,
+                author=author,
+                committer=Identity(committer_name, principal(party)),
+                message=message,
+                trailers=[("Peerlex-User", author.email), ("Peerlex-Party", party)],
+                sign=lambda payload: party_keys.sign(payload, GIT_NAMESPACE),
+            )
+            sha = writer.write(b"commit", raw).hex()
+            # Objects and the new ref value are durable before the ref moves: a crash at any
+            # point leaves either the old head or the new one, never a dangling ref.
+            lock = self._stage_ref(path, sha, head)
+            writer.make_durable(also=[lock])
+            self._publish_ref(lock)
+            return sha
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def _entries(self, party: str, commit: CommitInfo, slug: str) -> tuple[Any, Any]:
+        reader = self.reader(party)
+        root = bytes.fromhex(commit.tree)
+        text_path, meta_path = document_paths(slug)
+        return reader.entry_at(root, text_path), reader.entry_at(root, meta_path)
+
+    def current_version(self, party: str, slug: str, at: str | None = None) -> str | None:
+        """The newest commit at or before `at` (default: head) that changed the document."""
+        check_slug(slug)
+        sha = at or self.head(party)
+        walked: list[str] = []
+        result: str | None = None
+        while sha:
+            key = (party, sha, slug)
+            with self._lock:
+                if key in self._versions:
+                    result = self._versions[key]
+                    break
+            info = self.commit(party, sha)
+            entries = self._entries(party, info, slug)
+            if entries == (None, None):
+                result = None
+                walked.append(sha)
+                break
+            parent_entries = (
+                self._entries(party, self.commit(party, info.parent), slug)
+                if info.parent
+                else (None, None)
+            )
+            walked.append(sha)
+            if entries != parent_entries:
+                result = sha
+                break
+            sha = info.parent
+        with self._lock:
+            for commit in walked:
+                self._versions[(party, commit, slug)] = result
+            while len(self._versions) > self._VERSION_CACHE_SIZE:
+                self._versions.popitem(last=False)
+        return result
+
+    def resolve_version(self, party: str, slug: str, version: str | None) -> str:
+        """Map a requested version (any commit in history, or None for head) to the version of
+        the document it holds; raise if the document did not exist there."""
+        if version is not None:
+            check_sha(version)
+            if not self.in_history(party, version):
+                raise UnknownVersion(f"{version} is not in the history of {party}")
+        resolved = self.current_version(party, slug, version)
+        if resolved is None:
+            raise DocumentNotFound(f"no document {slug!r} at that version")
+        return resolved
+
+    def read_document(self, party: str, slug: str, version: str | None = None) -> Document:
+        """The document's text and metadata as of a version (default: current)."""
+        return self._document_at(party, slug, self.resolve_version(party, slug, version))
+
+    def _document_at(self, party: str, slug: str, resolved: str) -> Document:
+        info = self.commit(party, resolved)
+        text_entry, meta_entry = self._entries(party, info, slug)
+        reader = self.reader(party)
+        content = reader.read(text_entry[0], b"blob").decode() if text_entry else ""
+        metadata = json.loads(reader.read(meta_entry[0], b"blob")) if meta_entry else {}
+        return Document(slug=slug, version=info, content=content, metadata=metadata)
+
+    def versions(self, party: str, slug: str) -> list[CommitInfo]:
+        """Every version of a document, newest first."""
+        result: list[CommitInfo] = []
+        version = self.current_version(party, slug)
+        while version:
+            info = self.commit(party, version)
+            result.append(info)
+            version = self.current_version(party, slug, info.parent) if info.parent else None
+        return result
+
+    def list_documents(self, party: str) -> list[DocumentSummary]:
+        """Every document at head, sorted by slug."""
+        head = self.head(party)
+        if head is None:
+            return []
+        reader = self.reader(party)
+        docs = reader.entry_at(bytes.fromhex(self.commit(party, head).tree), DOCUMENTS)
+        if docs is None:
+            return []
+        summaries = []
+        for name, (sha, _mode) in sorted(reader.tree(docs[0]).items()):
+            if not name.endswith(".json"):
+                continue
+            slug = name.removesuffix(".json")
+            version = self.current_version(party, slug, head)
+            if version is not None:
+                metadata = json.loads(reader.read(sha, b"blob"))
+                summaries.append(DocumentSummary(slug=slug, version=version, metadata=metadata))
+        return summaries
+
+    def put_document(
+        self,
+        party: str,
+        slug: str,
+        content: str,
+        metadata: Mapping[str, Any],
+        *,
+        base: str | None,
+        author: Identity,
+        committer_name: str,
+        message: str,
+    ) -> tuple[str, bool]:
+        """Create (no base) or update (base = the version edited from) a document.
+
+        Returns (version, created). An update that changes nothing returns the current version
+        without a new commit.
+        """
+        check_slug(slug)
+        if base is not None:
+            check_sha(base)
+        current = self.current_version(party, slug)
+        if base is not None and base != current and not self.in_history(party, base):
+            raise UnknownVersion(f"base {base} is not in the history of {party}")
+        text = normalise_document_text(content).encode()
+        old_meta: dict[str, Any] = {}
+        if current is not None and base == current:
+            old_meta = self._document_at(party, slug, current).metadata
+        meta = {**old_meta, **{k: v for k, v in metadata.items() if v is not None}}
+        meta_bytes = (
+            json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+        ).encode()
+        if current is not None and base == current:
+            unchanged = (git_blob_id(text), git_blob_id(meta_bytes))
+            text_entry, meta_entry = self._entries(party, self.commit(party, current), slug)
+            if (text_entry and text_entry[0], meta_entry and meta_entry[0]) == unchanged:
+                return current, False
+        text_path, meta_path = document_paths(slug)
+
+        def still_current(head: str | None) -> None:
+            now = self.current_version(party, slug, head) if head else None
+            if base is None and now is not None:
+                raise DocumentExists(now)
+            if base is not None and now != base:
+                raise StaleVersion(now)
+
+        sha = self.commit_files(
+            party,
+            {text_path: text, meta_path: meta_bytes},
+            author=author,
+            committer_name=committer_name,
+            message=message,
+            precondition=still_current,
+        )
+        return sha, base is None

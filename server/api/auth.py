@@ -1,0 +1,70 @@
+"""Log in and out with a session cookie, or get and revoke an API token."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from flask import session
+from flask_login import current_user, login_user, logout_user
+from flask_smorest import Blueprint
+from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import Unauthorized
+
+from server.auth import authenticate, current_token, issue_token
+from server.db import db_session
+from server.models import utcnow
+from server.schemas import CredentialsSchema, MeSchema, TokenSchema
+from server.services.context import services
+from server.services.users import me_payload
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
+BAD_CREDENTIALS = "wrong email or password"
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(CredentialsSchema)
+@blp.response(200, MeSchema)
+def login(credentials: dict[str, Any]) -> dict[str, Any]:
+    """Start a cookie session; answers the user and the CSRF token for later writes."""
+    user = authenticate(credentials["email"], credentials["password"])
+    if user is None:
+        raise Unauthorized(BAD_CREDENTIALS)
+    session.clear()  # a new session id at login: no fixation
+    login_user(user)
+    return me_payload(user, generate_csrf())
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(204)
+def logout() -> None:
+    """End the cookie session."""
+    logout_user()
+    session.clear()
+
+
+@blp.route("/tokens", methods=["POST"])
+@blp.arguments(CredentialsSchema)
+@blp.response(201, TokenSchema)
+def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
+    """Exchange email and password for an API token (shown once)."""
+    user = authenticate(credentials["email"], credentials["password"])
+    if user is None:
+        raise Unauthorized(BAD_CREDENTIALS)
+    token, record = issue_token(user, services().config.token_ttl_hours)
+    db_session().commit()
+    return {"token": token, "expires_at": record.expires_at.replace(tzinfo=UTC)}
+
+
+@blp.route("/tokens", methods=["DELETE"])
+@blp.response(204)
+def revoke_token() -> None:
+    """Revoke the token that authenticates this request."""
+    record = current_token()
+    if record is None:
+        raise Unauthorized("send the token to revoke as Authorization: Bearer")
+    record.revoked_at = utcnow()
+    db_session().commit()
+
+
+__all__ = ["blp", "current_user"]

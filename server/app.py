@@ -1,0 +1,89 @@
+"""The application factory: everything is built here, nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, Response, g, request
+
+from keys.master import load_master_key
+from keys.party_keys import KeyStore
+from repo_store.store import RepoStore
+from server.api import auth as auth_api
+from server.api import documents as documents_api
+from server.api import meta as meta_api
+from server.auth import init_auth
+from server.config import Config
+from server.db import Database, init_db
+from server.errors import ProblemApi, init_errors
+from server.services.context import Services
+
+log = logging.getLogger(__name__)
+API_BLUEPRINTS = (meta_api.blp, auth_api.blp, documents_api.blp)
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Create and configure an instance of the peerlex application."""
+    config = config or Config.from_env()
+    master = load_master_key(config.master_key_path, dict(config.environ))
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=master.derive("peerlex flask session").hex(),
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        SESSION_COOKIE_NAME="peerlex_session",
+        REMEMBER_COOKIE_SECURE=config.secure_cookies,
+        TESTING=config.testing,
+        JSON_SORT_KEYS=False,
+        API_TITLE="peerlex",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.config["API_SPEC_OPTIONS"] = {
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "peerlex_session"},
+            }
+        },
+        "security": [{"bearer": []}, {"session": []}],
+    }
+    database = Database(config.database_uri)
+    database.create_schema()
+    init_db(app, database)
+    keys = KeyStore(config.keys_dir, master)
+    app.extensions["peerlex.config"] = config
+    app.extensions["peerlex.services"] = Services(
+        config=config, keys=keys, store=RepoStore(config.repos_dir, keys)
+    )
+    init_errors(app)
+    init_auth(app)
+    api = ProblemApi(app)
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+
+    @app.before_request
+    def _request_id() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = (
+            incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else (uuid.uuid4().hex)
+        )
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"
+        )
+        if request.path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app

@@ -1,0 +1,146 @@
+"""Who is calling: flask-login sessions, Bearer tokens, CSRF on cookie writes, deny by default."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, Request, current_app, g, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
+from werkzeug.exceptions import Unauthorized
+
+from server.db import db_session
+from server.models import ApiToken, User, utcnow
+from server.passwords import dummy_hash, verify_password
+
+TOKEN_PREFIX = "plx_"  # noqa: S105 - a public marker, not a secret
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Endpoints anyone may call; everything else needs a logged-in user.
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "meta.healthz",
+        "meta.allowed_signers",
+        "api-docs.openapi_json",
+        "auth.login",
+        "auth.create_token",
+        "static",
+    }
+)
+# Endpoints that take credentials themselves, so there is no session to forge a request for.
+CSRF_EXEMPT = frozenset({"auth.login", "auth.create_token"})
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User, ttl_hours: int) -> tuple[str, ApiToken]:
+    """Create a new API token for user; the clear token is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = ApiToken(
+        user_id=user.id,
+        token_hash=token_digest(token),
+        expires_at=utcnow() + timedelta(hours=ttl_hours),
+    )
+    db_session().add(record)
+    return token, record
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """Return the user for valid credentials; the same work is done for an unknown email."""
+    session = db_session()
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        verify_password(password, _dummy_hash())
+        return None
+    if not verify_password(password, user.password_hash) or not user.active:
+        return None
+    return user
+
+
+def _dummy_hash() -> str:
+    cached: str | None = current_app.extensions.get("peerlex.dummy_hash")
+    if cached is None:
+        cached = dummy_hash(current_app.extensions["peerlex.config"].scrypt_n)
+        current_app.extensions["peerlex.dummy_hash"] = cached
+    return cached
+
+
+def _user_from_session(user_id: str) -> User | None:
+    ident, _, version = user_id.partition(":")
+    if not ident.isdigit():
+        return None
+    user = db_session().get(User, int(ident))
+    if user is None or not user.active or str(user.session_version) != version:
+        return None
+    return user
+
+
+def bearer_token(req: Request) -> str | None:
+    header = req.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token.strip()
+
+
+def _user_from_token(req: Request) -> User | None:
+    token = bearer_token(req)
+    if token is None:
+        return None
+    digest = token_digest(token)
+    record = db_session().scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if record is None or not hmac.compare_digest(record.token_hash, digest):
+        return None
+    if record.revoked_at is not None or record.expires_at <= utcnow():
+        return None
+    if not record.user.active:
+        return None
+    g.api_token = record
+    return record.user
+
+
+def current_token() -> ApiToken | None:
+    """The token that authenticated this request, if it was a token."""
+    token: ApiToken | None = g.get("api_token")
+    return token
+
+
+def init_auth(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.user_loader(_user_from_session)
+    login_manager.session_protection = "strong"
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+    app.config["WTF_CSRF_TIME_LIMIT"] = None
+    csrf.init_app(app)
+
+    def _unauthorized() -> Any:
+        raise Unauthorized("log in, or send an API token as Authorization: Bearer")
+
+    login_manager.unauthorized_handler(_unauthorized)
+
+    @app.before_request
+    def _require_login() -> None:
+        # A Bearer header means the caller chose token auth: any cookie is then ignored, so
+        # a bad token is never rescued by a session. flask-login reads the user from g.
+        if bearer_token(request) is not None:
+            g._login_user = _user_from_token(request) or login_manager.anonymous_user()
+            g.auth_via_token = True
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return
+        if not current_user.is_authenticated:
+            raise Unauthorized("log in, or send an API token as Authorization: Bearer")
+        if (
+            request.method not in SAFE_METHODS
+            and not g.get("auth_via_token")
+            and request.endpoint not in CSRF_EXEMPT
+        ):
+            csrf.protect()

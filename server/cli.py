@@ -1,0 +1,187 @@
+"""`peerlex-server`: set up a data directory, add parties and users, and serve."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from keys.master import create_master_key
+from server.config import Config
+from server.db import Database, db_session
+from server.models import Membership, Party, PartyKind, Role, User
+from server.passwords import WeakPassword, check_password_rules, hash_password
+from server.services.context import services
+
+
+def _config(ctx: click.Context) -> Config:
+    config: Config = ctx.obj["config"]
+    return config
+
+
+def _app(ctx: click.Context) -> Flask:
+    from server.app import create_app
+
+    if "app" not in ctx.obj:
+        ctx.obj["app"] = create_app(_config(ctx))
+    app: Flask = ctx.obj["app"]
+    return app
+
+
+@click.group()
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False),
+    envvar="PEERLEX_DATA",
+    default="data",
+    show_default=True,
+    help="The data directory (also PEERLEX_DATA).",
+)
+@click.pass_context
+def main(ctx: click.Context, data: str) -> None:
+    """Run and administer a peerlex server."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = Config.from_env(data_dir=data)
+
+
+@main.command()
+@click.option("--if-missing", is_flag=True, help="Succeed quietly when already initialised.")
+@click.pass_context
+def init(ctx: click.Context, if_missing: bool) -> None:
+    """Create the data directory, the master key and the database."""
+    config = _config(ctx)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    has_key = config.master_key_path.exists() or bool(config.environ.get("PEERLEX_MASTER_KEY"))
+    if has_key and not if_missing:
+        raise click.ClickException(f"{config.data_dir} is already initialised")
+    if not has_key:
+        create_master_key(config.master_key_path)
+        click.echo(f"master key written to {config.master_key_path} (mode 0600); back it up")
+    Database(config.database_uri).create_schema()
+    for sub in (config.repos_dir, config.keys_dir, config.blobs_dir, config.bundles_dir):
+        sub.mkdir(exist_ok=True)
+    click.echo(f"peerlex data directory ready: {config.data_dir}")
+
+
+@main.group()
+def party() -> None:
+    """Manage parties (States and organisations)."""
+
+
+@party.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="Full name, e.g. 'Republic of Belarus'.")
+@click.option("--kind", type=click.Choice([k.value for k in PartyKind]), required=True)
+@click.pass_context
+def party_add(ctx: click.Context, code: str, name: str, kind: str) -> None:
+    """Add a party with its signing and encryption keys and its repository."""
+    from repo_store.names import InvalidName, check_party
+
+    try:
+        check_party(code)
+    except InvalidName as exc:
+        raise click.BadParameter("use 2-16 upper-case letters or digits, e.g. BLR") from exc
+    app = _app(ctx)
+    with app.app_context():
+        session = db_session()
+        if session.scalar(select(Party).where(Party.code == code)) is not None:
+            raise click.ClickException(f"party {code} exists already")
+        found = services()
+        if not found.keys.has_keys(code):
+            found.keys.create(code)
+        found.store.create_repository(code)
+        session.add(Party(code=code, name=name, kind=kind))
+        session.commit()
+        fingerprint = found.keys.verifying_keys(code)[-1].fingerprint
+    click.echo(f"party {code} added; signing key {fingerprint}")
+
+
+def _read_password(prompt: bool) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    value: str = click.prompt("Password", hide_input=True, confirmation_prompt=prompt)
+    return value
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--party", "party_code", help="The party the user belongs to.")
+@click.option("--role", type=click.Choice([*(r.value for r in Role), "admin"]), required=True)
+@click.option("--name", default="", help="Display name (defaults to the email).")
+@click.pass_context
+def user_add(ctx: click.Context, email: str, party_code: str | None, role: str, name: str) -> None:
+    """Add a user; the password is read from stdin when it is not a terminal."""
+    email = email.strip().lower()
+    if "@" not in email or any(c in email for c in "<> \n\r\t"):
+        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    password = _read_password(prompt=True)
+    try:
+        check_password_rules(password)
+    except WeakPassword as exc:
+        raise click.ClickException(str(exc)) from exc
+    app = _app(ctx)
+    with app.app_context():
+        session = db_session()
+        if session.scalar(select(User).where(User.email == email)) is not None:
+            raise click.ClickException(f"user {email} exists already")
+        new_user = User(
+            email=email,
+            name=name,
+            password_hash=hash_password(password, _config(ctx).scrypt_n),
+            is_admin=role == "admin",
+        )
+        if role != "admin":
+            if not party_code:
+                raise click.ClickException(f"--party is needed for role {role}")
+            found = session.scalar(select(Party).where(Party.code == party_code))
+            if found is None:
+                raise click.ClickException(f"no party {party_code}")
+            if Role(role).party_kind != found.kind:
+                raise click.ClickException(f"role {role} does not fit a party of kind {found.kind}")
+            new_user.memberships.append(Membership(party=found, role=role))
+        session.add(new_user)
+        session.commit()
+    click.echo(f"user {email} added as {role}" + (f" of {party_code}" if party_code else ""))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Use Flask's development server (never in production).")
+@click.pass_context
+def run(ctx: click.Context, host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve the API (gunicorn, several worker processes)."""
+    config = _config(ctx)
+    if dev:
+        _app(ctx).run(host=host, port=port, threaded=True)
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("timeout", 120)
+
+        def load(self) -> Any:
+            from server.app import create_app
+
+            return create_app(config)
+
+    _Server().run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Deployment configuration: one frozen object read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where peerlex keeps its data and the limits it enforces."""
+
+    data_dir: Path
+    database_url: str | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    token_ttl_hours: int = 24 * 30
+    scrypt_n: int = 2**15
+    secure_cookies: bool = True
+    testing: bool = False
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:
+        """Read PEERLEX_* variables; explicit overrides (from the command line) win."""
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {
+            "data_dir": Path(env.get("PEERLEX_DATA", "data")).resolve(),
+            "database_url": env.get("PEERLEX_DATABASE_URL") or None,
+            "max_body_bytes": _int(env, "PEERLEX_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
+            "token_ttl_hours": _int(env, "PEERLEX_TOKEN_TTL_HOURS", 24 * 30),
+            "scrypt_n": _int(env, "PEERLEX_SCRYPT_N", 2**15),
+            "secure_cookies": env.get("PEERLEX_INSECURE_COOKIES", "") != "1",
+            "environ": env,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values["data_dir"], str):
+            values["data_dir"] = Path(values["data_dir"]).resolve()
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def database_uri(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'peerlex.db'}"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.data_dir / "repos"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def bundles_dir(self) -> Path:
+        return self.data_dir / "bundles"

@@ -1,0 +1,57 @@
+"""Every route x every role -> the expected status. Deny by default; 404 where one may not see."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.server.conftest import Api, DocFactory
+
+DOC = "/api/v1/parties/BLR/documents/export-law"
+ROLES = ("anonymous", "own", "other", "organiser", "admin")
+# method, url, body, expected status per role (anonymous, own expert, other State's expert,
+# organiser, admin). Admins manage parties; they see no document by being admins.
+TABLE = [
+    ("GET", "/api/v1/me", None, (401, 200, 200, 200, 200)),
+    ("GET", "/api/v1/parties", None, (401, 200, 200, 200, 200)),
+    ("GET", "/api/v1/allowed_signers", None, (200, 200, 200, 200, 200)),
+    ("GET", "/api/v1/healthz", None, (200, 200, 200, 200, 200)),
+    ("GET", "/api/v1/parties/BLR/documents", None, (401, 200, 404, 404, 404)),
+    ("GET", DOC, None, (401, 200, 404, 404, 404)),
+    ("GET", f"{DOC}/versions", None, (401, 200, 404, 404, 404)),
+    (
+        "PUT",
+        "/api/v1/parties/BLR/documents/new-law",
+        {"content": "x", "message": "m"},
+        (401, 201, 404, 404, 404),
+    ),
+    ("PUT", DOC, {"content": "x", "message": "m"}, (401, 409, 404, 404, 404)),
+    ("DELETE", "/api/v1/auth/tokens", None, (401, 204, 204, 204, 204)),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "expected"), TABLE, ids=[f"{m} {u}" for m, u, _, _ in TABLE]
+)
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_table(
+    world: dict[str, Api],
+    put_doc: DocFactory,
+    role: str,
+    method: str,
+    url: str,
+    body: object,
+    expected: tuple[int, ...],
+) -> None:
+    assert put_doc("Статья 1.\n").status_code == 201
+    response = world[role].request(method, url, json=body)
+    assert response.status_code == expected[ROLES.index(role)], response.data
+
+
+def test_not_found_answers_the_same_for_existing_and_missing(
+    world: dict[str, Api], put_doc: DocFactory
+) -> None:
+    put_doc("Статья 1.\n")
+    hidden = world["other"].get(DOC)
+    missing = world["other"].get("/api/v1/parties/BLR/documents/no-such-law")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json == missing.json

@@ -13,6 +13,7 @@ from repo_store.store import RepoStore
 from server.api import auth as auth_api
 from server.api import documents as documents_api
 from server.api import meta as meta_api
+from server.api import reviews as reviews_api
 from server.auth import init_auth
 from server.config import Config
 from server.db import Database, init_db
@@ -20,7 +21,7 @@ from server.errors import ProblemApi, init_errors
 from server.services.context import Services
 
 log = logging.getLogger(__name__)
-API_BLUEPRINTS = (meta_api.blp, auth_api.blp, documents_api.blp)
+API_BLUEPRINTS = (meta_api.blp, auth_api.blp, documents_api.blp, reviews_api.blp)
 
 
 def create_app(config: Config | None = None) -> Flask:

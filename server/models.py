@@ -110,3 +110,133 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class ReviewState(enum.StrEnum):
+    OPEN = "open"
+    AGREEMENT = "agreement"
+    CLOSED = "closed"
+
+
+class ParticipantRole(enum.StrEnum):
+    STATE = "state"
+    ORGANISER = "organiser"
+    OBSERVER = "observer"
+
+
+class CommentStatus(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(16), default=ReviewState.OPEN.value)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    participants: Mapped[list[ReviewParticipant]] = relationship(
+        back_populates="review", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    def parties_with(self, role: ParticipantRole) -> list[str]:
+        return sorted(p.party.code for p in self.participants if p.role == role.value)
+
+    def role_of(self, party_code: str) -> ParticipantRole | None:
+        for participant in self.participants:
+            if participant.party.code == party_code:
+                return ParticipantRole(participant.role)
+        return None
+
+
+class ReviewParticipant(Base):
+    __tablename__ = "review_participants"
+    __table_args__ = (UniqueConstraint("review_id", "party_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    role: Mapped[str] = mapped_column(String(16))
+
+    review: Mapped[Review] = relationship(back_populates="participants")
+    party: Mapped[Party] = relationship(lazy="joined")
+
+
+class Share(Base):
+    """A State made one version of one of its documents visible to a review."""
+
+    __tablename__ = "shares"
+    __table_args__ = (UniqueConstraint("review_id", "party_id", "slug", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    slug: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(40))
+    shared_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    party: Mapped[Party] = relationship(lazy="joined")
+    shared_by: Mapped[User] = relationship(lazy="joined")
+
+
+class Comment(Base):
+    """A comment anchored to a quote in one shared version (replies inherit the anchor)."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    slug: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(40))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), default=None)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    author_party: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str]
+    status: Mapped[str] = mapped_column(String(16), default=CommentStatus.OPEN.value)
+    quote: Mapped[str]
+    prefix: Mapped[str] = mapped_column(default="")
+    suffix: Mapped[str] = mapped_column(default="")
+    block: Mapped[str] = mapped_column(String(200))
+    start: Mapped[int]
+    end: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    party: Mapped[Party] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(lazy="joined")
+
+
+class AnchorCache(Base):
+    """A comment's anchor re-computed on another version; both are immutable, so it stays true."""
+
+    __tablename__ = "anchor_cache"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[str] = mapped_column(String(40), primary_key=True)
+    anchor: Mapped[str]
+
+
+class AuditEntry(Base):
+    """One write or denied attempt: who, what, when (UTC), request id and outcome."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_email: Mapped[str | None] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(300))
+    review_id: Mapped[int | None] = mapped_column(default=None)
+    request_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    details: Mapped[str] = mapped_column(default="{}")

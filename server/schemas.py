@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from repo_store.names import PARTY_CODE, SHA
+from repo_store.names import PARTY_CODE, SHA, SLUG
 
 DOCUMENT_KINDS = ("law", "regulation", "control-list", "action-plan", "report", "other")
 # BCP 47 language tags as documents use them: `ru`, `en`, `en-GB`, `sr-Latn`.
@@ -133,3 +134,122 @@ def version_from_header(value: str) -> str:
     if not SHA.fullmatch(sha):
         raise Problem(422, "If-Match must carry a 40-character commit id", "invalid-base")
     return sha
+
+
+# Characters that reorder how text is displayed; in a comment they can make it say something
+# else on screen than in the record, so comment bodies refuse them.
+BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
+
+
+def _no_bidi(value: str) -> None:
+    if any(ch in BIDI_CONTROLS for ch in value):
+        raise ValidationError("must not contain bidirectional control characters")
+
+
+REVIEW_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+class ReviewCreateSchema(StrictSchema):
+    slug = fields.String(required=True, validate=validate.Regexp(REVIEW_SLUG))
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), _no_nul])
+    states = fields.List(
+        fields.String(validate=validate.Regexp(PARTY_CODE)),
+        required=True,
+        validate=validate.Length(min=1, max=200),
+    )
+    organisers = fields.List(
+        fields.String(validate=validate.Regexp(PARTY_CODE)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
+    observers = fields.List(
+        fields.String(validate=validate.Regexp(PARTY_CODE)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
+
+
+class ReviewSchema(Schema):
+    id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    state = fields.String(required=True)
+    created_at = fields.DateTime()
+    states = fields.List(fields.String())
+    organisers = fields.List(fields.String())
+    observers = fields.List(fields.String())
+
+
+class ReviewPatchSchema(StrictSchema):
+    state = fields.String(required=True, validate=validate.OneOf(["agreement", "closed"]))
+
+
+class ShareCreateSchema(StrictSchema):
+    party = fields.String(required=True, validate=validate.Regexp(PARTY_CODE))
+    slug = fields.String(required=True, validate=validate.Regexp(SLUG))
+    version = fields.String(required=True, validate=validate.Regexp(SHA))
+
+
+class ShareSchema(Schema):
+    party = fields.String(required=True)
+    slug = fields.String(required=True)
+    version = fields.String(required=True)
+    shared_by = fields.String()
+    shared_at = fields.DateTime()
+
+
+COMMENT_BODY: list[Callable[[str], Any]] = [validate.Length(min=1, max=20_000), _no_nul, _no_bidi]
+COMMENT_STATUSES = ("open", "resolved", "accepted", "rejected")
+
+
+class CommentCreateSchema(StrictSchema):
+    party = fields.String(validate=validate.Regexp(PARTY_CODE))
+    slug = fields.String(validate=validate.Regexp(SLUG))
+    version = fields.String(validate=validate.Regexp(SHA))
+    quote = fields.String(validate=[validate.Length(min=1, max=5000), _no_nul])
+    prefix = fields.String(validate=[validate.Length(max=200), _no_nul])
+    suffix = fields.String(validate=[validate.Length(max=200), _no_nul])
+    block = fields.String(validate=validate.Length(max=200))
+    body = fields.String(required=True, validate=COMMENT_BODY)
+    parent = fields.Integer(validate=validate.Range(min=1))
+
+
+class CommentPatchSchema(StrictSchema):
+    status = fields.String(validate=validate.OneOf(COMMENT_STATUSES))
+    body = fields.String(validate=COMMENT_BODY)
+
+
+class AnchorSchema(Schema):
+    status = fields.String(
+        required=True, validate=validate.OneOf(["current", "moved", "changed", "orphaned"])
+    )
+    block = fields.String(allow_none=True)
+    start = fields.Integer(allow_none=True)
+    end = fields.Integer(allow_none=True)
+    quote = fields.String()
+    version = fields.String()
+
+
+class CommentSchema(Schema):
+    id = fields.Integer(required=True)
+    party = fields.String()
+    slug = fields.String()
+    version = fields.String()
+    parent = fields.Integer(allow_none=True)
+    author = fields.String()
+    author_party = fields.String()
+    body = fields.String()
+    status = fields.String()
+    quote = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    anchor = fields.Nested(AnchorSchema)
+
+
+class CommentQuerySchema(StrictSchema):
+    party = fields.String(load_default=None, validate=validate.Regexp(PARTY_CODE))
+    slug = fields.String(load_default=None, validate=validate.Regexp(SLUG))
+    version = fields.String(load_default=None, validate=validate.Regexp(SHA))
+    status = fields.String(load_default=None, validate=validate.OneOf(COMMENT_STATUSES))

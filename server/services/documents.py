@@ -1,4 +1,9 @@
-"""Documents: save a version, read one, list versions and documents, with access checks."""
+"""Documents: save a version, read one, list versions and documents, honouring shares.
+
+The owning State sees every version. Anyone else sees exactly the versions shared into reviews
+their party takes part in; every other version is answered 404, like a document that does not
+exist.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,9 @@ from repo_store.names import check_party, check_slug
 from repo_store.store import Document
 from server.db import db_session
 from server.errors import Problem
-from server.models import Party, User
-from server.permissions import Access, document_access
+from server.models import Party, Share, User
+from server.permissions import Access, document_access, shared_versions
+from server.services import audit
 from server.services.context import services
 
 NOT_FOUND = "no such document, or you may not see it"
@@ -30,18 +36,53 @@ def find_party(code: str) -> Party:
     return party
 
 
-def require_document_access(user: User, code: str, needed: Access) -> Party:
-    """The party, if the user may act on its documents as needed; else 404 (no leaks)."""
-    party = find_party(code)
-    if needed not in document_access(user, code):
+@dataclass(frozen=True)
+class Visibility:
+    """Which versions of one document a user may read: all of them, or a set."""
+
+    everything: bool
+    versions: frozenset[str]
+
+    def allows(self, version: str) -> bool:
+        return self.everything or version in self.versions
+
+
+def visibility(user: User, code: str, slug: str) -> Visibility:
+    find_party(code)
+    check_slug(slug)
+    if Access.READ in document_access(user, code):
+        return Visibility(True, frozenset())
+    return Visibility(False, frozenset(shared_versions(user, code, slug)))
+
+
+def readable_versions(user: User, code: str, slug: str) -> list[CommitInfo]:
+    """The versions of a document the user may read, newest first; 404 when none."""
+    seen = visibility(user, code, slug)
+    if not seen.everything and not seen.versions:
         raise NotFound(NOT_FOUND)
-    return party
+    versions = [v for v in services().store.versions(code, slug) if seen.allows(v.sha)]
+    if not versions:
+        raise NotFound(NOT_FOUND)
+    return versions
 
 
-def version_payload(party: str, info: CommitInfo, check: SignatureCheck) -> dict[str, Any]:
+def readable_version(user: User, code: str, slug: str, version: str | None) -> str:
+    """Resolve a requested version (None: the newest the user may see) or answer 404."""
+    seen = visibility(user, code, slug)
+    store = services().store
+    if seen.everything:
+        return store.resolve_version(code, slug, version)
+    if version is None:
+        return readable_versions(user, code, slug)[0].sha
+    if version not in seen.versions:
+        raise NotFound(NOT_FOUND)
+    return version
+
+
+def version_payload(info: CommitInfo, check: SignatureCheck, parent: str | None) -> dict[str, Any]:
     return {
         "commit": info.sha,
-        "parent": info.parent,
+        "parent": parent,
         "author": {"name": info.author_name, "email": info.author_email},
         "message": info.summary,
         "committed_at": info.committed_at,
@@ -53,20 +94,33 @@ def version_payload(party: str, info: CommitInfo, check: SignatureCheck) -> dict
     }
 
 
-def document_payload(party: str, doc: Document, *, with_content: bool) -> dict[str, Any]:
+def _version_of(code: str, info: CommitInfo, parent: str | None) -> dict[str, Any]:
+    return version_payload(info, services().store.verify_commit(code, info.sha), parent)
+
+
+def document_payload(
+    code: str, doc: Document, parent: str | None, *, content: bool
+) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "party": party,
+        "party": code,
         "slug": doc.slug,
         "title": doc.metadata.get("title"),
         "kind": doc.metadata.get("kind"),
         "language": doc.metadata.get("language"),
-        "version": version_payload(
-            party, doc.version, services().store.verify_commit(party, doc.version.sha)
-        ),
+        "version": _version_of(code, doc.version, parent),
     }
-    if with_content:
+    if content:
         payload["content"] = doc.content
     return payload
+
+
+def previous_readable(user: User, code: str, slug: str, version: str) -> str | None:
+    """The version before this one that the user may read (for the owner: the parent commit)."""
+    if visibility(user, code, slug).everything:
+        return services().store.commit(code, version).parent
+    shas = [v.sha for v in readable_versions(user, code, slug)]
+    at = shas.index(version)
+    return shas[at + 1] if at + 1 < len(shas) else None
 
 
 @dataclass(frozen=True)
@@ -77,12 +131,13 @@ class SavedDocument:
 
 def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> SavedDocument:
     """Create a document (no base) or commit a new version of it (base = version edited from)."""
-    party = require_document_access(user, code, Access.WRITE)
+    party = find_party(code)
+    if Access.WRITE not in document_access(user, code):
+        raise NotFound(NOT_FOUND)
     check_slug(slug)
     store = services().store
     metadata = {key: data.get(key) for key in ("title", "kind", "language")}
     if data.get("base") is None:
-        metadata.setdefault("kind", None)
         metadata = {
             "title": metadata["title"] or slug,
             "kind": metadata["kind"] or "other",
@@ -101,41 +156,51 @@ def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> Sav
         )
     except UnknownVersion as exc:
         raise Problem(422, str(exc), "unknown-base") from exc
+    audit.record("document.save", f"{code}/{slug}", version=version, created=created)
+    db_session().commit()
     doc = store.read_document(code, slug, version)
-    return SavedDocument(document_payload(code, doc, with_content=False), created)
+    return SavedDocument(document_payload(code, doc, doc.version.parent, content=False), created)
 
 
 def get_document(user: User, code: str, slug: str, version: str | None) -> dict[str, Any]:
-    require_document_access(user, code, Access.READ)
-    doc = services().store.read_document(code, check_slug(slug), version)
-    return document_payload(code, doc, with_content=True)
+    resolved = readable_version(user, code, slug, version)
+    doc = services().store.read_document(code, slug, resolved)
+    parent = previous_readable(user, code, slug, resolved)
+    return document_payload(code, doc, parent, content=True)
 
 
 def document_versions(user: User, code: str, slug: str) -> list[dict[str, Any]]:
-    """Every version of a document, newest first, each with its signature status."""
-    require_document_access(user, code, Access.READ)
-    store = services().store
-    versions = store.versions(code, check_slug(slug))
-    if not versions:
-        raise NotFound(NOT_FOUND)
+    """Every version of a document the user may read, newest first, with signature status."""
+    versions = readable_versions(user, code, slug)
     trusted = [key.public_key for key in services().keys.verifying_keys(code)]
-    return [version_payload(code, info, check_signature(info, code, trusted)) for info in versions]
+    everything = visibility(user, code, slug).everything
+    result = []
+    for index, info in enumerate(versions):
+        parent = (
+            info.parent
+            if everything
+            else (versions[index + 1].sha if index + 1 < len(versions) else None)
+        )
+        result.append(version_payload(info, check_signature(info, code, trusted), parent))
+    return result
 
 
 def list_documents(user: User, code: str) -> list[dict[str, Any]]:
-    require_document_access(user, code, Access.READ)
+    """The party's documents the user may read, each at the newest version they may see."""
+    find_party(code)
     store = services().store
+    if Access.READ in document_access(user, code):
+        slugs = [summary.slug for summary in store.list_documents(code)]
+    else:
+        shared = select(Share.slug).join(Share.party).where(Party.code == code).distinct()
+        slugs = sorted(set(db_session().scalars(shared)))
     result = []
-    for summary in store.list_documents(code):
-        info = store.commit(code, summary.version)
-        result.append(
-            {
-                "party": code,
-                "slug": summary.slug,
-                "title": summary.metadata.get("title"),
-                "kind": summary.metadata.get("kind"),
-                "language": summary.metadata.get("language"),
-                "version": version_payload(code, info, store.verify_commit(code, info.sha)),
-            }
-        )
+    for slug in slugs:
+        try:
+            version = readable_version(user, code, slug, None)
+        except NotFound:
+            continue
+        doc = store.read_document(code, slug, version)
+        parent = previous_readable(user, code, slug, version)
+        result.append(document_payload(code, doc, parent, content=False))
     return result

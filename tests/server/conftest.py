@@ -136,3 +136,7 @@ def put_doc(world: dict[str, Api]) -> DocFactory:
         return world["own"].put(f"/api/v1/parties/BLR/documents/{slug}", json=body)
 
     return _put
+
+
+# Imported last: the review fixtures build on the helpers above.
+from tests.server.review_fixtures import review_world  # noqa: E402, F401

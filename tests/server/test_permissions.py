@@ -15,7 +15,8 @@ TABLE = [
     ("GET", "/api/v1/parties", None, (401, 200, 200, 200, 200)),
     ("GET", "/api/v1/allowed_signers", None, (200, 200, 200, 200, 200)),
     ("GET", "/api/v1/healthz", None, (200, 200, 200, 200, 200)),
-    ("GET", "/api/v1/parties/BLR/documents", None, (401, 200, 404, 404, 404)),
+    # A listing shows only what the caller may read: empty for those with no share.
+    ("GET", "/api/v1/parties/BLR/documents", None, (401, 200, 200, 200, 200)),
     ("GET", DOC, None, (401, 200, 404, 404, 404)),
     ("GET", f"{DOC}/versions", None, (401, 200, 404, 404, 404)),
     (
@@ -55,3 +56,11 @@ def test_not_found_answers_the_same_for_existing_and_missing(
     missing = world["other"].get("/api/v1/parties/BLR/documents/no-such-law")
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json == missing.json
+
+
+@pytest.mark.parametrize("role", ["other", "organiser", "admin"])
+def test_listing_shows_nothing_unshared(
+    world: dict[str, Api], put_doc: DocFactory, role: str
+) -> None:
+    put_doc("Статья 1.\n")
+    assert world[role].get("/api/v1/parties/BLR/documents").json == []

@@ -1,0 +1,95 @@
+"""Reviews, the versions shared into them, and the comments on those versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import RAISE
+
+from server.schemas import (
+    CommentCreateSchema,
+    CommentPatchSchema,
+    CommentQuerySchema,
+    CommentSchema,
+    ReviewCreateSchema,
+    ReviewPatchSchema,
+    ReviewSchema,
+    ShareCreateSchema,
+    ShareSchema,
+)
+from server.services import comments, reviews
+
+blp = Blueprint("reviews", __name__, url_prefix="/api/v1/reviews", description="Peer reviews")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(ReviewCreateSchema)
+@blp.response(201, ReviewSchema)
+def create_review(data: dict[str, Any]) -> dict[str, Any]:
+    """Open a review with its participating States, organisers and observers (organisers)."""
+    return reviews.create_review(current_user, data)
+
+
+@blp.route("", methods=["GET"])
+@blp.response(200, ReviewSchema(many=True))
+def list_reviews() -> list[dict[str, Any]]:
+    """The reviews your party takes part in, newest first."""
+    return reviews.list_reviews(current_user)
+
+
+@blp.route("/<rid>", methods=["GET"])
+@blp.response(200, ReviewSchema)
+def get_review(rid: str) -> dict[str, Any]:
+    """One review, by slug or id."""
+    return reviews.review_payload(reviews.find_review(current_user, rid))
+
+
+@blp.route("/<rid>", methods=["PATCH"])
+@blp.arguments(ReviewPatchSchema)
+@blp.response(200, ReviewSchema)
+def patch_review(data: dict[str, Any], rid: str) -> dict[str, Any]:
+    """Move the review on: open -> agreement -> closed (its organisers)."""
+    return reviews.change_state(current_user, rid, data["state"])
+
+
+@blp.route("/<rid>/shares", methods=["POST"])
+@blp.arguments(ShareCreateSchema)
+@blp.response(201, ShareSchema)
+@blp.alt_response(200, schema=ShareSchema, description="Already shared")
+def share(data: dict[str, Any], rid: str) -> tuple[dict[str, Any], int]:
+    """Share one version of your State's document into the review."""
+    payload, created = reviews.share_version(current_user, rid, data)
+    return payload, 201 if created else 200
+
+
+@blp.route("/<rid>/shares", methods=["GET"])
+@blp.response(200, ShareSchema(many=True))
+def list_shares(rid: str) -> list[dict[str, Any]]:
+    """Every version shared into the review."""
+    return reviews.list_shares(current_user, rid)
+
+
+@blp.route("/<rid>/comments", methods=["POST"])
+@blp.arguments(CommentCreateSchema)
+@blp.response(201, CommentSchema)
+def create_comment(data: dict[str, Any], rid: str) -> dict[str, Any]:
+    """Comment on a quote of a shared version, or reply with parent."""
+    return comments.create_comment(current_user, rid, data)
+
+
+@blp.route("/<rid>/comments", methods=["GET"])
+@blp.arguments(CommentQuerySchema, location="query", unknown=RAISE)
+@blp.response(200, CommentSchema(many=True))
+def list_comments(query: dict[str, Any], rid: str) -> list[dict[str, Any]]:
+    """The review's comments; with party, slug and version, each anchored on that version."""
+    return comments.list_comments(current_user, rid, query)
+
+
+@blp.route("/<rid>/comments/<int:comment_id>", methods=["PATCH"])
+@blp.arguments(CommentPatchSchema)
+@blp.response(200, CommentSchema)
+def patch_comment(data: dict[str, Any], rid: str, comment_id: int) -> dict[str, Any]:
+    """Change a comment's status, or edit your own comment's body."""
+    return comments.update_comment(current_user, rid, comment_id, data)

@@ -1,0 +1,188 @@
+"""Reviews and shares: open a review, move it on, share a version of a State's document into it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.exceptions import Forbidden, NotFound
+
+from server.db import db_session
+from server.errors import Problem
+from server.models import (
+    ParticipantRole,
+    Party,
+    PartyKind,
+    Review,
+    ReviewParticipant,
+    ReviewState,
+    Role,
+    Share,
+    User,
+)
+from server.permissions import can_see_review, can_write_for, organises
+from server.services import audit
+from server.services.context import services
+from server.services.documents import find_party
+
+NOT_FOUND = "no such review, or you do not take part in it"
+# Each state may move only forward, one step at a time.
+NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: ReviewState.CLOSED}
+
+
+def find_review(user: User, rid: str) -> Review:
+    """The review named by slug or id, if the user takes part in it; else 404."""
+    query = (
+        select(Review).where(Review.id == int(rid))
+        if rid.isdigit()
+        else (select(Review).where(Review.slug == rid))
+    )
+    review = db_session().scalar(query)
+    if review is None or not can_see_review(user, review):
+        raise NotFound(NOT_FOUND)
+    return review
+
+
+def review_payload(review: Review) -> dict[str, Any]:
+    return {
+        "id": review.id,
+        "slug": review.slug,
+        "title": review.title,
+        "state": review.state,
+        "created_at": review.created_at,
+        "states": review.parties_with(ParticipantRole.STATE),
+        "organisers": review.parties_with(ParticipantRole.ORGANISER),
+        "observers": review.parties_with(ParticipantRole.OBSERVER),
+    }
+
+
+def _parties(codes: list[str], kind: PartyKind, field: str) -> list[Party]:
+    found = []
+    for code in codes:
+        party = db_session().scalar(select(Party).where(Party.code == code))
+        if party is None or party.kind != kind:
+            raise Problem(
+                422,
+                f"{field}: {code} is not a known {kind.value}",
+                "invalid-party",
+                errors={field: [f"{code} is not a known {kind.value}"]},
+            )
+        found.append(party)
+    return found
+
+
+def create_review(user: User, data: dict[str, Any]) -> dict[str, Any]:
+    """Open a review; the creator's organisation is always among its organisers."""
+    own = [m.party.code for m in user.memberships if m.role == Role.ORGANISER]
+    if not own:
+        raise Forbidden("only organisers open reviews")
+    session = db_session()
+    if session.scalar(select(Review).where(Review.slug == data["slug"])) is not None:
+        raise Problem(409, f"a review {data['slug']!r} exists already", "review-exists")
+    organisers = sorted(set(data.get("organisers", [])) | {own[0]})
+    roles = {
+        ParticipantRole.STATE: _parties(data["states"], PartyKind.STATE, "states"),
+        ParticipantRole.ORGANISER: _parties(organisers, PartyKind.ORGANISATION, "organisers"),
+        ParticipantRole.OBSERVER: _parties(
+            data.get("observers", []), PartyKind.ORGANISATION, "observers"
+        ),
+    }
+    codes = [p.code for parties in roles.values() for p in parties]
+    if len(codes) != len(set(codes)):
+        raise Problem(422, "a party may take part in a review in one role only", "duplicate-party")
+    review = Review(slug=data["slug"], title=data["title"], created_by_id=user.id)
+    for role, parties in roles.items():
+        for party in parties:
+            review.participants.append(ReviewParticipant(party=party, role=role.value))
+    session.add(review)
+    session.flush()
+    audit.record("review.create", review.slug, review_id=review.id, participants=codes)
+    session.commit()
+    return review_payload(review)
+
+
+def list_reviews(user: User) -> list[dict[str, Any]]:
+    codes = user.party_codes()
+    if not codes:
+        return []
+    query = (
+        select(Review)
+        .join(ReviewParticipant)
+        .join(Party)
+        .where(Party.code.in_(codes))
+        .order_by(Review.created_at.desc(), Review.id.desc())
+        .distinct()
+    )
+    return [review_payload(r) for r in db_session().scalars(query)]
+
+
+def change_state(user: User, rid: str, state: str) -> dict[str, Any]:
+    """Move a review on (open -> agreement -> closed); organisers only."""
+    review = find_review(user, rid)
+    if not organises(user, review):
+        raise Forbidden("only the review's organisers change its state")
+    current = ReviewState(review.state)
+    wanted = ReviewState(state)
+    if NEXT_STATE.get(current) != wanted:
+        raise Problem(
+            409,
+            f"a review in state {current.value} cannot move to {wanted.value}",
+            "invalid-transition",
+        )
+    review.state = wanted.value
+    audit.record("review.state", review.slug, review_id=review.id, state=wanted.value)
+    db_session().commit()
+    return review_payload(review)
+
+
+def share_payload(share: Share) -> dict[str, Any]:
+    return {
+        "party": share.party.code,
+        "slug": share.slug,
+        "version": share.version,
+        "shared_by": share.shared_by.email,
+        "shared_at": share.created_at,
+    }
+
+
+def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Share one version of a State's document into a review (idempotent)."""
+    review = find_review(user, rid)
+    code, slug, version = data["party"], data["slug"], data["version"]
+    party = find_party(code)
+    if not can_write_for(user, code):
+        raise Forbidden("only the State's own experts share its documents")
+    if review.role_of(code) != ParticipantRole.STATE:
+        raise Problem(
+            422, f"{code} does not take part in this review as a State", "not-a-participant"
+        )
+    if review.state == ReviewState.CLOSED:
+        raise Problem(409, "the review is closed", "review-closed")
+    store = services().store
+    if not store.in_history(code, version) or store.current_version(code, slug, version) != version:
+        raise Problem(422, f"{version} is not a version of {code}/{slug}", "unknown-version")
+    session = db_session()
+    existing = session.scalar(
+        select(Share).where(
+            Share.review_id == review.id,
+            Share.party_id == party.id,
+            Share.slug == slug,
+            Share.version == version,
+        )
+    )
+    if existing is not None:
+        return share_payload(existing), False
+    share = Share(
+        review_id=review.id, party=party, slug=slug, version=version, shared_by_id=user.id
+    )
+    session.add(share)
+    session.flush()
+    audit.record("share.create", f"{code}/{slug}@{version}", review_id=review.id)
+    session.commit()
+    return share_payload(share), True
+
+
+def list_shares(user: User, rid: str) -> list[dict[str, Any]]:
+    review = find_review(user, rid)
+    query = select(Share).where(Share.review_id == review.id).order_by(Share.created_at, Share.id)
+    return [share_payload(s) for s in db_session().scalars(query)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
 import threading
 import unicodedata
 from collections import OrderedDict
@@ -38,6 +39,8 @@ from repo_store.names import check_party, check_sha, check_slug
 from repo_store.objects import ObjectReader, ObjectWriter, fsync_path
 
 MAIN_REF = "refs/heads/main"
+# The id git gives the empty tree: the "before" of a document's first version.
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 DOCUMENTS = "documents"
 
 
@@ -341,6 +344,33 @@ class RepoStore:
                 metadata = json.loads(reader.read(sha, b"blob"))
                 summaries.append(DocumentSummary(slug=slug, version=version, metadata=metadata))
         return summaries
+
+    def unified_diff(self, party: str, slug: str, old: str | None, new: str) -> str:
+        """What `git diff` prints for the document between two commits (old None: from nothing)."""
+        check_slug(slug)
+        check_sha(new)
+        path = self._existing(party)
+        text_path, _ = document_paths(slug)
+        # Both ends are validated commit ids and the path is a validated slug: no user input
+        # can become an option here.
+        result = subprocess.run(
+            [
+                "git",
+                f"--git-dir={path}",
+                "diff",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+                "--end-of-options",
+                check_sha(old) if old else EMPTY_TREE,
+                new,
+                "--",
+                text_path,
+            ],
+            capture_output=True,
+            check=True,
+        )
+        return result.stdout.decode("utf-8", "replace")
 
     def put_document(
         self,

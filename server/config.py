@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+DEFAULT_MAX_ATTACHMENT = 512 * 1024 * 1024
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -27,6 +28,7 @@ class Config:
     data_dir: Path
     database_url: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
+    max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT
     token_ttl_hours: int = 24 * 30
     scrypt_n: int = 2**15
     secure_cookies: bool = True
@@ -41,6 +43,9 @@ class Config:
             "data_dir": Path(env.get("PEERLEX_DATA", "data")).resolve(),
             "database_url": env.get("PEERLEX_DATABASE_URL") or None,
             "max_body_bytes": _int(env, "PEERLEX_MAX_BODY_BYTES", DEFAULT_MAX_BODY),
+            "max_attachment_bytes": _int(
+                env, "PEERLEX_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT
+            ),
             "token_ttl_hours": _int(env, "PEERLEX_TOKEN_TTL_HOURS", 24 * 30),
             "scrypt_n": _int(env, "PEERLEX_SCRYPT_N", 2**15),
             "secure_cookies": env.get("PEERLEX_INSECURE_COOKIES", "") != "1",

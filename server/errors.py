@@ -9,6 +9,8 @@ from flask import Flask, Response, json
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from repo_store.attachments import AttachmentConflict, InvalidAttachment
+from repo_store.blobs import BlobTooLarge
 from repo_store.errors import (
     DocumentExists,
     DocumentNotFound,
@@ -114,6 +116,22 @@ def init_errors(app: Flask) -> None:
             "the document exists: send the version you edited from as base",
             kind="document-exists",
             head=error.head,
+        )
+
+    @app.errorhandler(BlobTooLarge)
+    def _too_large(error: BlobTooLarge) -> Response:
+        return problem_response(
+            413, "Content Too Large", f"the file is larger than {error.max_bytes} bytes"
+        )
+
+    @app.errorhandler(InvalidAttachment)
+    def _invalid_attachment(error: InvalidAttachment) -> Response:
+        return problem_response(422, "Unprocessable Content", str(error), kind="invalid-attachment")
+
+    @app.errorhandler(AttachmentConflict)
+    def _attachment_conflict(error: AttachmentConflict) -> Response:
+        return problem_response(
+            409, "Conflict", "the attachment changed meanwhile; try again", kind="conflict"
         )
 
     @app.errorhandler(RecursionError)

@@ -240,3 +240,54 @@ class AuditEntry(Base):
     request_id: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(32))
     details: Mapped[str] = mapped_column(default="{}")
+
+
+class Approval(Base):
+    """A State head's signed approval of one document's final version in a review."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    review_id: Mapped[int] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    slug: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(40))
+    statement: Mapped[str]
+    signature: Mapped[str]
+    approved_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when a newer version of the document is shared into the review after the approval.
+    voided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    party: Mapped[Party] = relationship(lazy="joined")
+    approved_by: Mapped[User] = relationship(lazy="joined")
+
+
+class OfflineRecipient(Base):
+    """An organisation's age recipient whose identity is kept offline (never on the server)."""
+
+    __tablename__ = "offline_recipients"
+    __table_args__ = (UniqueConstraint("party_id", "recipient"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    recipient: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    party: Mapped[Party] = relationship(lazy="joined")
+
+
+class BundleRewrap(Base):
+    """An attachment blob re-wrapped for a set of offline recipients, reused on rebuild.
+
+    Age headers hold fresh random keys, so re-wrapping twice would give different bytes; reusing
+    the first result keeps a rebuilt bundle byte-identical.
+    """
+
+    __tablename__ = "bundle_rewraps"
+
+    source_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    recipients: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    result_sha256: Mapped[str] = mapped_column(String(64))

@@ -253,3 +253,68 @@ class CommentQuerySchema(StrictSchema):
     slug = fields.String(load_default=None, validate=validate.Regexp(SLUG))
     version = fields.String(load_default=None, validate=validate.Regexp(SHA))
     status = fields.String(load_default=None, validate=validate.OneOf(COMMENT_STATUSES))
+
+
+class DiffQuerySchema(StrictSchema):
+    from_ = fields.String(
+        data_key="from", load_default=None, validate=validate.Regexp(SHA, error="not a commit id")
+    )
+    to = fields.String(load_default=None, validate=validate.Regexp(SHA, error="not a commit id"))
+    format = fields.String(
+        load_default="json", validate=validate.OneOf(["json", "unified", "html"])
+    )
+
+
+class ApprovalCreateSchema(ShareCreateSchema):
+    """The document version a State head approves."""
+
+
+class ApprovalSchema(Schema):
+    party = fields.String(required=True)
+    slug = fields.String(required=True)
+    version = fields.String(required=True)
+    approved_by = fields.String()
+    approved_at = fields.DateTime()
+    statement = fields.String(metadata={"description": "the canonical JSON that was signed"})
+    signature = fields.String(metadata={"description": "SSHSIG, namespace peerlex-approval"})
+    voided = fields.Boolean()
+
+
+class RecipientCreateSchema(StrictSchema):
+    recipient = fields.String(
+        required=True, validate=validate.Regexp(re.compile(r"age1[02-9ac-hj-np-z]{58}"))
+    )
+    label = fields.String(load_default="", validate=[validate.Length(max=200), _no_nul])
+
+
+class RecipientSchema(Schema):
+    party = fields.String(required=True)
+    recipient = fields.String(required=True)
+    label = fields.String()
+    created_at = fields.DateTime()
+
+
+class AttachmentUploadQuerySchema(StrictSchema):
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
+    base = fields.String(load_default=None, validate=validate.Regexp(SHA))
+
+
+class AttachmentSchema(Schema):
+    party = fields.String(required=True)
+    slug = fields.String(required=True)
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    media_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String(metadata={"description": "sha256 of the encrypted blob"})
+    recipients = fields.List(fields.String())
+    created_at = fields.DateTime()
+    uploaded_by = fields.String()
+
+
+class BundleInfoSchema(Schema):
+    review = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    size = fields.Integer()
+    documents = fields.Integer()
+    attachments = fields.Integer()

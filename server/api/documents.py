@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO, cast
 
-from flask import request
+from flask import Response, request, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from server.schemas import (
+    AttachmentSchema,
+    AttachmentUploadQuerySchema,
+    DiffQuerySchema,
     DocumentPutSchema,
     DocumentSchema,
     DocumentSummarySchema,
+    RecipientCreateSchema,
+    RecipientSchema,
     VersionQuerySchema,
     VersionSchema,
     version_from_header,
 )
-from server.services import documents
+from server.services import attachments, diffs, documents, recipients
+from server.services.context import services
 
 blp = Blueprint(
     "documents", __name__, url_prefix="/api/v1/parties", description="Documents and versions"
@@ -61,3 +67,76 @@ def put_document(data: dict[str, Any], party: str, slug: str) -> tuple[dict[str,
 def versions(party: str, slug: str) -> list[dict[str, Any]]:
     """Every version of the document, newest first, with its signature status."""
     return documents.document_versions(current_user, party, slug)
+
+
+@blp.route("/<party>/documents/<slug>/diff")
+@blp.arguments(DiffQuerySchema, location="query", unknown=RAISE)
+@blp.response(200, content_type="application/json")
+@blp.alt_response(200, content_type="text/html", description="format=html: a redline page")
+@blp.alt_response(200, content_type="text/x-diff", description="format=unified: git diff")
+def diff(query: dict[str, Any], party: str, slug: str) -> Response:
+    """What changed between two versions: structural word-level JSON, git's diff, or a redline.
+
+    `to` defaults to the newest version you may see, `from` to the one before it.
+    """
+    return diffs.document_diff(
+        current_user, party, slug, query["from_"], query["to"], query["format"]
+    )
+
+
+@blp.route("/<party>/recipients", methods=["POST"])
+@blp.arguments(RecipientCreateSchema)
+@blp.response(201, RecipientSchema)
+def add_recipient(data: dict[str, Any], party: str) -> dict[str, Any]:
+    """Register an offline age recipient of your organisation (organisers)."""
+    return recipients.add_recipient(current_user, party, data)
+
+
+@blp.route("/<party>/recipients", methods=["GET"])
+@blp.response(200, RecipientSchema(many=True))
+def list_recipients(party: str) -> list[dict[str, Any]]:
+    """Your organisation's offline age recipients."""
+    return recipients.list_recipients(current_user, party)
+
+
+@blp.route("/<party>/documents/<slug>/attachments", methods=["POST"])
+@blp.arguments(AttachmentUploadQuerySchema, location="query", unknown=RAISE)
+@blp.response(201, AttachmentSchema)
+def upload_attachment(query: dict[str, Any], party: str, slug: str) -> dict[str, Any]:
+    """Attach a file: the raw request body, streamed and encrypted as it arrives.
+
+    `name` (query or `X-File-Name`) is the file name, `Content-Type` its media type, `base`
+    (query or `If-Match`) the document version attached to.
+    """
+    request.max_content_length = services().config.max_attachment_bytes
+    name = query.get("name") or request.headers.get("X-File-Name") or "attachment"
+    if_match = request.headers.get("If-Match")
+    base = query.get("base") or (version_from_header(if_match) if if_match else None)
+    return attachments.upload(
+        current_user,
+        party,
+        slug,
+        cast(BinaryIO, request.stream),
+        name=name,
+        media_type=request.headers.get("Content-Type"),
+        base=base,
+    )
+
+
+@blp.route("/<party>/documents/<slug>/attachments", methods=["GET"])
+@blp.response(200, AttachmentSchema(many=True))
+def list_attachments(party: str, slug: str) -> list[dict[str, Any]]:
+    """The document's attachments you may read."""
+    return attachments.list_for(current_user, party, slug)
+
+
+@blp.route("/<party>/documents/<slug>/attachments/<attachment_id>", methods=["GET"])
+@blp.response(200, content_type="application/octet-stream")
+def download_attachment(party: str, slug: str, attachment_id: str) -> Response:
+    """The attachment, decrypted and streamed (each part sent only once it authenticates)."""
+    record, body = attachments.open_download(current_user, party, slug, attachment_id)
+    response = Response(stream_with_context(body), mimetype=record.media_type)
+    response.headers["Content-Disposition"] = attachments.content_disposition(record.name)
+    response.headers["Content-Length"] = str(record.size)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, send_file
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from server.schemas import (
+    ApprovalCreateSchema,
+    ApprovalSchema,
+    BundleInfoSchema,
     CommentCreateSchema,
     CommentPatchSchema,
     CommentQuerySchema,
@@ -19,7 +23,7 @@ from server.schemas import (
     ShareCreateSchema,
     ShareSchema,
 )
-from server.services import comments, reviews
+from server.services import approvals, bundles, comments, reviews
 
 blp = Blueprint("reviews", __name__, url_prefix="/api/v1/reviews", description="Peer reviews")
 
@@ -93,3 +97,36 @@ def list_comments(query: dict[str, Any], rid: str) -> list[dict[str, Any]]:
 def patch_comment(data: dict[str, Any], rid: str, comment_id: int) -> dict[str, Any]:
     """Change a comment's status, or edit your own comment's body."""
     return comments.update_comment(current_user, rid, comment_id, data)
+
+
+@blp.route("/<rid>/approvals", methods=["POST"])
+@blp.arguments(ApprovalCreateSchema)
+@blp.response(201, ApprovalSchema)
+def create_approval(data: dict[str, Any], rid: str) -> dict[str, Any]:
+    """Approve the final version of one of your State's documents (heads, agreement state)."""
+    return approvals.approve(current_user, rid, data)
+
+
+@blp.route("/<rid>/approvals", methods=["GET"])
+@blp.response(200, ApprovalSchema(many=True))
+def list_approvals(rid: str) -> list[dict[str, Any]]:
+    """Every approval made in the review, voided ones included."""
+    return approvals.list_approvals(current_user, rid)
+
+
+@blp.route("/<rid>/bundle", methods=["POST"])
+@blp.response(201, BundleInfoSchema)
+@blp.alt_response(409, description="Approvals missing; `missing` lists them")
+def build_bundle(rid: str) -> dict[str, Any]:
+    """Build the signed final bundle (organisers; every shared document approved). Closes it."""
+    return bundles.build_bundle(current_user, rid)
+
+
+@blp.route("/<rid>/bundle", methods=["GET"])
+@blp.response(200, content_type="application/x-tar")
+def download_bundle(rid: str) -> Response:
+    """The final bundle, a tar file to verify with `peerlex verify` or standard tools."""
+    path = bundles.bundle_file(current_user, rid)
+    return send_file(
+        path, mimetype="application/x-tar", as_attachment=True, download_name=path.name, max_age=0
+    )

@@ -10,6 +10,7 @@ from werkzeug.exceptions import Forbidden, NotFound
 from server.db import db_session
 from server.errors import Problem
 from server.models import (
+    Approval,
     ParticipantRole,
     Party,
     PartyKind,
@@ -19,9 +20,11 @@ from server.models import (
     Role,
     Share,
     User,
+    utcnow,
 )
 from server.permissions import can_see_review, can_write_for, organises
 from server.services import audit
+from server.services.attachments import reshare
 from server.services.context import services
 from server.services.documents import find_party
 
@@ -172,14 +175,34 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
     )
     if existing is not None:
         return share_payload(existing), False
+    void_approvals(review, party, slug)
     share = Share(
         review_id=review.id, party=party, slug=slug, version=version, shared_by_id=user.id
     )
     session.add(share)
     session.flush()
     audit.record("share.create", f"{code}/{slug}@{version}", review_id=review.id)
+    # The review's parties may now read the document's attachments: re-wrap their headers
+    # before the share is committed, so a failure leaves no share without readable files.
+    reshare(code, slug, user)
     session.commit()
     return share_payload(share), True
+
+
+def void_approvals(review: Review, party: Party, slug: str) -> None:
+    """A newer share replaces what was approved: the old approval no longer counts."""
+    for approval in db_session().scalars(
+        select(Approval).where(
+            Approval.review_id == review.id,
+            Approval.party_id == party.id,
+            Approval.slug == slug,
+            Approval.voided_at.is_(None),
+        )
+    ):
+        approval.voided_at = utcnow()
+        audit.record(
+            "approval.void", f"{party.code}/{slug}@{approval.version}", review_id=review.id
+        )
 
 
 def list_shares(user: User, rid: str) -> list[dict[str, Any]]:

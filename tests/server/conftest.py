@@ -139,4 +139,5 @@ def put_doc(world: dict[str, Api]) -> DocFactory:
 
 
 # Imported last: the review fixtures build on the helpers above.
+from tests.bundle_fixtures import agreed  # noqa: E402, F401
 from tests.server.review_fixtures import review_world  # noqa: E402, F401

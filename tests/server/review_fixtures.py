@@ -89,6 +89,7 @@ USERS = {
     "own": ("expert@blr.example", "BLR", "expert"),
     "head": ("head@blr.example", "BLR", "head"),
     "peer": ("expert@kgz.example", "KGZ", "expert"),
+    "peer_head": ("head@kgz.example", "KGZ", "head"),
     "third": ("expert@tjk.example", "TJK", "expert"),
     "outsider": ("expert@uzb.example", "UZB", "expert"),
     "organiser": ("organiser@unrcpd.example", "UNRCPD", "organiser"),

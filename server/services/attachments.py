@@ -1,0 +1,235 @@
+"""Attachments: upload encrypted for the entitled parties, list, download decrypted, re-share.
+
+Who can decrypt is the rule of DESIGN.md §5 made cryptographic: a blob is encrypted to the
+owning State and to every party taking part in a review the document is shared into. A
+download is decrypted with the reader's own party key, so a party that is not a recipient cannot
+read an attachment even through a bug in the access checks.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound
+
+from repo_store.attachments import (
+    AttachmentRecord,
+    get_attachment,
+    list_attachments,
+    safe_file_name,
+    update_recipients,
+    upload_attachment,
+)
+from repo_store.blobs import BlobStore
+from repo_store.commits import Identity
+from server.db import db_session
+from server.errors import Problem
+from server.models import Party, ReviewParticipant, Share, User
+from server.permissions import Access, document_access
+from server.services import audit
+from server.services.context import services
+from server.services.documents import NOT_FOUND, find_party, visibility
+
+NO_ATTACHMENT = "no such attachment, or you may not see it"
+
+
+def blob_store() -> BlobStore:
+    return BlobStore(services().config.blobs_dir)
+
+
+def entitled_parties(code: str, slug: str) -> list[str]:
+    """The owning State and every party in a review this document is shared into."""
+    query = (
+        select(Party.code)
+        .join(ReviewParticipant, ReviewParticipant.party_id == Party.id)
+        .join(Share, Share.review_id == ReviewParticipant.review_id)
+        .where(Share.party.has(code=code), Share.slug == slug)
+    )
+    return sorted({code, *db_session().scalars(query)})
+
+
+def _recipient_keys(codes: list[str]) -> dict[str, X25519PublicKey]:
+    keys = services().keys
+    return {c: keys.encryption_public_key(c) for c in codes}
+
+
+def record_payload(code: str, slug: str, record: AttachmentRecord) -> dict[str, Any]:
+    data = asdict(record)
+    data["recipients"] = list(record.recipients)
+    return {"party": code, "slug": slug, **data}
+
+
+def upload(
+    user: User,
+    code: str,
+    slug: str,
+    src: BinaryIO,
+    *,
+    name: str,
+    media_type: str | None,
+    base: str | None,
+) -> dict[str, Any]:
+    """Encrypt and attach an uploaded file to a document of the user's State."""
+    party = find_party(code)
+    if Access.WRITE not in document_access(user, code):
+        raise NotFound(NOT_FOUND)
+    store = services().store
+    current = store.current_version(code, slug)
+    if current is None:
+        raise NotFound(NOT_FOUND)
+    if base is not None and base != current:
+        raise Problem(
+            409,
+            "the document changed since the version you attached to",
+            "stale-version",
+            head=current,
+        )
+    record, commit = upload_attachment(
+        store,
+        blob_store(),
+        code,
+        slug,
+        src,
+        name=name,
+        media_type=media_type,
+        recipients=_recipient_keys(entitled_parties(code, slug)),
+        max_bytes=services().config.max_attachment_bytes,
+        author=Identity(user.name or user.email, user.email),
+        committer_name=party.name,
+        message=f"Attach {safe_file_name(name)} to {slug}",
+    )
+    audit.record("attachment.upload", f"{code}/{slug}/{record.id}", commit=commit, size=record.size)
+    db_session().commit()
+    return record_payload(code, slug, record)
+
+
+def _require_readable(user: User, code: str, slug: str) -> None:
+    """Attachments belong to the document: whoever may read a version of it may read them."""
+    seen = visibility(user, code, slug)
+    if not seen.everything and not seen.versions:
+        raise NotFound(NOT_FOUND)
+
+
+def list_for(user: User, code: str, slug: str) -> list[dict[str, Any]]:
+    """Attachments the user may read, as they stand now (recipients follow shares)."""
+    _require_readable(user, code, slug)
+    return [record_payload(code, slug, r) for r in list_attachments(services().store, code, slug)]
+
+
+def _reader_party(user: User, record: AttachmentRecord) -> str:
+    for code in sorted(user.party_codes()):
+        if code in record.recipients:
+            return code
+    raise NotFound(NO_ATTACHMENT)
+
+
+def open_download(
+    user: User, code: str, slug: str, attachment_id: str
+) -> tuple[AttachmentRecord, Iterator[bytes]]:
+    """Check access and the blob's integrity, then stream its decrypted bytes."""
+    _require_readable(user, code, slug)
+    record = get_attachment(services().store, code, slug, attachment_id)
+    reader = _reader_party(user, record)
+    blobs = blob_store()
+    # The pointer (signed, in git) names the ciphertext's hash: check it before a byte goes out,
+    # so a damaged or swapped blob is an error response, not a truncated download.
+    if not blobs.exists(record.sha256) or not blobs.verify_hash(record.sha256):
+        raise Problem(
+            500, "the stored attachment is damaged; an operator has been told", "attachment-damaged"
+        )
+    identities = [k.encryption_key for k in services().keys.all_private(reader)]
+    return record, _stream_decrypted(blobs, record.sha256, identities)
+
+
+class _QueueWriter:
+    """A file-like sink that hands each authenticated batch of plaintext to the response."""
+
+    def __init__(
+        self, out: queue.Queue[bytes | BaseException | None], stop: threading.Event
+    ) -> None:
+        self._out, self._stop = out, stop
+
+    def write(self, data: bytes | memoryview) -> int:
+        chunk = bytes(data)
+        while not self._stop.is_set():
+            try:
+                self._out.put(chunk, timeout=0.5)
+                return len(chunk)
+            except queue.Full:
+                continue
+        raise ConnectionAbortedError("the client went away")
+
+    def flush(self) -> None:
+        return None
+
+
+def _stream_decrypted(blobs: BlobStore, sha256: str, identities: list[Any]) -> Iterator[bytes]:
+    chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            blobs.decrypt_to(sha256, _QueueWriter(chunks, stop), identities)  # type: ignore[arg-type]
+            chunks.put(None)
+        except BaseException as exc:  # handed to the response, which aborts the transfer
+            if not stop.is_set():
+                chunks.put(exc)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = chunks.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+def content_disposition(name: str) -> str:
+    """RFC 6266: an ASCII fallback and the exact name as UTF-8 (RFC 8187)."""
+    fallback = (
+        "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in name)
+        or "attachment"
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def reshare(code: str, slug: str, user: User) -> int:
+    """Re-wrap every attachment of a document for its entitled parties (header only).
+
+    Called when the document is shared into a review; returns how many were re-wrapped.
+    """
+    store, blobs, keys = services().store, blob_store(), services().keys
+    wanted = entitled_parties(code, slug)
+    party = find_party(code)
+    owner_keys = [k.encryption_key for k in keys.all_private(code)]
+    changed = 0
+    for record in list_attachments(store, code, slug):
+        if list(record.recipients) == wanted:
+            continue
+        blob = blobs.rewrap(record.sha256, owner_keys, list(_recipient_keys(wanted).values()))
+        update_recipients(
+            store,
+            code,
+            slug,
+            record.id,
+            record.rewrapped(blob, wanted),
+            author=Identity(user.name or user.email, user.email),
+            committer_name=party.name,
+            message=f"Share attachment {record.id} of {slug} with {', '.join(wanted)}",
+            expected_sha256=record.sha256,
+        )
+        audit.record("attachment.reshare", f"{code}/{slug}/{record.id}", recipients=wanted)
+        changed += 1
+    return changed

@@ -1,0 +1,72 @@
+"""Attachments for a final bundle: each body re-wrapped (header only) to the offline recipients."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from repo_store.attachments import list_attachments
+from server.db import db_session
+from server.errors import Problem
+from server.models import Approval, BundleRewrap, ParticipantRole, Review
+from server.services.attachments import blob_store
+from server.services.context import services
+from server.services.recipients import recipients_of
+
+
+def _rewrapped(source: str, owner: str, recipients: list[str]) -> str:
+    """The blob of source re-wrapped for recipients: made once, then reused."""
+    session = db_session()
+    key = ",".join(recipients)
+    cached = session.get(BundleRewrap, (source, key))
+    blobs = blob_store()
+    if cached is not None and blobs.exists(cached.result_sha256):
+        return cached.result_sha256
+    identities = [k.encryption_key for k in services().keys.all_private(owner)]
+    from keys.age import parse_recipient
+
+    blob = blobs.rewrap(source, identities, [parse_recipient(r) for r in recipients])
+    if cached is None:
+        session.add(BundleRewrap(source_sha256=source, recipients=key, result_sha256=blob.sha256))
+    else:
+        cached.result_sha256 = blob.sha256
+    session.flush()
+    return blob.sha256
+
+
+def bundle_attachments(
+    review: Review, approvals: dict[tuple[str, str], Approval], files: dict[str, bytes | Path]
+) -> list[dict[str, Any]]:
+    """Add every approved document's attachments to files; return their manifest entries."""
+    organisations = review.parties_with(ParticipantRole.ORGANISER) + review.parties_with(
+        ParticipantRole.OBSERVER
+    )
+    recipients = recipients_of(organisations)
+    store, blobs = services().store, blob_store()
+    entries = []
+    for code, slug in sorted(approvals):
+        records = list_attachments(store, code, slug)
+        if records and not recipients:
+            raise Problem(
+                409,
+                "no organisation of this review has registered an offline age "
+                "recipient to encrypt the attachments to",
+                "no-offline-recipient",
+            )
+        for record in records:
+            sha = _rewrapped(record.sha256, code, recipients)
+            path = f"attachments/{code}/{slug}/{record.id}.age"
+            files[path] = blobs.path(sha)
+            entries.append(
+                {
+                    "party": code,
+                    "slug": slug,
+                    "id": record.id,
+                    "name": record.name,
+                    "media_type": record.media_type,
+                    "size": record.size,
+                    "file": path,
+                    "recipients": recipients,
+                }
+            )
+    return entries

@@ -1,0 +1,90 @@
+"""README.txt inside a final bundle: how to verify it with standard tools, command by command."""
+
+from __future__ import annotations
+
+README = """\
+peerlex final bundle: {review}
+{underline}
+
+This archive is the signed record of what the delegations agreed in the review "{review}".
+Everything in it can be checked offline, years from now, with standard tools only:
+OpenSSH (ssh-keygen), coreutils (sha256sum), git and age. No peerlex software is needed.
+
+Contents
+--------
+  manifest.json            what was agreed: parties, documents (party, slug, commit, sha256),
+                           approvals, attachments (canonical JSON)
+  SHA256SUMS               the sha256 of every other file
+  SHA256SUMS.sig           the organiser's ({organiser}) SSH signature of SHA256SUMS
+  allowed_signers          the public keys of every signer
+  approvals/P/S.json       each State's approval statement of its document S
+  approvals/P/S.sig        the State's SSH signature of that statement
+  repos/P.bundle           the git history of State P up to the approved commits
+  documents/P/S.md         the approved text of each document
+  attachments/P/S/*.age    attachments, encrypted to the organisations' offline age keys
+
+0. Check the keys
+-----------------
+The keys in allowed_signers must be the parties' real keys. Compare their fingerprints with
+those the delegations read out or published:
+
+    ssh-keygen -lf allowed_signers     # one line per key; compare the SHA256:... values
+
+(ssh-keygen prints the first key only for some versions; `cut -d' ' -f3- allowed_signers`
+shows every key.) Keep an allowed_signers file you trust and use it below instead of the one in
+this archive if you can.
+
+1. The organiser's signature over the checksums
+------------------------------------------------
+    cd {review}
+    ssh-keygen -Y verify -f allowed_signers -I {organiser_principal} -n peerlex-bundle \\
+        -s SHA256SUMS.sig < SHA256SUMS
+
+2. Every file against the checksums
+-----------------------------------
+    sha256sum -c SHA256SUMS
+    # and nothing more is in the archive than SHA256SUMS lists (besides the two SHA256SUMS files):
+    find . -type f ! -name 'SHA256SUMS*' | sed 's|^\\./||' | sort | diff - <(cut -c67- SHA256SUMS)
+
+3. Each State's approval
+------------------------
+For each approvals/P/S.json (P a State code such as BLR; principal p@parties.peerlex in lower
+case):
+
+    ssh-keygen -Y verify -f allowed_signers -I blr@parties.peerlex -n peerlex-approval \\
+        -s approvals/BLR/S.sig < approvals/BLR/S.json
+
+The statement names the review, the State, the document, the approved commit and the time.
+
+4. The git history and every commit's signature
+-----------------------------------------------
+    git init --quiet /tmp/check && cd /tmp/check
+    git bundle verify {review_path}/repos/BLR.bundle
+    git fetch --quiet {review_path}/repos/BLR.bundle 'refs/peerlex/*:refs/peerlex/*'
+    git -c gpg.ssh.allowedSignersFile={review_path}/allowed_signers \\
+        verify-commit <commit from manifest.json>
+    git show <commit>:documents/S.md | cmp - {review_path}/documents/BLR/S.md
+
+Every commit is signed by its State (namespace "git"); `git log --show-signature` with the
+same setting checks the whole history.
+
+5. Attachments
+--------------
+Each attachment is encrypted to the offline age keys of the organisations. With the
+organisation's identity file (kept offline):
+
+    age -d -i organisation-identity.txt -o annex.pdf attachments/BLR/S/<file>.age
+    sha256sum annex.pdf      # compare with the plaintext size in manifest.json
+
+Any changed byte in any file makes one of these steps fail.
+"""
+
+
+def readme_text(review: str, organiser: str) -> str:
+    return README.format(
+        review=review,
+        underline="=" * (len("peerlex final bundle: ") + len(review)),
+        organiser=organiser,
+        organiser_principal=f"{organiser.lower()}@parties.peerlex",
+        review_path=f"/path/to/{review}",
+    )

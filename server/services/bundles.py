@@ -1,0 +1,202 @@
+"""The final bundle of a review: what was agreed, by whom, signed, verifiable offline.
+
+Layout and verification steps are in docs/bundle.md. The same review state always gives the
+same bytes: sorted tar entries, fixed times and owners, canonical JSON, reproducible git
+bundles, and attachment headers re-wrapped once and then reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+from datetime import UTC
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from werkzeug.exceptions import Forbidden, NotFound
+
+from keys.allowed_signers import AllowedSigner, render
+from keys.bundle_format import (
+    ALLOWED_SIGNERS,
+    BUNDLE_NAMESPACE,
+    MANIFEST,
+    SUMS,
+    SUMS_SIGNATURE,
+    sha256_hex,
+    sums_file,
+)
+from keys.statements import canonical_json
+from repo_store.git_bundles import create_git_bundle
+from server.db import db_session
+from server.errors import Problem
+from server.models import ParticipantRole, Review, ReviewState, Role, User
+from server.services import audit
+from server.services.approvals import active_approvals, missing_approvals
+from server.services.bundle_attachments import bundle_attachments
+from server.services.bundle_readme import readme_text
+from server.services.context import services
+from server.services.reviews import find_review
+
+BUNDLE_FORMAT = "peerlex-bundle/v1"
+
+
+def _organiser_party(user: User, review: Review) -> str:
+    for membership in user.memberships:
+        code = membership.party.code
+        if review.role_of(code) == ParticipantRole.ORGANISER and membership.role == Role.ORGANISER:
+            return code
+    raise Forbidden("only the review's organisers build its bundle")
+
+
+def bundle_path(review: Review) -> Path:
+    return services().config.bundles_dir / f"{review.slug}.tar"
+
+
+def _digest(value: bytes | Path) -> str:
+    if isinstance(value, bytes):
+        return sha256_hex(value)
+    digest = hashlib.sha256()
+    with value.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_deterministic_tar(
+    out: BinaryIO, root: str, files: dict[str, bytes | Path], mtime: int
+) -> None:
+    """A tar with sorted names, one fixed mtime, owner 0:0 and plain modes."""
+    directories = sorted({str(Path(root, p).parent) for p in files} | {root})
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        entries = [(d, None) for d in directories] + [
+            (f"{root}/{p}", data) for p, data in files.items()
+        ]
+        for name, data in sorted(entries, key=lambda item: item[0]):
+            info = tarfile.TarInfo(name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "", ""
+            if data is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+            elif isinstance(data, bytes):
+                info.size, info.mode = len(data), 0o644
+                tar.addfile(info, io.BytesIO(data))
+            else:
+                info.size, info.mode = data.stat().st_size, 0o644
+                with data.open("rb") as handle:
+                    tar.addfile(info, handle)
+
+
+def build_bundle(user: User, rid: str) -> dict[str, Any]:
+    """Build the final bundle once every shared document has a standing approval."""
+    review = find_review(user, rid)
+    organiser = _organiser_party(user, review)
+    if review.state == ReviewState.OPEN:
+        raise Problem(409, "the review is still open: move it to agreement first", "wrong-state")
+    missing = missing_approvals(review)
+    if missing:
+        raise Problem(
+            409, "not every shared document is approved", "approvals-missing", missing=missing
+        )
+    approvals = active_approvals(review)
+    if not approvals:
+        raise Problem(
+            409, "nothing was shared and approved in this review", "approvals-missing", missing=[]
+        )
+    store, keys = services().store, services().keys
+    files: dict[str, bytes | Path] = {}
+    documents, approval_entries = [], []
+    heads: dict[str, dict[str, str]] = {}
+    for (code, slug), approval in sorted(approvals.items()):
+        text = store.read_document(code, slug, approval.version).content.encode()
+        files[f"documents/{code}/{slug}.md"] = text
+        files[f"approvals/{code}/{slug}.json"] = approval.statement.encode()
+        files[f"approvals/{code}/{slug}.sig"] = approval.signature.encode()
+        heads.setdefault(code, {})[slug] = approval.version
+        documents.append(
+            {"party": code, "slug": slug, "commit": approval.version, "sha256": sha256_hex(text)}
+        )
+        approval_entries.append(
+            {
+                "party": code,
+                "slug": slug,
+                "commit": approval.version,
+                "approved_by": approval.approved_by.email,
+                "statement": f"approvals/{code}/{slug}.json",
+                "signature": f"approvals/{code}/{slug}.sig",
+            }
+        )
+    with tempfile.TemporaryDirectory(prefix="peerlex-bundle-") as tmp:
+        for code, commits in sorted(heads.items()):
+            out = Path(tmp) / f"{code}.bundle"
+            create_git_bundle(store.path(code), commits, out)
+            files[f"repos/{code}.bundle"] = out.read_bytes()
+    attachment_entries = bundle_attachments(review, approvals, files)
+    signer_parties = sorted({*heads, organiser})
+    files[ALLOWED_SIGNERS] = render(
+        AllowedSigner(party, key.public_key, key.valid_before)
+        for party in signer_parties
+        for key in keys.verifying_keys(party)
+    ).encode()
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "review": {"slug": review.slug, "title": review.title},
+        "parties": {
+            "states": review.parties_with(ParticipantRole.STATE),
+            "organisers": review.parties_with(ParticipantRole.ORGANISER),
+            "observers": review.parties_with(ParticipantRole.OBSERVER),
+        },
+        "signed_by": organiser,
+        "documents": documents,
+        "approvals": approval_entries,
+        "attachments": attachment_entries,
+        "repositories": [
+            {
+                "party": code,
+                "file": f"repos/{code}.bundle",
+                "refs": {f"refs/peerlex/approved/{s}": c for s, c in sorted(h.items())},
+            }
+            for code, h in sorted(heads.items())
+        ],
+    }
+    files[MANIFEST] = canonical_json(manifest) + b"\n"
+    files["README.txt"] = readme_text(review.slug, organiser).encode()
+    sums = sums_file({path: _digest(value) for path, value in files.items()})
+    files[SUMS] = sums
+    files[SUMS_SIGNATURE] = keys.current(organiser).sign(sums, BUNDLE_NAMESPACE).encode()
+    newest = max(a.created_at for a in approvals.values()).replace(tzinfo=UTC)
+    path = bundle_path(review)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".building-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            _write_deterministic_tar(handle, review.slug, files, int(newest.timestamp()))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    review.state = ReviewState.CLOSED.value
+    digest = _digest(path)
+    audit.record("bundle.build", review.slug, review_id=review.id, sha256=digest)
+    db_session().commit()
+    return {
+        "review": review.slug,
+        "sha256": digest,
+        "size": path.stat().st_size,
+        "documents": len(documents),
+        "attachments": len(attachment_entries),
+    }
+
+
+def bundle_file(user: User, rid: str) -> Path:
+    """The built bundle, for the review's organisers."""
+    review = find_review(user, rid)
+    _organiser_party(user, review)
+    path = bundle_path(review)
+    if not path.exists():
+        raise NotFound("no bundle has been built for this review yet")
+    return path

@@ -1,0 +1,78 @@
+"""Organisations' offline age recipients: final bundles' attachments are encrypted to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from werkzeug.exceptions import Forbidden, NotFound
+
+from keys.age import AgeError, parse_recipient
+from server.db import db_session
+from server.errors import Problem
+from server.models import OfflineRecipient, PartyKind, Role, User
+from server.services import audit
+from server.services.documents import find_party
+
+
+def _payload(row: OfflineRecipient) -> dict[str, Any]:
+    return {
+        "party": row.party.code,
+        "recipient": row.recipient,
+        "label": row.label,
+        "created_at": row.created_at,
+    }
+
+
+def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Register an age recipient for an organisation (its organisers only)."""
+    party = find_party(code)
+    if user.role_in(code) is None:
+        raise NotFound("no such party, or you are not a member")
+    if party.kind != PartyKind.ORGANISATION or user.role_in(code) != Role.ORGANISER:
+        raise Forbidden("organisers register their organisation's offline recipients")
+    try:
+        parse_recipient(data["recipient"])
+    except AgeError as exc:
+        raise Problem(
+            422,
+            "not an age X25519 recipient",
+            "invalid-recipient",
+            errors={"recipient": [str(exc)]},
+        ) from exc
+    session = db_session()
+    existing = session.scalar(
+        select(OfflineRecipient).where(
+            OfflineRecipient.party_id == party.id, OfflineRecipient.recipient == data["recipient"]
+        )
+    )
+    if existing is not None:
+        return _payload(existing)
+    row = OfflineRecipient(
+        party_id=party.id, recipient=data["recipient"], label=data["label"], added_by_id=user.id
+    )
+    session.add(row)
+    session.flush()
+    audit.record("recipient.add", f"{code}/{data['recipient']}")
+    session.commit()
+    session.refresh(row)
+    return _payload(row)
+
+
+def list_recipients(user: User, code: str) -> list[dict[str, Any]]:
+    """Public recipients of an organisation, for its members."""
+    party = find_party(code)
+    if user.role_in(code) is None:
+        raise NotFound("no such party, or you are not a member")
+    rows = db_session().scalars(
+        select(OfflineRecipient)
+        .where(OfflineRecipient.party_id == party.id)
+        .order_by(OfflineRecipient.id)
+    )
+    return [_payload(row) for row in rows]
+
+
+def recipients_of(codes: list[str]) -> list[str]:
+    """Every offline recipient registered by these organisations, sorted."""
+    rows = db_session().scalars(select(OfflineRecipient))
+    return sorted({row.recipient for row in rows if row.party.code in codes})

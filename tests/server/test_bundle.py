@@ -1,0 +1,158 @@
+"""Approvals and the final bundle, checked with standard tools only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.bundle_fixtures import ANNEX, Agreed
+from tests.server.review_fixtures import LAW_V1, LAW_V3, ReviewWorld
+
+
+def run(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> str:
+    result = subprocess.run(list(args), cwd=cwd, input=stdin, capture_output=True, check=False)
+    assert result.returncode == 0, (args, result.stdout, result.stderr)
+    return (result.stdout + result.stderr).decode()
+
+
+def test_bundle_verifies_with_standard_tools(agreed: Agreed, tmp_path: Path) -> None:
+    out = tmp_path / "unpacked"
+    out.mkdir()
+    run("tar", "-xf", str(agreed.bundle), "-C", str(out))
+    root = out / "dushanbe-2017"
+    signers = root / "allowed_signers"
+    run(
+        "ssh-keygen",
+        "-Y",
+        "verify",
+        "-f",
+        str(signers),
+        "-I",
+        "unrcpd@parties.peerlex",
+        "-n",
+        "peerlex-bundle",
+        "-s",
+        str(root / "SHA256SUMS.sig"),
+        stdin=(root / "SHA256SUMS").read_bytes(),
+    )
+    assert "OK" in run("sha256sum", "-c", "SHA256SUMS", cwd=root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    for approval in manifest["approvals"]:
+        run(
+            "ssh-keygen",
+            "-Y",
+            "verify",
+            "-f",
+            str(signers),
+            "-I",
+            f"{approval['party'].lower()}@parties.peerlex",
+            "-n",
+            "peerlex-approval",
+            "-s",
+            str(root / approval["signature"]),
+            stdin=(root / approval["statement"]).read_bytes(),
+        )
+    for repo in manifest["repositories"]:
+        work = tmp_path / f"clone-{repo['party']}"
+        run("git", "init", "--quiet", str(work))
+        run("git", "bundle", "verify", str(root / repo["file"]), cwd=work)
+        run(
+            "git",
+            "fetch",
+            "--quiet",
+            str(root / repo["file"]),
+            "refs/peerlex/*:refs/peerlex/*",
+            cwd=work,
+        )
+        for commit in repo["refs"].values():
+            assert 'Good "git" signature' in run(
+                "git",
+                "-c",
+                f"gpg.ssh.allowedSignersFile={signers}",
+                "verify-commit",
+                commit,
+                cwd=work,
+            )
+    (attachment,) = manifest["attachments"]
+    plain = subprocess.run(
+        ["age", "-d", "-i", str(agreed.identity), str(root / attachment["file"])],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert plain == ANNEX
+    assert (root / "documents/BLR/export-law.md").read_text() == LAW_V3
+
+
+def test_peerlex_verify_passes(agreed: Agreed) -> None:
+    result = subprocess.run(
+        [".venv/bin/peerlex", "verify", str(agreed.bundle)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+    assert "VERIFIED" in result.stdout
+    assert "FAIL" not in result.stdout
+
+
+def test_rebuilding_gives_identical_bytes(agreed: Agreed) -> None:
+    first = hashlib.sha256(agreed.bundle.read_bytes()).hexdigest()
+    rebuilt = agreed.world["organiser"].post(agreed.world.url("/bundle"))
+    assert rebuilt.status_code == 201
+    assert rebuilt.json["sha256"] == first
+    assert agreed.world["organiser"].get(agreed.world.url()).json["state"] == "closed"
+
+
+def test_bundle_is_refused_until_everything_is_approved(
+    app: Flask, review_world: ReviewWorld
+) -> None:
+    world = review_world
+    v1 = world.push(LAW_V1)
+    world.share(v1)
+    assert world["organiser"].post(world.url("/bundle")).status_code == 409  # still open
+    world["organiser"].patch(world.url(), json={"state": "agreement"})
+    refused = world["organiser"].post(world.url("/bundle"))
+    assert refused.status_code == 409
+    assert refused.json["missing"] == [{"party": "BLR", "slug": "export-law", "version": v1}]
+    assert world["own"].post(world.url("/bundle")).status_code == 403
+
+
+def test_approval_rules(review_world: ReviewWorld) -> None:
+    world = review_world
+    v1 = world.push(LAW_V1)
+    v3 = world.push(LAW_V3)
+    world.share(v1)
+    body = {"party": "BLR", "slug": "export-law", "version": v1}
+    assert world["head"].post(world.url("/approvals"), json=body).status_code == 409  # open
+    world["organiser"].patch(world.url(), json={"state": "agreement"})
+    assert world["own"].post(world.url("/approvals"), json=body).status_code == 403  # not head
+    assert world["peer_head"].post(world.url("/approvals"), json=body).status_code == 403
+    unshared = {**body, "version": v3}
+    assert world["head"].post(world.url("/approvals"), json=unshared).status_code == 422
+    approved = world["head"].post(world.url("/approvals"), json=body)
+    assert approved.status_code == 201
+    assert approved.json["signature"].startswith("-----BEGIN SSH SIGNATURE-----")
+    # A newer share voids the approval.
+    world.share(v3)
+    listed = world["head"].get(world.url("/approvals")).json
+    assert [a["voided"] for a in listed] == [True]
+    assert world["organiser"].post(world.url("/bundle")).json["missing"][0]["version"] == v3
+
+
+@pytest.mark.parametrize("role", ["peer", "observer", "admin", "outsider"])
+def test_only_organisers_get_the_bundle(agreed: Agreed, role: str) -> None:
+    assert agreed.world[role].get(agreed.world.url("/bundle")).status_code in (403, 404)
+
+
+def test_tar_is_deterministic_in_form(agreed: Agreed) -> None:
+    with tarfile.open(agreed.bundle) as tar:
+        members = tar.getmembers()
+    assert [m.name for m in members] == sorted(m.name for m in members)
+    assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "", "")}
+    assert len({m.mtime for m in members}) == 1

@@ -183,5 +183,28 @@ def run(ctx: click.Context, host: str, port: int, workers: int, dev: bool) -> No
     _Server().run()
 
 
+@main.command()
+@click.option(
+    "--password",
+    help="The password of every demo user (default: the demo's own, printed at the end).",
+)
+@click.pass_context
+def demo(ctx: click.Context, password: str | None) -> None:
+    """Seed an empty data directory with a sample review (Dushanbe 2017) to try peerlex on."""
+    from server.demo import DEMO_PASSWORD, DemoFailed, DemoRefused, seed_demo
+
+    password = password or DEMO_PASSWORD
+    try:
+        check_password_rules(password)
+    except WeakPassword as exc:
+        raise click.BadParameter(str(exc), param_hint="--password") from exc
+    try:
+        report = seed_demo(_config(ctx), password)
+    except (DemoRefused, DemoFailed) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for line in report.lines():
+        click.echo(line)
+
+
 if __name__ == "__main__":
     main()

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from repo_store.diff import diff_texts, render_html
-from repo_store.diff.redline import _STYLE as STYLE
+from repo_store.diff.redline import STYLE
 from server.models import User
 from server.services.context import services
 from server.services.documents import previous_readable, readable_version

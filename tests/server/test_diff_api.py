@@ -32,8 +32,8 @@ def test_json_diff_defaults_to_head_and_its_parent(
     assert (body["from"], body["to"]) == (v1, v2)
     changed = [b for b in body["blocks"] if b["op"] != "equal"]
     assert len(changed) == 1
-    inserted = [t["text"] for t in changed[0]["tokens"] if t["op"] == "insert"]
-    assert "технологий" in inserted
+    inserted = "".join(t["text"] for t in changed[0]["tokens"] if t["op"] == "insert")
+    assert inserted.strip() == "Он применяется также к передаче технологий."
 
 
 def test_first_version_diffs_against_nothing(world: dict[str, Api], put_doc: DocFactory) -> None:

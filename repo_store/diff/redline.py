@@ -1,0 +1,133 @@
+"""Render a comparison as a self-contained HTML redline page (no scripts, inline CSS only).
+
+Every piece of document text goes through ``html.escape(..., quote=True)``; bidi controls are
+shown as visible marks instead of being allowed to reorder the page.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from repo_store.diff.blocks import Block
+from repo_store.diff.text import BIDI_RE, code_point_name
+from repo_store.diff.textdiff import BlockDiff, TextDiff
+
+_LANG_RE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
+
+STYLE = """
+body { font: 16px/1.5 Georgia, "Times New Roman", serif; max-width: 52rem; margin: 2rem auto;
+       padding: 0 1rem; color: #1b1b1b; background: #fff; }
+header h1 { font-size: 1.4rem; margin-bottom: .25rem; }
+.versions, .summary { color: #555; margin: .2rem 0; }
+.warnings { border: 2px solid #b00020; background: #fff4f4; padding: .5rem 1rem; margin: 1rem 0; }
+.warnings h2 { font-size: 1rem; margin: 0 0 .3rem; color: #b00020; }
+.block { margin: .6rem 0; padding: .1rem .6rem; border-left: 4px solid transparent;
+         unicode-bidi: isolate; white-space: pre-wrap; }
+.kind-article, .kind-heading { font-weight: bold; margin-top: 1.2rem; }
+.op-insert { border-left-color: #1a7f37; background: #f0fff4; }
+.op-delete { border-left-color: #b00020; background: #fff5f5; }
+.op-replace { border-left-color: #9a6700; }
+.op-move { border-left-color: #0550ae; background: #f3f8ff; }
+.renumbered { outline: 1px dashed #0550ae; }
+.note { display: block; font: italic .85rem/1.3 sans-serif; color: #0550ae; }
+ins { background: #c8f7d0; text-decoration: underline; }
+del { background: #ffd7d5; text-decoration: line-through; }
+.bidi { font: bold .8rem monospace; color: #b00020; border: 1px solid #b00020; }
+"""
+
+
+def render_html(
+    diff: TextDiff, *, title: str, old_label: str, new_label: str, lang: str = "en"
+) -> str:
+    """Render the comparison as a complete HTML page that reads on its own."""
+    if not _LANG_RE.fullmatch(lang):
+        lang = "und"
+    stats = diff.stats
+    summary = ", ".join(
+        f"{stats.get(op, 0)} {op}" for op in ("insert", "delete", "replace", "move", "renumbered")
+    )
+    parts = [
+        "<!DOCTYPE html>\n",
+        f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        f"<title>{_text(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        f"<header>\n<h1>{_text(title)}</h1>\n",
+        f'<p class="versions"><del>{_text(old_label)}</del> → <ins>{_text(new_label)}</ins></p>\n',
+        f'<p class="summary">{_text(summary)}</p>\n</header>\n',
+    ]
+    if diff.warnings:
+        parts.append('<section class="warnings" role="alert">\n<h2>Warnings</h2>\n<ul>\n')
+        for warning in diff.warnings:
+            version = old_label if warning.side == "old" else new_label
+            parts.append(
+                f"<li>{_text(warning.code_point)} {_text(warning.name)} in block "
+                f"<code>{_text(warning.block)}</code> of {_text(version)}"
+                f" (character {warning.offset + 1})</li>\n"
+            )
+        if diff.warnings_dropped:
+            parts.append(f"<li>and {diff.warnings_dropped} more</li>\n")
+        parts.append("</ul>\n</section>\n")
+    parts.append("<main>\n")
+    parts.extend(_block(entry) for entry in diff.blocks)
+    parts.append("</main>\n</body>\n</html>\n")
+    return "".join(parts)
+
+
+def _block(entry: BlockDiff) -> str:
+    shown = entry.shown
+    side = "old" if entry.new is None else "new"
+    classes = f"block op-{entry.op} kind-{shown.kind}"
+    if entry.renumbered:
+        classes += " renumbered"
+    notes = []
+    if entry.op == "move" and entry.old is not None:
+        notes.append(f"moved from {_where(entry.old)}")
+    if entry.renumbered and entry.old is not None:
+        notes.append(f"renumbered, was {_where(entry.old)}")
+    if entry.op == "insert":
+        notes.append("inserted")
+    elif entry.op == "delete":
+        notes.append("deleted")
+    note = f'<span class="note">{_text("; ".join(notes))}</span>' if notes else ""
+    if entry.tokens:
+        body = "".join(_run(run.op, run.text) for run in entry.tokens)
+    else:
+        body = _text(shown.text)
+    return (
+        f'<div class="{classes}" id="{side}-{_text(shown.id)}" '
+        f'data-op="{entry.op}">{note}{body}</div>\n'
+    )
+
+
+def _run(op: str, text: str) -> str:
+    if op == "insert":
+        return f"<ins>{_text(text)}</ins>"
+    if op == "delete":
+        return f"<del>{_text(text)}</del>"
+    return _text(text)
+
+
+def _where(block: Block) -> str:
+    """Say where a block stood, as a reader would: "Article 3", "(2) of Статья 5"."""
+    if block.kind in ("article", "heading") and block.label:
+        return block.label
+    if block.label and block.provision:
+        return f"{block.label} of {block.provision}"
+    if block.provision:
+        return f"a paragraph of {block.provision}"
+    return block.id
+
+
+def _text(text: str) -> str:
+    """Escape text for HTML and make bidi controls visible instead of active."""
+    escaped = escape(text, quote=True)
+    if BIDI_RE.search(escaped) is None:
+        return escaped
+    return BIDI_RE.sub(
+        lambda m: (
+            f'<span class="bidi" title="{escape(code_point_name(m.group()))}">'
+            f"U+{ord(m.group()):04X}</span>"
+        ),
+        escaped,
+    )

@@ -8,7 +8,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Request, current_app, g, request
+from flask import Flask, Request, g, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from werkzeug.exceptions import Unauthorized
 
 from server.db import db_session
 from server.models import ApiToken, User, utcnow
-from server.passwords import dummy_hash, verify_password
+from server.signin import session_user
 
 TOKEN_PREFIX = "plx_"  # noqa: S105 - a public marker, not a secret
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -54,36 +54,6 @@ def issue_token(user: User, ttl_hours: int) -> tuple[str, ApiToken]:
     return token, record
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """Return the user for valid credentials; the same work is done for an unknown email."""
-    session = db_session()
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None:
-        verify_password(password, _dummy_hash())
-        return None
-    if not verify_password(password, user.password_hash) or not user.active:
-        return None
-    return user
-
-
-def _dummy_hash() -> str:
-    cached: str | None = current_app.extensions.get("peerlex.dummy_hash")
-    if cached is None:
-        cached = dummy_hash(current_app.extensions["peerlex.config"].scrypt_n)
-        current_app.extensions["peerlex.dummy_hash"] = cached
-    return cached
-
-
-def _user_from_session(user_id: str) -> User | None:
-    ident, _, version = user_id.partition(":")
-    if not ident.isdigit():
-        return None
-    user = db_session().get(User, int(ident))
-    if user is None or not user.active or str(user.session_version) != version:
-        return None
-    return user
-
-
 def bearer_token(req: Request) -> str | None:
     header = req.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -116,7 +86,7 @@ def current_token() -> ApiToken | None:
 
 def init_auth(app: Flask) -> None:
     login_manager.init_app(app)
-    login_manager.user_loader(_user_from_session)
+    login_manager.user_loader(session_user)
     login_manager.session_protection = "strong"
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config["WTF_CSRF_TIME_LIMIT"] = None
@@ -144,3 +114,8 @@ def init_auth(app: Flask) -> None:
             and request.endpoint not in CSRF_EXEMPT
         ):
             csrf.protect()
+
+
+def client_address() -> str:
+    """The client's address as the WSGI server saw it (a proxy must set it, see deployment)."""
+    return request.remote_addr or "unknown"

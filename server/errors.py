@@ -67,8 +67,8 @@ def _from_http_exception(error: HTTPException) -> Response:
     response = problem_response(status, title, detail, **extra)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="peerlex"'
-    for key, value in error.get_headers() if status == 405 else []:
-        if key.lower() == "allow":
+    for key, value in error.get_headers():
+        if key.lower() in ("allow", "retry-after"):
             response.headers[key] = value
     return response
 

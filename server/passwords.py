@@ -7,8 +7,12 @@ import secrets
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
+# zxcvbn's 0-4 scale; 3 is "safely unguessable" for an online attack, and its dictionaries
+# reject the common passwords and their simple variations.
+MIN_STRENGTH = 3
 _R, _P, _LENGTH = 8, 1, 32
 
 
@@ -16,12 +20,16 @@ class WeakPassword(ValueError):
     """A password that does not meet the minimum rules."""
 
 
-def check_password_rules(password: str) -> None:
-    """Refuse short passwords; the length rule is the one that matters (NIST SP 800-63B)."""
+def check_password_rules(password: str, *, email: str = "") -> None:
+    """Refuse short, common or easily guessed passwords (NIST SP 800-63B's advice)."""
     if len(password) < MIN_LENGTH:
         raise WeakPassword(f"a password needs at least {MIN_LENGTH} characters")
-    if len(set(password)) < 4:
-        raise WeakPassword("a password needs more than a few distinct characters")
+    if len(password) > 1024:
+        raise WeakPassword("a password may have at most 1024 characters")
+    verdict = zxcvbn(password[:100], user_inputs=[email, *email.split("@")] if email else [])
+    if verdict["score"] < MIN_STRENGTH:
+        warning = verdict["feedback"].get("warning") or "it is too easy to guess"
+        raise WeakPassword(f"choose another password: {warning.rstrip('.').lower()}")
 
 
 def hash_password(password: str, n: int = 2**15) -> str:

@@ -5,21 +5,20 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from flask import session
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import Unauthorized
 
-from server.auth import authenticate, current_token, issue_token
+from server.auth import client_address, current_token, issue_token
 from server.db import db_session
 from server.models import utcnow
 from server.schemas import CredentialsSchema, MeSchema, TokenSchema
 from server.services.context import services
 from server.services.users import me_payload
+from server.signin import authenticate, end_every_session, end_session, start_session
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
-BAD_CREDENTIALS = "wrong email or password"
 
 
 @blp.route("/login", methods=["POST"])
@@ -27,20 +26,27 @@ BAD_CREDENTIALS = "wrong email or password"
 @blp.response(200, MeSchema)
 def login(credentials: dict[str, Any]) -> dict[str, Any]:
     """Start a cookie session; answers the user and the CSRF token for later writes."""
-    user = authenticate(credentials["email"], credentials["password"])
-    if user is None:
-        raise Unauthorized(BAD_CREDENTIALS)
-    session.clear()  # a new session id at login: no fixation
-    login_user(user)
+    user = authenticate(credentials["email"], credentials["password"], client_address())
+    start_session(user)
+    db_session().commit()
     return me_payload(user, generate_csrf())
 
 
 @blp.route("/logout", methods=["POST"])
 @blp.response(204)
 def logout() -> None:
-    """End the cookie session."""
-    logout_user()
-    session.clear()
+    """End this session (on the server, not only in the cookie)."""
+    end_session()
+    db_session().commit()
+
+
+@blp.route("/logout-everywhere", methods=["POST"])
+@blp.response(204)
+def logout_everywhere() -> None:
+    """End every session and revoke every API token of the caller."""
+    end_every_session(current_user)
+    end_session()
+    db_session().commit()
 
 
 @blp.route("/tokens", methods=["POST"])
@@ -48,9 +54,7 @@ def logout() -> None:
 @blp.response(201, TokenSchema)
 def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
     """Exchange email and password for an API token (shown once)."""
-    user = authenticate(credentials["email"], credentials["password"])
-    if user is None:
-        raise Unauthorized(BAD_CREDENTIALS)
+    user = authenticate(credentials["email"], credentials["password"], client_address())
     token, record = issue_token(user, services().config.token_ttl_hours)
     db_session().commit()
     return {"token": token, "expires_at": record.expires_at.replace(tzinfo=UTC)}

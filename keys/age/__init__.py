@@ -35,6 +35,7 @@ __all__ = [
     "NoIdentityMatched",
     "PayloadError",
     "Stanza",
+    "check_header",
     "decrypt",
     "encrypt",
     "generate_x25519_identity",
@@ -127,6 +128,11 @@ def rewrap_header(
     file_key = _open_header(src, identities)
     write_all(dst, _new_header(recipients, file_key))
     copy_stream(src, dst)
+
+
+def check_header(src: BinaryIO, identities: Sequence[Identity]) -> None:
+    """Check that one of identities opens the header and its MAC verifies; read no payload."""
+    _open_header(src, identities)
 
 
 def read_header_stanzas(src: BinaryIO) -> tuple[Stanza, ...]:

@@ -1,0 +1,134 @@
+"""`peerlex-server fsck`: check every repository, signature, blob, approval and the audit log.
+
+Each problem is one line naming what is wrong and where; no line means all is well.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from sqlalchemy import select
+
+from keys import sshsig
+from keys.age import AgeError, check_header
+from repo_store.attachments import list_attachments
+from repo_store.blobs import BlobError
+from repo_store.commits import check_signature
+from server.db import db_session
+from server.models import Approval, Party
+from server.services.attachments import blob_store
+from server.services.context import services
+
+
+class _Null:
+    """A sink for a decryption done only to authenticate every chunk."""
+
+    def write(self, data: bytes | memoryview) -> int:
+        return len(data)
+
+
+def check_repositories() -> Iterator[str]:
+    """git fsck of each repository and the signature of every commit on every branch."""
+    store, keys = services().store, services().keys
+    for party in db_session().scalars(select(Party.code).order_by(Party.code)):
+        path = store.path(party)
+        if not path.exists():
+            yield f"{party}: repository missing at {path}"
+            continue
+        result = subprocess.run(
+            ["git", f"--git-dir={path}", "fsck", "--strict", "--no-progress", "--no-dangling"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            for line in (result.stdout + result.stderr).strip().splitlines():
+                yield f"{party}: git fsck: {line}"
+            continue
+        trusted = [k.public_key for k in keys.verifying_keys(party)]
+        refs = subprocess.run(
+            [
+                "git",
+                f"--git-dir={path}",
+                "for-each-ref",
+                "--format=%(objectname) %(refname)",
+                "refs/heads/",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+        for line in filter(None, refs):
+            head, ref = line.split(" ", 1)
+            for info in store.history(party, head):
+                check = check_signature(info, party, trusted)
+                if check.status != "good":
+                    yield f"{party}: {ref} commit {info.sha}: signature {check.status}"
+
+
+def check_blobs() -> Iterator[str]:
+    """Every attachment's blob: present, hash right, opened by every recipient's key."""
+    store, keys, blobs = services().store, services().keys, blob_store()
+    for party in db_session().scalars(select(Party.code).order_by(Party.code)):
+        if not store.path(party).exists() or store.head(party) is None:
+            continue
+        for summary in store.list_documents(party):
+            for record in list_attachments(store, party, summary.slug):
+                where = f"{party}/{summary.slug} attachment {record.id} (blob {record.sha256})"
+                if not blobs.exists(record.sha256):
+                    yield f"{where}: blob missing"
+                    continue
+                if not blobs.verify_hash(record.sha256):
+                    yield f"{where}: blob does not match its sha256"
+                    continue
+                owner = [k.encryption_key for k in keys.all_private(party)]
+                try:
+                    blobs.decrypt_to(record.sha256, _Null(), owner)  # type: ignore[arg-type]
+                except (AgeError, BlobError) as exc:
+                    yield f"{where}: does not decrypt: {exc}"
+                    continue
+                for recipient in record.recipients:
+                    identities = [k.encryption_key for k in keys.all_private(recipient)]
+                    handle: BinaryIO
+                    with blobs.open(record.sha256) as handle:
+                        try:
+                            check_header(handle, identities)
+                        except AgeError:
+                            yield f"{where}: recipient {recipient} cannot open it"
+
+
+def check_approvals() -> Iterator[str]:
+    """Every approval's signature over its statement, by a key of its State."""
+    keys = services().keys
+    for approval in db_session().scalars(select(Approval).order_by(Approval.id)):
+        party = approval.party.code
+        where = f"approval {approval.id} ({party}/{approval.slug}@{approval.version[:12]})"
+        try:
+            verified = sshsig.verify(
+                approval.signature, approval.statement.encode(), "peerlex-approval"
+            )
+        except sshsig.SignatureError as exc:
+            yield f"{where}: {exc}"
+            continue
+        known = {sshsig.fingerprint(k.public_key) for k in keys.verifying_keys(party)}
+        if verified.fingerprint not in known:
+            yield f"{where}: signed by {verified.fingerprint}, not a key of {party}"
+
+
+def check_audit_log() -> Iterator[str]:
+    """The audit log's Merkle tree and checkpoints."""
+    from server.services import audit
+
+    verify = getattr(audit, "verify_audit_log", None)
+    if verify is not None:
+        yield from verify()
+
+
+def run_fsck() -> Iterator[str]:
+    """Every problem found, one line each."""
+    yield from check_repositories()
+    yield from check_blobs()
+    yield from check_approvals()
+    yield from check_audit_log()

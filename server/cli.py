@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from keys.master import create_master_key
+from server import cli_ops, keys_admin
 from server.config import Config
 from server.db import Database, db_session
 from server.models import Membership, Party, PartyKind, Role, User
@@ -124,7 +125,7 @@ def user_add(ctx: click.Context, email: str, party_code: str | None, role: str, 
         raise click.BadParameter("not an email address", param_hint="EMAIL")
     password = _read_password(prompt=True)
     try:
-        check_password_rules(password)
+        check_password_rules(password, email=email)
     except WeakPassword as exc:
         raise click.ClickException(str(exc)) from exc
     app = _app(ctx)
@@ -204,6 +205,11 @@ def demo(ctx: click.Context, password: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     for line in report.lines():
         click.echo(line)
+
+
+# Command groups kept in modules of their own (one responsibility each).
+keys_admin.register(main, _app)
+cli_ops.register(main, _app)
 
 
 if __name__ == "__main__":

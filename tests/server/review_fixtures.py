@@ -99,8 +99,8 @@ USERS = {
 }
 
 
-@pytest.fixture
-def review_world(app: Flask, client: FlaskClient) -> ReviewWorld:
+def seed_review_world(app: Flask, client: FlaskClient) -> ReviewWorld:
+    """Parties, users with tokens, and the review `dushanbe-2017` opened by UNRCPD."""
     for code in ("BLR", "KGZ", "TJK", "UZB"):
         add_party(app, code)
     for code in ("UNRCPD", "OSCE", "GOE"):
@@ -121,3 +121,8 @@ def review_world(app: Flask, client: FlaskClient) -> ReviewWorld:
     )
     assert created.status_code == 201, created.json
     return world
+
+
+@pytest.fixture
+def review_world(app: Flask, client: FlaskClient) -> ReviewWorld:
+    return seed_review_world(app, client)

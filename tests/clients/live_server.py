@@ -1,0 +1,100 @@
+"""A real peerlex server in its own process, seeded by `peerlex-server demo`, for client tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+PEERLEX = str(BIN / "peerlex")
+PEERLEX_SERVER = str(BIN / "peerlex-server")
+DEMO_PASSWORD = "dushanbe-demo-2017"
+# Cheap password hashing keeps the demo and every login fast; production uses 2**15.
+FAST_SCRYPT = "1024"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def base_env(tmp: Path) -> dict[str, str]:
+    """The environment of a user whose every peerlex file lives under tmp."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEX_")}
+    env.update(
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PEERLEX_CONFIG_DIR=str(tmp / "config"),
+        PEERLEX_SCRYPT_N=FAST_SCRYPT,
+        NO_COLOR="1",
+    )
+    return env
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/healthz", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server at {url} did not answer within {seconds} s")
+
+
+@dataclass
+class LiveServer:
+    url: str
+    data: Path
+    env: dict[str, str]
+
+
+@contextmanager
+def live_server(tmp: Path, **extra_env: str) -> Iterator[LiveServer]:
+    """Seed a demo data directory in tmp and serve it on a free port until the block ends."""
+    env = base_env(tmp)
+    data = tmp / "data"
+    env.update(PEERLEX_DATA=str(data), **extra_env)
+    subprocess.run([PEERLEX_SERVER, "demo"], env=env, check=True, capture_output=True)
+    port = free_port()
+    log = (tmp / "server.log").open("wb")
+    process = subprocess.Popen(
+        [PEERLEX_SERVER, "run", "--port", str(port), "--workers", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, process)
+        yield LiveServer(url, data, {**env, "PEERLEX_SERVER": url})
+    finally:
+        stop(process)
+        log.close()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process and everything in its process group."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -60,8 +60,9 @@ def test_sigkill_during_commits_and_uploads(tmp_path: Path) -> None:
     acks = (data / "acks.log").read_text().splitlines()
     versions = [line.split()[1] for line in acks if line.startswith("version ")]
     attachments = [line.split()[1:] for line in acks if line.startswith("attachment ")]
-    assert len(versions) > KILLS, "the writer barely ran: timing is off"
-    assert attachments
+    # Enough writes were acknowledged, and killed mid-way, for the checks below to mean much.
+    assert len(versions) >= KILLS // 2, "the writer barely ran: timing is off"
+    assert len(attachments) >= 3
     assert set(versions) <= set(history), "an acknowledged version is missing"
     assert len(history) == len(set(history))
     for sha in history:  # linear, and every commit complete and signed

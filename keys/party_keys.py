@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,6 +78,8 @@ class KeyStore:
     def __init__(self, directory: Path, master: MasterKey) -> None:
         self.directory = directory
         self._aead = AESGCM(master.derive(WRAP_PURPOSE))
+        self._lock = threading.Lock()
+        self._current: dict[str, tuple[tuple[int, int, int], PartyKeys]] = {}
 
     def _path(self, party: str) -> Path:
         return self.directory / f"{party}.json"
@@ -178,8 +181,24 @@ class KeyStore:
         )
 
     def current(self, party: str) -> PartyKeys:
-        """Unwrap the party's current keys."""
-        return self._unwrapped(party, self._load(party)["keys"][-1])
+        """The party's current keys, unwrapped once per version of its key file.
+
+        The cache is keyed by the file's identity and modification time, so a rotation made by
+        another process is seen at the next call.
+        """
+        try:
+            stat = self._path(party).stat()
+        except FileNotFoundError as exc:
+            raise KeyStoreError(f"party {party} has no keys") from exc
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            cached = self._current.get(party)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        keys = self._unwrapped(party, self._load(party)["keys"][-1])
+        with self._lock:
+            self._current[party] = (stamp, keys)
+        return keys
 
     def all_private(self, party: str) -> list[PartyKeys]:
         """Unwrap every key the party ever had, newest last (old attachments need old keys)."""

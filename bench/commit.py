@@ -6,24 +6,20 @@ Prints medians and the ratios a/c and b/c (targets: a/c <= 0.25, b/c <= 1.0). No
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
-import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from serve import BenchServer
 
 from keys.master import create_master_key
 from keys.party_keys import KeyStore
 from repo_store.commits import Identity
 from repo_store.store import RepoStore
 
-PASSWORD = "bench password 12345"  # noqa: S105 - a throwaway bench account
 PARAGRAPH = (
     "Статья {n}. Лицензирование экспорта товаров двойного назначения\n\n"
     "(1) Экспорт товаров, включённых в национальный контрольный список, осуществляется на "
@@ -78,90 +74,21 @@ def bench_repo_store(work: Path, rounds: int) -> float:
     return median_ms(one, rounds)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def bench_http(work: Path, rounds: int) -> float:
-    data = work / "data"
-    env = {**os.environ, "PEERLEX_DATA": str(data)}
-    cli = [sys.executable, "-m", "server.cli"]
-
-    def admin(*args: str, stdin: str | None = None) -> None:
-        subprocess.run(
-            [*cli, *args], env=env, input=stdin, text=True, check=True, capture_output=True
-        )
-
-    admin("init")
-    admin("party", "add", "BLR", "--name", "Republic of Belarus", "--kind", "state")
-    admin(
-        "user",
-        "add",
-        "bench@blr.example",
-        "--party",
-        "BLR",
-        "--role",
-        "expert",
-        stdin=PASSWORD + "\n",
-    )
-    port = _free_port()
-    server = subprocess.Popen(
-        [*cli, "run", "--port", str(port), "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = BenchServer(work / "data")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                conn.request("GET", "/api/v1/healthz")
-                if conn.getresponse().read() and True:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-        def call(
-            method: str, path: str, body: object, token: str | None = None
-        ) -> dict[str, object]:
-            headers = {"Content-Type": "application/json"}
-            if token:
-                headers["Authorization"] = f"Bearer {token}"
-            conn.request(method, path, body=json.dumps(body), headers=headers)
-            response = conn.getresponse()
-            payload = json.loads(response.read())
-            if response.status >= 300:
-                raise RuntimeError(f"{method} {path}: {response.status} {payload}")
-            result: dict[str, object] = payload
-            return result
-
-        token = str(
-            call(
-                "POST", "/api/v1/auth/tokens", {"email": "bench@blr.example", "password": PASSWORD}
-            )["token"]
-        )
+        conn = server.connection()  # one keep-alive connection, as a client would hold
         url = "/api/v1/parties/BLR/documents/law"
-        first = call("PUT", url, {"content": content(-1), "message": "v0"}, token)
-        state = {"base": first["version"]["commit"]}  # type: ignore[index]
+        first = server.call("PUT", url, {"content": content(-1), "message": "v0"}, conn)
+        state = {"base": first["version"]["commit"]}
 
         def one(i: int) -> None:
-            saved = call(
-                "PUT",
-                url,
-                {"content": content(i), "message": f"v{i}", "base": state["base"]},
-                token,
-            )
-            state["base"] = saved["version"]["commit"]  # type: ignore[index]
+            body = {"content": content(i), "message": f"v{i}", "base": state["base"]}
+            state["base"] = server.call("PUT", url, body, conn)["version"]["commit"]
 
         return median_ms(one, rounds)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
 
 
 def bench_git_by_hand(work: Path, rounds: int) -> float:

@@ -1,0 +1,23 @@
+"""The reviewer web pages: server-rendered HTML over the same services and session as the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_babel import Babel
+
+from server.web.i18n import select_locale
+from server.web.rendering import init_rendering
+from server.web.views import bp
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+
+def init_web(app: Flask) -> None:
+    """Register the web pages, their translations and template helpers on the app."""
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
+    Babel(app, locale_selector=select_locale)
+    init_rendering(app)
+    app.register_blueprint(bp)

@@ -1,0 +1,200 @@
+"""End to end in Debian's Chromium against a real server process: comment, answer, bundle."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from tests.server.conftest import PASSWORD, TEST_SCRYPT_N
+from tests.server.review_fixtures import USERS
+from tests.server.web.conftest import DOC, WebWorld
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+SERVER = Path(sys.executable).parent / "peerlex-server"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/healthz", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+@pytest.fixture
+def live_url(app: Flask, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
+    """Serve the seeded data directory from a separate `peerlex-server run` process."""
+    data = app.extensions["peerlex.config"].data_dir
+    app.extensions["peerlex.db"].engine.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEX_")}
+    env.update(
+        PEERLEX_DATA=str(data), PEERLEX_INSECURE_COOKIES="1", PEERLEX_SCRYPT_N=str(TEST_SCRYPT_N)
+    )
+    port = _free_port()
+    with (tmp_path / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(SERVER), "run", "--port", str(port), "--workers", "1"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            _wait_until_up(url, process)
+        except RuntimeError as exc:
+            log_text = (tmp_path / "server.log").read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{exc}; its log ends:\n{log_text}") from exc
+        yield url
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=10)
+
+
+def test_peer_comments_state_answers_organiser_takes_the_bundle(
+    live_url: str, web_world: WebWorld, tmp_path: Path
+) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    v1, _, v3 = web_world.versions
+    problems: list[str] = []
+
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+        def signed_in(role: str, locale: str) -> playwright.Page:
+            context = browser.new_context(
+                locale=locale, viewport={"width": 1366, "height": 900}, accept_downloads=True
+            )
+            page = context.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.goto(live_url + "/")
+            page.fill("#email", USERS[role][0])
+            page.fill("#password", PASSWORD)
+            page.click("main button[type=submit]")
+            page.wait_for_url("**/reviews")
+            return page
+
+        def shot(page: playwright.Page, name: str) -> None:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+        # The sign-in page, in Russian from the browser's language.
+        context = browser.new_context(locale="ru-RU", viewport={"width": 1366, "height": 700})
+        first = context.new_page()
+        first.goto(live_url + "/reviews")
+        assert first.locator("h1").inner_text() == "Вход"
+        shot(first, "01-sign-in-ru")
+        context.close()
+
+        # A peer opens the redline between the two shared versions and comments on a passage.
+        peer = signed_in("peer", "ru-RU")
+        shot(peer, "02-my-reviews-ru")
+        peer.goto(f"{live_url}{DOC}/redline?from={v1}&to={v3}")
+        assert peer.locator("ins").count() > 0
+        assert peer.locator("del").count() > 0
+        shot(peer, "03-redline-inline-ru")
+        peer.evaluate(
+            """() => {
+                const block = document.querySelector('[data-block="art_2__para_2"]');
+                const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT);
+                let node;
+                const wanted = "уполномоченным органом";
+                while ((node = walker.nextNode()) && !node.data.includes(wanted)) {}
+                const at = node.data.indexOf(wanted);
+                const range = document.createRange();
+                range.setStart(node, at);
+                range.setEnd(node, at + wanted.length);
+                const selection = window.getSelection();
+                selection.removeAllRanges();
+                selection.addRange(range);
+                document.dispatchEvent(new MouseEvent("mouseup", {bubbles: true}));
+            }"""
+        )
+        assert peer.input_value("#quote") == "уполномоченным органом"
+        assert peer.input_value("#quote-block") == "art_2__para_2"
+        peer.fill("#body", "Почему срок сокращён? <script>alert(1)</script>")
+        peer.click("#compose button[type=submit]")
+        comment = peer.locator("#new-art_2__para_2").locator("xpath=..").locator("article.comment")
+        assert "Почему срок сокращён? <script>alert(1)</script>" in comment.inner_text()
+        assert "на месте" in comment.inner_text()
+        shot(peer, "04-redline-commented-ru")
+        peer.goto(f"{live_url}{DOC}/redline?from={v1}&to={v3}&view=side")
+        shot(peer, "05-redline-side-by-side-ru")
+
+        # The owning State replies and resolves it, in English.
+        own = signed_in("own", "en-GB")
+        own.goto(live_url + DOC)
+        thread = own.locator("article.comment").first
+        thread.locator("textarea[name=body]").fill("The twenty working days follow the new code.")
+        thread.locator("form.reply button").click()
+        thread = own.locator("article.comment").first
+        assert "The twenty working days" in thread.locator(".replies").inner_text()
+        thread.get_by_role("button", name="Resolve").click()
+        assert own.locator("article.comment .badge").first.inner_text() == "resolved"
+        shot(own, "06-document-en")
+
+        # The organiser moves the review on, the head approves, the organiser takes the bundle.
+        organiser = signed_in("organiser", "ru-RU")
+        organiser.goto(live_url + "/reviews/dushanbe-2017")
+        organiser.click("form[action$='/state'] button")
+        head = signed_in("head", "en-GB")
+        head.goto(live_url + "/reviews/dushanbe-2017")
+        head.click("form[action$='/approvals'] button")
+        assert "Approved and signed." in head.locator(".flash").inner_text()
+        organiser.reload()
+        organiser.click("form[action$='/bundle'] button")
+        assert "SHA-256" in organiser.locator(".flash").inner_text()
+        shot(organiser, "07-review-organiser-ru")
+        with organiser.expect_download() as download:
+            organiser.click("a[href$='/bundle']")
+        bundle = tmp_path / "bundle.tar"
+        download.value.save_as(bundle)
+        browser.close()
+
+    with tarfile.open(bundle) as tar:
+        names = tar.getnames()
+    assert "dushanbe-2017/manifest.json" in names
+    assert "dushanbe-2017/SHA256SUMS.sig" in names
+    assert problems == [], problems

@@ -1,0 +1,170 @@
+"""Every page × every role: the same answers as the API, 404 for what one may not see."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.server.web.conftest import DOC, WebWorld, csrf_of
+
+PARTICIPANTS = ("own", "head", "peer", "peer_head", "third", "organiser", "observer")
+OUTSIDERS = ("outsider", "other_organiser", "admin")
+OWNERS = ("own", "head")
+ROLES = (*PARTICIPANTS, *OUTSIDERS)
+
+
+def expect(allowed: tuple[str, ...], role: str) -> int:
+    return 200 if role in allowed else 404
+
+
+PAGES = [
+    ("/reviews", ROLES),
+    ("/reviews/dushanbe-2017", PARTICIPANTS),
+    (DOC, PARTICIPANTS),
+    (DOC + "?version={v1}", PARTICIPANTS),
+    (DOC + "?version={v3}", PARTICIPANTS),
+    (DOC + "?version={v2}", OWNERS),
+    (DOC + "/redline", PARTICIPANTS),
+    (DOC + "/redline?from={v1}&to={v3}", PARTICIPANTS),
+    (DOC + "/redline?from={v1}&to={v3}&view=side", PARTICIPANTS),
+    (DOC + "/redline?from={v1}&to={v2}", OWNERS),
+    (DOC + "/redline?from={v2}&to={v3}", OWNERS),
+    ("/reviews/dushanbe-2017/documents/BLR/no-such-law", ()),
+    ("/reviews/dushanbe-2017/documents/KGZ/export-law", ()),
+    ("/reviews/no-such-review", ()),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_for_every_role(web_world: WebWorld, role: str) -> None:
+    page = web_world.page(role)
+    v1, v2, v3 = web_world.versions
+    for url, allowed in PAGES:
+        answer = page.get(url.format(v1=v1, v2=v2, v3=v3))
+        assert answer.status_code == expect(allowed, role), (url, role)
+        assert answer.mimetype == "text/html", url
+        if answer.status_code == 404:
+            assert "BLR" not in answer.text or url.startswith("/reviews/dushanbe-2017/documents")
+        if role not in OWNERS and answer.status_code == 200:
+            assert v2 not in answer.text, f"{url} shows the unshared version to {role}"
+
+
+@pytest.mark.parametrize("url", ["/", "/reviews", "/reviews/dushanbe-2017", DOC, DOC + "/redline"])
+def test_anonymous_is_sent_to_sign_in(web_world: WebWorld, url: str) -> None:
+    answer = web_world.page(None).get(url)
+    assert answer.status_code == 302
+    assert answer.headers["Location"].startswith("/sign-in")
+
+
+def test_sign_in_comes_back_to_the_page_asked_for(web_world: WebWorld) -> None:
+    page = web_world.page(None)
+    assert page.get(DOC).headers["Location"] == "/sign-in?next=" + DOC
+    page.token = csrf_of(page.get("/sign-in").text)
+    answer = page.post(
+        "/sign-in",
+        {"email": "expert@kgz.example", "password": "correct horse battery staple", "next": DOC},
+    )
+    assert answer.headers["Location"] == DOC
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+def test_sign_in_never_sends_elsewhere(web_world: WebWorld, target: str) -> None:
+    page = web_world.page(None)
+    page.token = csrf_of(page.get("/sign-in").text)
+    answer = page.post(
+        "/sign-in",
+        {"email": "expert@kgz.example", "password": "correct horse battery staple", "next": target},
+    )
+    assert answer.headers["Location"] == "/reviews"
+
+
+def test_wrong_password_and_missing_csrf_are_refused(web_world: WebWorld) -> None:
+    page = web_world.page(None)
+    assert page.sign_in("expert@kgz.example", "wrong").status_code == 401
+    assert page.get("/reviews").status_code == 302
+    forged = web_world.app.test_client().post(
+        "/sign-in", data={"email": "expert@kgz.example", "password": "x"}
+    )
+    assert forged.status_code == 400
+
+
+def test_a_peer_never_sees_an_unshared_version(web_world: WebWorld) -> None:
+    """Not in the versions table, the redline picker, nor through a crafted URL."""
+    v1, v2, v3 = web_world.versions
+    peer = web_world.page("peer")
+    for url in (DOC, DOC + "/redline", DOC + f"/redline?from={v1}&to={v3}&view=side"):
+        text = peer.get(url).text
+        assert v3 in text
+        assert v2 not in text
+        assert v2[:12] not in text
+    for crafted in (
+        DOC + f"?version={v2}",
+        DOC + f"/redline?to={v2}",
+        DOC + f"/redline?from={v2}",
+        DOC + f"?version={v2[:12]}",
+        DOC + "?version=" + "0" * 40,
+    ):
+        answer = peer.get(crafted)
+        assert answer.status_code in (400, 404), crafted
+        assert "Статья" not in answer.text
+    own = web_world.page("own").get(DOC + f"?version={v2}")
+    assert own.status_code == 200
+    assert v2[:12] in own.text
+
+
+def quote_form(
+    web_world: WebWorld, body: str, quote: str = "двадцати рабочих дней"
+) -> dict[str, str]:
+    return {
+        "party": "BLR",
+        "slug": "export-law",
+        "version": web_world.versions[2],
+        "quote": quote,
+        "body": body,
+        "next": DOC,
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_commenting_needs_a_part_in_the_review(web_world: WebWorld, role: str) -> None:
+    page = web_world.page(role)
+    answer = page.post("/reviews/dushanbe-2017/comments", quote_form(web_world, "Почему?"))
+    assert answer.status_code == (302 if role in PARTICIPANTS else 404)
+
+
+def test_comment_status_follows_the_services_rules(web_world: WebWorld) -> None:
+    peer, third, own = (web_world.page(r) for r in ("peer", "third", "own"))
+    made = peer.post("/reviews/dushanbe-2017/comments", quote_form(web_world, "Почему?"))
+    comment = made.headers["Location"].rsplit("#comment-", 1)[1]
+    url = f"/reviews/dushanbe-2017/comments/{comment}/status"
+    assert third.post(url, {"status": "resolved"}).status_code == 403
+    assert peer.post(url, {"status": "accepted"}).status_code == 403
+    assert own.post(url, {"status": "accepted"}).status_code == 302
+    assert peer.post(url, {"status": "bogus"}).status_code == 400
+    assert web_world.page("outsider").post(url, {"status": "resolved"}).status_code == 404
+    assert own.client.post(url, data={"status": "open"}).status_code == 400  # no CSRF token
+
+
+def test_organiser_moves_state_heads_approve_and_bundle_is_built(web_world: WebWorld) -> None:
+    own, head, organiser, peer = (web_world.page(r) for r in ("own", "head", "organiser", "peer"))
+    state_url = "/reviews/dushanbe-2017/state"
+    assert own.post(state_url, {"state": "agreement"}).status_code == 403
+    assert organiser.post(state_url, {"state": "agreement"}).status_code == 302
+    v3 = web_world.versions[2]
+    approval = {"party": "BLR", "slug": "export-law", "version": v3}
+    assert own.post("/reviews/dushanbe-2017/approvals", approval).status_code == 403
+    assert peer.post("/reviews/dushanbe-2017/bundle").status_code == 403
+    assert organiser.post("/reviews/dushanbe-2017/bundle").status_code == 409
+    assert head.post("/reviews/dushanbe-2017/approvals", approval).status_code == 302
+    page = organiser.get("/reviews/dushanbe-2017")
+    assert "approval missing" not in page.text
+    built = organiser.post("/reviews/dushanbe-2017/bundle")
+    assert built.status_code == 302
+    page = organiser.get("/reviews/dushanbe-2017")
+    assert "/api/v1/reviews/dushanbe-2017/bundle" in page.text
+    assert "ssh-keygen -Y verify -f allowed_signers -I unrcpd@parties.peerlex" in page.text
+    download = organiser.get("/api/v1/reviews/dushanbe-2017/bundle")
+    assert download.status_code == 200
+    assert download.mimetype == "application/x-tar"
+    download.close()
+    assert peer.get("/api/v1/reviews/dushanbe-2017/bundle").status_code == 403
+    assert "/api/v1/reviews/dushanbe-2017/bundle" not in peer.get("/reviews/dushanbe-2017").text

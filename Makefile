@@ -1,4 +1,5 @@
-# The two set-up commands: `make run` serves peerlex, `make test` runs the whole suite.
+# The two set-up commands: `make run` serves peerlex, `make test` runs the whole suite (on SQLite,
+# then on PostgreSQL).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -24,4 +25,8 @@ test: $(VENV)/.installed system-deps
 	$(PY) -m ruff check server repo_store keys clients tests bench
 	$(PY) -m ruff format --check server repo_store keys clients tests bench
 	$(PY) -m mypy
+	$(PY) -m bandit -q -r server repo_store keys clients --severity-level medium
+	@echo '== the test suite on SQLite =='
 	$(PY) -m pytest
+	@echo '== the test suite on PostgreSQL (a throwaway cluster) =='
+	scripts/with-postgres $(PY) -m pytest

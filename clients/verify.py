@@ -30,6 +30,7 @@ from keys.bundle_format import (
     parse_sums,
     sha256_hex,
 )
+from keys.merkle import AUDIT_NAMESPACE, DEPLOYMENT_PARTY, CheckpointError, parse_checkpoint
 
 SIGNED_FILES = {SUMS, SUMS_SIGNATURE}
 
@@ -170,6 +171,7 @@ def _verify(bundle: Path, tmp: Path, trusted: Path | None) -> Iterator[Check]:
     yield from _check_approvals(manifest, files, signers)
     yield from _check_repositories(manifest, files, signers_file, tmp)
     yield from _check_attachments(manifest, files)
+    yield from _check_audit_checkpoint(manifest, files, signers)
 
 
 def _check_documents(manifest: dict[str, Any], files: dict[str, Path]) -> Iterator[Check]:
@@ -286,3 +288,35 @@ def _check_attachments(manifest: dict[str, Any], files: dict[str, Path]) -> Iter
             yield Check(name, False, "encrypted to other recipients than manifest.json says")
             continue
         yield Check(name, True, f"age, {len(stanzas)} offline recipient(s)")
+
+
+def _check_audit_checkpoint(
+    manifest: dict[str, Any], files: dict[str, Path], signers: dict[str, list[Any]]
+) -> Iterator[Check]:
+    """The audit log's signed tree head: signed by the deployment key, as manifest.json says."""
+    entry = manifest.get("audit_checkpoint")
+    if not isinstance(entry, dict):
+        yield Check("audit checkpoint", False, "manifest.json names no audit checkpoint")
+        return
+    statement_path, signature_path = files.get(entry["statement"]), files.get(entry["signature"])
+    name = f"audit checkpoint {entry['statement']}"
+    if statement_path is None or signature_path is None:
+        yield Check(name, False, "statement or signature missing")
+        return
+    statement = statement_path.read_bytes()
+    try:
+        size, root, time = parse_checkpoint(statement)
+    except CheckpointError as exc:
+        yield Check(name, False, str(exc))
+        return
+    if (size, root.hex(), time) != (entry.get("size"), entry.get("root"), entry.get("time")):
+        yield Check(name, False, f"{entry['statement']} does not match manifest.json")
+        return
+    try:
+        fingerprint = _signed_by(
+            signers, DEPLOYMENT_PARTY, signature_path.read_bytes(), statement, AUDIT_NAMESPACE
+        )
+    except sshsig.SignatureError as exc:
+        yield Check(name, False, str(exc))
+        return
+    yield Check(name, True, f"{size} entries, root {root.hex()[:16]}, {time} ({fingerprint})")

@@ -10,6 +10,7 @@ from flask import Flask, Response, g, request
 from keys.master import load_master_key
 from keys.party_keys import KeyStore
 from repo_store.store import RepoStore
+from server.api import audit as audit_api
 from server.api import auth as auth_api
 from server.api import documents as documents_api
 from server.api import meta as meta_api
@@ -18,10 +19,18 @@ from server.auth import init_auth
 from server.config import Config
 from server.db import Database, init_db
 from server.errors import ProblemApi, init_errors
+from server.services import audit
 from server.services.context import Services
+from server.web import init_web
 
 log = logging.getLogger(__name__)
-API_BLUEPRINTS = (meta_api.blp, auth_api.blp, documents_api.blp, reviews_api.blp)
+API_BLUEPRINTS = (
+    meta_api.blp,
+    auth_api.blp,
+    documents_api.blp,
+    reviews_api.blp,
+    audit_api.blp,
+)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -55,6 +64,7 @@ def create_app(config: Config | None = None) -> Flask:
         "security": [{"bearer": []}, {"session": []}],
     }
     database = Database(config.database_uri)
+    # Runs the migrations the database lacks, under a lock (docs/deployment.md).
     database.create_schema()
     init_db(app, database)
     keys = KeyStore(config.keys_dir, master)
@@ -67,6 +77,7 @@ def create_app(config: Config | None = None) -> Flask:
     api = ProblemApi(app)
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
+    init_web(app)
 
     @app.before_request
     def _request_id() -> None:
@@ -74,6 +85,13 @@ def create_app(config: Config | None = None) -> Flask:
         g.request_id = (
             incoming if 8 <= len(incoming) <= 64 and incoming.isalnum() else (uuid.uuid4().hex)
         )
+
+    @app.after_request
+    def _audit_denied(response: Response) -> Response:
+        # Refused API requests (401/403/404) become "denied" audit entries in their own
+        # transaction; an audit failure is logged and never changes the response.
+        audit.after_request(response.status_code, api=request.path.startswith("/api/"))
+        return response
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

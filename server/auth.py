@@ -29,6 +29,9 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.login",
         "auth.create_token",
         "static",
+        "web.sign_in",
+        "web.set_language",
+        "web.static",
     }
 )
 # Endpoints that take credentials themselves, so there is no session to forge a request for.

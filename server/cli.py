@@ -10,7 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from keys.master import create_master_key
-from server import cli_ops, keys_admin
+from keys.merkle import DEPLOYMENT_PARTY
+from server import cli_audit, cli_db, cli_ops, keys_admin
 from server.config import Config
 from server.db import Database, db_session
 from server.models import Membership, Party, PartyKind, Role, User
@@ -27,9 +28,12 @@ def _app(ctx: click.Context) -> Flask:
     from server.app import create_app
 
     if "app" not in ctx.obj:
-        ctx.obj["app"] = create_app(_config(ctx))
-    app: Flask = ctx.obj["app"]
-    return app
+        app = create_app(_config(ctx))
+        ctx.obj["app"] = app
+        # Close the database connections when the command ends, not at interpreter exit.
+        ctx.find_root().call_on_close(app.extensions["peerlex.db"].engine.dispose)
+    found: Flask = ctx.obj["app"]
+    return found
 
 
 @click.group()
@@ -85,6 +89,8 @@ def party_add(ctx: click.Context, code: str, name: str, kind: str) -> None:
         check_party(code)
     except InvalidName as exc:
         raise click.BadParameter("use 2-16 upper-case letters or digits, e.g. BLR") from exc
+    if code == DEPLOYMENT_PARTY:
+        raise click.BadParameter(f"{code} is reserved for the deployment's own key")
     app = _app(ctx)
     with app.app_context():
         session = db_session()
@@ -175,6 +181,10 @@ def run(ctx: click.Context, host: str, port: int, workers: int, dev: bool) -> No
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
+            # gunicorn's control socket lives in the home directory, shared by every server
+            # of the user; peerlex does not use it, and two servers would fight over it.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             from server.app import create_app
@@ -210,6 +220,8 @@ def demo(ctx: click.Context, password: str | None) -> None:
 # Command groups kept in modules of their own (one responsibility each).
 keys_admin.register(main, _app)
 cli_ops.register(main, _app)
+cli_db.register(main, _app)
+cli_audit.register(main, _app)
 
 
 if __name__ == "__main__":

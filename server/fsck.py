@@ -19,6 +19,7 @@ from repo_store.commits import check_signature
 from server.db import db_session
 from server.models import Approval, Party
 from server.services.attachments import blob_store
+from server.services.audit import verify_audit_log
 from server.services.context import services
 
 
@@ -119,11 +120,8 @@ def check_approvals() -> Iterator[str]:
 
 def check_audit_log() -> Iterator[str]:
     """The audit log's Merkle tree and checkpoints."""
-    from server.services import audit
-
-    verify = getattr(audit, "verify_audit_log", None)
-    if verify is not None:
-        yield from verify()
+    for problem in verify_audit_log():
+        yield f"audit log: {problem}"
 
 
 def run_fsck() -> Iterator[str]:

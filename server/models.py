@@ -262,6 +262,10 @@ class AuditEntry(Base):
     request_id: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(32))
     details: Mapped[str] = mapped_column(default="{}")
+    # Position in the Merkle tree and SHA-256(0x00 || leaf JSON) in hex (docs/audit.md); set
+    # inside the inserting transaction, so NULL only while that transaction runs.
+    leaf_index: Mapped[int | None] = mapped_column(default=None, unique=True)
+    leaf_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Approval(Base):
@@ -313,3 +317,17 @@ class BundleRewrap(Base):
     source_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     recipients: Mapped[str] = mapped_column(String(2000), primary_key=True)
     result_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed tree head of the audit log: its size, root hash and time (docs/audit.md)."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    size: Mapped[int]
+    root_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    # The exact canonical JSON that was signed, and its SSHSIG (namespace peerlex-audit).
+    statement: Mapped[str]
+    signature: Mapped[str]

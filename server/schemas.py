@@ -318,3 +318,76 @@ class BundleInfoSchema(Schema):
     size = fields.Integer()
     documents = fields.Integer()
     attachments = fields.Integer()
+
+
+class AuditQuerySchema(StrictSchema):
+    after = fields.Integer(
+        load_default=-1,
+        validate=validate.Range(min=-1),
+        metadata={"description": "answer entries with a larger leaf index (for paging)"},
+    )
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    size = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={"description": "tree size for the proofs (default: the latest checkpoint's)"},
+    )
+    review = fields.String(load_default=None, validate=validate.Regexp(SLUG))
+
+
+class AuditCheckpointSchema(Schema):
+    id = fields.Integer()
+    size = fields.Integer(required=True)
+    root = fields.String(required=True, metadata={"description": "tree head, hex SHA-256"})
+    time = fields.String(required=True, metadata={"description": "ISO 8601 UTC"})
+    statement = fields.String(
+        required=True, metadata={"description": "the canonical JSON that was signed"}
+    )
+    signature = fields.String(
+        required=True, metadata={"description": "SSHSIG, namespace peerlex-audit"}
+    )
+    signer = fields.String(metadata={"description": "principal in allowed_signers"})
+
+
+class AuditLeafSchema(Schema):
+    """The fields a leaf hash covers: SHA-256(0x00 || canonical JSON of these)."""
+
+    index = fields.Integer(required=True)
+    at = fields.String(required=True)
+    user = fields.String(allow_none=True)
+    action = fields.String(required=True)
+    target = fields.String(required=True)
+    review_id = fields.Integer(allow_none=True)
+    request_id = fields.String(required=True)
+    outcome = fields.String(required=True)
+    details = fields.Raw()
+
+
+class AuditEntrySchema(Schema):
+    leaf = fields.Nested(AuditLeafSchema, required=True)
+    leaf_hash = fields.String(required=True)
+    proof = fields.List(
+        fields.String(), metadata={"description": "RFC 6962 audit path, hex, leaf first"}
+    )
+
+
+class AuditPageSchema(Schema):
+    size = fields.Integer(required=True, metadata={"description": "tree size of the proofs"})
+    root = fields.String(required=True, metadata={"description": "tree head at that size"})
+    log_size = fields.Integer()
+    checkpoint = fields.Nested(AuditCheckpointSchema)
+    entries = fields.List(fields.Nested(AuditEntrySchema))
+    next_after = fields.Integer(allow_none=True)
+
+
+class AuditConsistencyQuerySchema(StrictSchema):
+    from_ = fields.Integer(data_key="from", required=True, validate=validate.Range(min=0))
+    to = fields.Integer(load_default=None, validate=validate.Range(min=0))
+
+
+class AuditConsistencySchema(Schema):
+    from_ = fields.Integer(data_key="from", required=True)
+    to = fields.Integer(required=True)
+    from_root = fields.String()
+    to_root = fields.String()
+    proof = fields.List(fields.String(), metadata={"description": "RFC 6962 §2.1.2, hex"})

@@ -14,6 +14,7 @@ from keys.allowed_signers import AllowedSigner, render
 from server.auth import current_token
 from server.db import db_session
 from server.schemas import MeSchema, PartySchema
+from server.services import audit
 from server.services.context import services
 from server.services.users import list_parties, me_payload
 
@@ -46,8 +47,9 @@ def parties() -> list[Any]:
 @blp.route("/allowed_signers")
 @blp.response(200, content_type="text/plain")
 def allowed_signers() -> Response:
-    """Every party's public signing keys in OpenSSH allowed_signers form (for git, ssh-keygen)."""
+    """Every signing key: parties (git, ssh-keygen) and the deployment (audit checkpoints)."""
     keys = services().keys
+    audit.ensure_deployment_key(keys)
     signers = [
         AllowedSigner(party, key.public_key, key.valid_before)
         for party in keys.parties()

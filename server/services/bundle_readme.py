@@ -22,6 +22,8 @@ Contents
   repos/P.bundle           the git history of State P up to the approved commits
   documents/P/S.md         the approved text of each document
   attachments/P/S/*.age    attachments, encrypted to the organisations' offline age keys
+  audit/checkpoint.json    the server's audit log checkpoint (size, Merkle root, time)
+  audit/checkpoint.sig     its signature by the deployment key
 
 0. Check the keys
 -----------------
@@ -75,6 +77,14 @@ organisation's identity file (kept offline):
 
     age -d -i organisation-identity.txt -o annex.pdf attachments/BLR/S/<file>.age
     sha256sum annex.pdf      # compare with the plaintext size in manifest.json
+
+6. The audit checkpoint
+----------------------
+    ssh-keygen -Y verify -f allowed_signers -I peerlex@parties.peerlex -n peerlex-audit \
+        -s audit/checkpoint.sig < audit/checkpoint.json
+
+Keep the checkpoint: `peerlex-server audit verify --checkpoint checkpoint.json` on the server
+proves later that its audit log still contains, unchanged, everything it had logged by then.
 
 Any changed byte in any file makes one of these steps fail.
 """

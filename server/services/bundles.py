@@ -28,6 +28,7 @@ from keys.bundle_format import (
     sha256_hex,
     sums_file,
 )
+from keys.merkle import DEPLOYMENT_PARTY
 from keys.statements import canonical_json
 from repo_store.git_bundles import create_git_bundle
 from server.db import db_session
@@ -41,6 +42,9 @@ from server.services.context import services
 from server.services.reviews import find_review
 
 BUNDLE_FORMAT = "peerlex-bundle/v1"
+# The audit log's newest signed checkpoint when the bundle was built (docs/audit.md).
+AUDIT_CHECKPOINT = "audit/checkpoint.json"
+AUDIT_CHECKPOINT_SIGNATURE = "audit/checkpoint.sig"
 
 
 def _organiser_party(user: User, review: Review) -> str:
@@ -106,7 +110,11 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
             409, "nothing was shared and approved in this review", "approvals-missing", missing=[]
         )
     store, keys = services().store, services().keys
-    files: dict[str, bytes | Path] = {}
+    checkpoint = audit.checkpoint_payload(audit.ensure_recent_checkpoint(db_session()))
+    files: dict[str, bytes | Path] = {
+        AUDIT_CHECKPOINT: checkpoint["statement"].encode(),
+        AUDIT_CHECKPOINT_SIGNATURE: checkpoint["signature"].encode(),
+    }
     documents, approval_entries = [], []
     heads: dict[str, dict[str, str]] = {}
     for (code, slug), approval in sorted(approvals.items()):
@@ -134,7 +142,7 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
             create_git_bundle(store.path(code), commits, out)
             files[f"repos/{code}.bundle"] = out.read_bytes()
     attachment_entries = bundle_attachments(review, approvals, files)
-    signer_parties = sorted({*heads, organiser})
+    signer_parties = sorted({*heads, organiser, DEPLOYMENT_PARTY})
     files[ALLOWED_SIGNERS] = render(
         AllowedSigner(party, key.public_key, key.valid_before)
         for party in signer_parties
@@ -160,6 +168,14 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
             }
             for code, h in sorted(heads.items())
         ],
+        "audit_checkpoint": {
+            "statement": AUDIT_CHECKPOINT,
+            "signature": AUDIT_CHECKPOINT_SIGNATURE,
+            "signer": checkpoint["signer"],
+            "size": checkpoint["size"],
+            "root": checkpoint["root"],
+            "time": checkpoint["time"],
+        },
     }
     files[MANIFEST] = canonical_json(manifest) + b"\n"
     files["README.txt"] = readme_text(review.slug, organiser).encode()

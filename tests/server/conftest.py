@@ -24,11 +24,18 @@ TEST_SCRYPT_N = 2**10
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
+def config(tmp_path: Path, clean_database: Callable[[Path], str | None]) -> Config:
+    """A data directory with a master key and a clean database (SQLite or PostgreSQL)."""
     data = tmp_path / "data"
     data.mkdir()
     create_master_key(data / "master.key")
-    return Config(data_dir=data, scrypt_n=TEST_SCRYPT_N, testing=True, secure_cookies=False)
+    return Config(
+        data_dir=data,
+        database_url=clean_database(data),
+        scrypt_n=TEST_SCRYPT_N,
+        testing=True,
+        secure_cookies=False,
+    )
 
 
 @pytest.fixture
@@ -65,6 +72,14 @@ def add_user(app: Flask, email: str, party: str | None, role: str) -> None:
             user.memberships.append(Membership(party=found, role=role))
         session.add(user)
         session.commit()
+
+
+def server_cli(app: Flask) -> Any:
+    """A click test runner for `peerlex-server` that uses the same database as app."""
+    from click.testing import CliRunner
+
+    url = app.extensions["peerlex.config"].database_url
+    return CliRunner(env={"PEERLEX_DATABASE_URL": url} if url else {})
 
 
 class Api:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import MetaData, select
 
 from tests.server.conftest import Api, DocFactory
 
@@ -22,9 +22,21 @@ def snapshot(app: Flask) -> tuple[Any, ...]:
     repos: Path = config.repos_dir
     refs = sorted((str(p), p.read_text()) for p in repos.rglob("refs/**/*") if p.is_file())
     objects = sorted(str(p) for p in repos.rglob("objects/??/*"))
-    with sqlite3.connect(config.data_dir / "peerlex.db") as connection:
-        rows = "\n".join(connection.iterdump())
-    return refs, objects, hashlib.sha256(rows.encode()).hexdigest()
+    return refs, objects, hashlib.sha256(database_rows(app).encode()).hexdigest()
+
+
+def database_rows(app: Flask) -> str:
+    """Every row of every table, in a stable order, on SQLite and PostgreSQL alike."""
+    engine = app.extensions["peerlex.db"].read_engine
+    tables = MetaData()
+    tables.reflect(engine)
+    lines = []
+    with engine.connect() as connection:
+        for table in tables.sorted_tables:
+            order = list(table.primary_key.columns) or list(table.columns)
+            for row in connection.execute(select(table).order_by(*order)):
+                lines.append(f"{table.name} {tuple(row)!r}")
+    return "\n".join(lines)
 
 
 def _body(**changes: Any) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from click.testing import CliRunner
 from flask import Flask
 
 from server.cli import main
+from tests.server.conftest import server_cli
 from tests.server.review_fixtures import LAW_V1, LAW_V2, ReviewWorld
 
 ATTACH = "/api/v1/parties/BLR/documents/export-law/attachments"
@@ -16,7 +16,7 @@ ATTACH = "/api/v1/parties/BLR/documents/export-law/attachments"
 
 def cli(app: Flask, *args: str, stdin: str | None = None) -> str:
     data = str(app.extensions["peerlex.config"].data_dir)
-    result = CliRunner().invoke(main, ["--data", data, *args], input=stdin)
+    result = server_cli(app).invoke(main, ["--data", data, *args], input=stdin)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -38,7 +38,7 @@ def test_exported_identity_decrypts_blobs_with_age(
 
 def test_export_asks_for_confirmation(app: Flask, review_world: ReviewWorld) -> None:
     data = str(app.extensions["peerlex.config"].data_dir)
-    result = CliRunner().invoke(
+    result = server_cli(app).invoke(
         main, ["--data", data, "keys", "export-identity", "BLR"], input="n\n"
     )
     assert result.exit_code != 0

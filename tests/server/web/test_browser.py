@@ -71,6 +71,9 @@ def live_url(app: Flask, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
     env.update(
         PEERLEX_DATA=str(data), PEERLEX_INSECURE_COOKIES="1", PEERLEX_SCRYPT_N=str(TEST_SCRYPT_N)
     )
+    database_url = app.extensions["peerlex.config"].database_url
+    if database_url:
+        env["PEERLEX_DATABASE_URL"] = database_url
     port = _free_port()
     with (tmp_path / "server.log").open("wb") as log:
         process = subprocess.Popen(

@@ -1,0 +1,1 @@
+"""Multi-process load tests against a real server."""

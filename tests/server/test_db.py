@@ -1,0 +1,90 @@
+"""Transactions under concurrency: read-then-write never fails as "locked", reads never wait."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from server.db import Database
+from server.models import LoginFailure
+
+
+@pytest.fixture
+def database(app: Flask) -> Database:
+    found: Database = app.extensions["peerlex.db"]
+    return found
+
+
+def failures(database: Database) -> int:
+    with database.read_sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(LoginFailure)) or 0)
+
+
+def test_read_then_write_transactions_in_parallel_all_commit(database: Database) -> None:
+    """A transaction that reads and then writes waits for the write lock instead of failing."""
+
+    def read_then_write(n: int) -> None:
+        with database.sessions() as session:
+            seen = session.scalar(select(func.count()).select_from(LoginFailure))
+            time.sleep(0.002)
+            session.add(LoginFailure(email=f"u{n}@x.example", address=f"seen {seen}"))
+            session.commit()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(read_then_write, range(200)))
+    assert failures(database) == 200
+
+
+def test_reads_do_not_wait_for_a_writer(database: Database) -> None:
+    locked, release = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with database.sessions() as session:
+            session.add(LoginFailure(email="w@x.example", address="writer"))
+            session.flush()
+            locked.set()
+            release.wait(10)
+            session.commit()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    try:
+        assert locked.wait(10)
+        start = time.monotonic()
+        assert failures(database) == 0  # the writer's row is not committed yet
+        assert time.monotonic() - start < 1
+    finally:
+        release.set()
+        writer.join()
+    assert failures(database) == 1
+
+
+def test_a_write_in_a_reading_request_waits_its_turn(database: Database) -> None:
+    """GET requests may store cached results; such a write waits for a writer to finish."""
+    locked, release = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with database.sessions() as session:
+            session.add(LoginFailure(email="w@x.example", address="writer"))
+            session.flush()
+            locked.set()
+            release.wait(10)
+            time.sleep(0.2)
+            session.commit()
+
+    writer = threading.Thread(target=slow_writer)
+    writer.start()
+    try:
+        assert locked.wait(10)
+        release.set()
+        with database.read_sessions() as session:
+            session.add(LoginFailure(email="r@x.example", address="reader"))
+            session.commit()
+    finally:
+        writer.join()
+    assert failures(database) == 2

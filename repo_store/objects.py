@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 import zlib
 from collections import OrderedDict
@@ -126,12 +125,15 @@ class ObjectWriter:
             self._new_dirs = True
         compressor = zlib.compressobj(1)
         body = compressor.compress(header) + compressor.compress(data) + compressor.flush()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="tmp_obj_")
+        # The writer holds the repository lock, so a name unique to this process and thread is
+        # enough; O_EXCL still refuses to reuse a file a crashed writer left behind.
+        tmp = path.parent / f"tmp_obj_{os.getpid()}_{threading.get_ident()}_{hexsha[:8]}"
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         try:
             os.write(fd, body)
         finally:
             os.close(fd)
-        os.chmod(tmp, 0o444)
         os.replace(tmp, path)
         self._written.append(path)
         return digest.digest()

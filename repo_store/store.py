@@ -425,4 +425,7 @@ class RepoStore:
             message=message,
             precondition=still_current,
         )
+        with self._lock:
+            # The new commit is the document's current version: the next write need not walk.
+            self._versions[(party, sha, slug)] = sha
         return sha, base is None

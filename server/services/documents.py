@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask import g
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
@@ -48,11 +49,17 @@ class Visibility:
 
 
 def visibility(user: User, code: str, slug: str) -> Visibility:
-    find_party(code)
-    check_slug(slug)
-    if Access.READ in document_access(user, code):
-        return Visibility(True, frozenset())
-    return Visibility(False, frozenset(shared_versions(user, code, slug)))
+    """What the user may read of a document; worked out once per request."""
+    cache: dict[tuple[int, str, str], Visibility] = g.setdefault("peerlex_visibility", {})
+    key = (user.id, code, slug)
+    if key not in cache:
+        find_party(code)
+        check_slug(slug)
+        if Access.READ in document_access(user, code):
+            cache[key] = Visibility(True, frozenset())
+        else:
+            cache[key] = Visibility(False, frozenset(shared_versions(user, code, slug)))
+    return cache[key]
 
 
 def readable_versions(user: User, code: str, slug: str) -> list[CommitInfo]:

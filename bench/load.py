@@ -59,7 +59,7 @@ def free_port() -> int:
 
 
 class Http:
-    """One keep-alive connection speaking JSON with a Bearer token."""
+    """A client connection speaking JSON with a Bearer token, reopened when the server closes it."""
 
     def __init__(self, port: int, token: str | None = None) -> None:
         self.port, self.token = port, token
@@ -74,7 +74,7 @@ class Http:
             self.connection.request(method, path, body=payload, headers=headers)
             response = self.connection.getresponse()
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            self.connection.close()  # an idle keep-alive connection closed by the server
+            self.connection.close()  # closed by the server before this request reached it
             self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
             self.connection.request(method, path, body=payload, headers=headers)
             response = self.connection.getresponse()

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from io import BytesIO
 from pathlib import Path
 from stat import S_ISDIR
+from types import TracebackType
 
 from git.objects.fun import tree_entries_from_data, tree_to_stream
 from gitdb import GitDB
@@ -31,6 +32,24 @@ def fsync_path(path: Path | str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def start_writeback(fd: int) -> None:
+    """Ask the kernel to start writing a file's dirty pages now, without waiting for them.
+
+    On Linux POSIX_FADV_DONTNEED starts writeback before it drops clean pages. Started for
+    every new file of a commit as it is written, the writes overlap instead of each waiting
+    for its own fsync. Durability still comes from the fsync.
+    """
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def object_id(kind: bytes, data: bytes) -> bytes:
+    """The binary id git gives an object of this type and content."""
+    digest = hashlib.sha1(b"%s %d\x00" % (kind, len(data)), usedforsecurity=False)  # git's naming
+    digest.update(data)
+    return digest.digest()
 
 
 class ObjectReader:
@@ -76,11 +95,20 @@ class ObjectReader:
             name: (sha, mode)
             for sha, mode, name in tree_entries_from_data(self.read(binsha, b"tree"))
         }
+        self.remember_tree(binsha, entries)
+        return entries
+
+    def remember_tree(self, binsha: bytes, entries: TreeEntries) -> None:
+        """Cache the entries of a tree this process has parsed or just written.
+
+        Every name in the cache has been checked (by GitPython's parser or writer), so
+        ObjectWriter may copy cached entries into a new tree without checking them again.
+        """
         with self._lock:
             self._trees[binsha] = entries
+            self._trees.move_to_end(binsha)
             if len(self._trees) > self._TREE_CACHE_SIZE:
                 self._trees.popitem(last=False)
-        return entries
 
     def entry_at(self, root: bytes, path: str) -> tuple[bytes, int] | None:
         """Return (sha, mode) at a slash-separated path below root, or None."""
@@ -98,86 +126,164 @@ class ObjectReader:
         return None
 
 
+def _tree_order(item: tuple[str, tuple[bytes, int]]) -> str:
+    # git orders tree entries by name, comparing a directory as if its name ended in "/".
+    name, (_sha, mode) = item
+    return name + "/" if S_ISDIR(mode) else name
+
+
+def _entry_bytes(name: str, binsha: bytes, mode: int) -> bytes:
+    # Names were decoded with surrogateescape (GitPython's parser), so this gives back the
+    # bytes that were read. "%o" is git's mode spelling: 100644, 40000.
+    return b"%o %s\x00%s" % (mode, name.encode("utf-8", "surrogateescape"), binsha)
+
+
+def _checked_entry_bytes(name: str, binsha: bytes, mode: int) -> bytes:
+    # GitPython's writer refuses names git would refuse (".git", "..", "a/b" and the like).
+    buffer = BytesIO()
+    tree_to_stream([(binsha, mode, name)], buffer.write)
+    return buffer.getvalue()
+
+
+def _split_paths(
+    files: Mapping[str, bytes],
+) -> tuple[dict[str, bytes], dict[str, dict[str, bytes]]]:
+    """Split paths into blobs at this level and the files of each subdirectory."""
+    blobs: dict[str, bytes] = {}
+    subtrees: dict[str, dict[str, bytes]] = {}
+    for path, data in files.items():
+        head, _, rest = path.partition("/")
+        if rest:
+            subtrees.setdefault(head, {})[rest] = data
+        else:
+            blobs[head] = data
+    return blobs, subtrees
+
+
 class ObjectWriter:
     """Writes new loose objects for one commit, then makes them durable in one pass.
 
     gitdb's LooseObjectDB.store renames its temporary file into place without fsync and costs a
     chmod and a retry loop per object; a loose object is only zlib(header + data), so we write
-    it here and fsync once per commit (docs/decisions.md).
+    it here and fsync once per commit (docs/decisions.md). Use it as a context manager: the
+    descriptors it keeps open until make_durable are closed on the way out.
     """
 
     def __init__(self, objects_dir: Path, reader: ObjectReader) -> None:
-        self._objects_dir = objects_dir
+        self._objects_dir = str(objects_dir)
         self._reader = reader
-        self._written: list[Path] = []
-        self._new_dirs = False
+        # New objects stay open until make_durable, which fsyncs them without opening them
+        # again; objects found on disk already are fsynced by path.
+        self._new: list[int] = []
+        self._found: list[str] = []
+        self._directories: set[str] = set()
+        self._new_directories = False
+
+    def __enter__(self) -> ObjectWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._close()
 
     def write(self, kind: bytes, data: bytes) -> bytes:
-        header = b"%s %d\x00" % (kind, len(data))
-        digest = hashlib.sha1(header, usedforsecurity=False)  # git names objects so
-        digest.update(data)
-        hexsha = digest.hexdigest()
-        path = self._objects_dir / hexsha[:2] / hexsha[2:]
-        if path.exists():
-            return digest.digest()
-        if not path.parent.exists():
-            path.parent.mkdir(exist_ok=True)
-            self._new_dirs = True
-        compressor = zlib.compressobj(1)
-        body = compressor.compress(header) + compressor.compress(data) + compressor.flush()
+        """Write one object unless it exists; return its binary id."""
+        binsha = object_id(kind, data)
+        self._write_as(binsha, kind, data)
+        return binsha
+
+    def _write_as(self, binsha: bytes, kind: bytes, data: bytes) -> None:
+        hexsha = binsha.hex()
+        directory = os.path.join(self._objects_dir, hexsha[:2])
+        path = os.path.join(directory, hexsha[2:])
+        if os.path.exists(path):
+            # It may be the leftover of a write that failed before its fsync: make it durable
+            # with this commit's objects (cheap when it is durable already).
+            self._found.append(path)
+        else:
+            header = b"%s %d\x00" % (kind, len(data))
+            self._store(directory, hexsha, path, zlib.compress(header + data, 1))
+        self._directories.add(directory)
+
+    def _store(self, directory: str, hexsha: str, path: str, body: bytes) -> None:
         # The writer holds the repository lock, so a name unique to this process and thread is
         # enough; O_EXCL still refuses to reuse a file a crashed writer left behind.
-        tmp = path.parent / f"tmp_obj_{os.getpid()}_{threading.get_ident()}_{hexsha[:8]}"
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        name = f"tmp_obj_{os.getpid()}_{threading.get_ident()}_{hexsha[:8]}"
+        tmp = os.path.join(directory, name)
+        fd = self._create(directory, tmp)
         try:
             os.write(fd, body)
-        finally:
+            start_writeback(fd)
+            os.replace(tmp, path)
+        except BaseException:
             os.close(fd)
-        os.replace(tmp, path)
-        self._written.append(path)
-        return digest.digest()
+            raise
+        self._new.append(fd)
 
-    def write_tree(self, entries: Mapping[str, tuple[bytes, int]]) -> bytes:
-        # git orders tree entries by name, comparing a directory as if its name ended in "/".
-        ordered = sorted(
-            ((sha, mode, name) for name, (sha, mode) in entries.items()),
-            key=lambda item: item[2] + "/" if S_ISDIR(item[1]) else item[2],
-        )
-        buffer = BytesIO()
-        tree_to_stream(ordered, buffer.write)
-        return self.write(b"tree", buffer.getvalue())
+    def _create(self, directory: str, tmp: str) -> int:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            return os.open(tmp, flags, 0o444)
+        except FileNotFoundError:  # the first object in this fan-out directory
+            Path(directory).mkdir(exist_ok=True)
+            self._new_directories = True
+        except FileExistsError:  # left behind by a writer that crashed
+            os.unlink(tmp)
+        return os.open(tmp, flags, 0o444)
 
     def write_paths(self, root: bytes | None, files: Mapping[str, bytes]) -> bytes:
         """Write a new root tree: root with each path set to a new blob of the given bytes."""
-        blobs: dict[str, bytes] = {}
-        subtrees: dict[str, dict[str, bytes]] = {}
-        for path, data in files.items():
-            head, _, rest = path.partition("/")
-            if rest:
-                subtrees.setdefault(head, {})[rest] = data
-            else:
-                blobs[head] = data
-        entries: TreeEntries = dict(self._reader.tree(root)) if root is not None else {}
+        blobs, subtrees = _split_paths(files)
+        old: TreeEntries = self._reader.tree(root) if root is not None else {}
+        entries = dict(old)
         for name, data in blobs.items():
-            entries[name] = (self.write(b"blob", data), BLOB_MODE)
+            binsha = object_id(b"blob", data)
+            # A blob the parent tree names already is durable: it was before the ref moved.
+            if old.get(name, (None, 0))[0] != binsha:
+                self._write_as(binsha, b"blob", data)
+            entries[name] = (binsha, BLOB_MODE)
         for name, sub_files in subtrees.items():
-            existing = entries.get(name)
+            existing = old.get(name)
             sub_root = existing[0] if existing and S_ISDIR(existing[1]) else None
             entries[name] = (self.write_paths(sub_root, sub_files), TREE_MODE)
-        return self.write_tree(entries)
+        return self._write_tree(entries, checked=old)
 
-    def make_durable(self, also: Sequence[Path] = ()) -> None:
-        """fsync every object written (and the files in also) and the directories naming them.
+    def _write_tree(self, entries: TreeEntries, checked: TreeEntries) -> bytes:
+        """Write a tree; names in checked were checked when that tree was read or written."""
+        data = b"".join(
+            _entry_bytes(name, sha, mode)
+            if name in checked
+            else _checked_entry_bytes(name, sha, mode)
+            for name, (sha, mode) in sorted(entries.items(), key=_tree_order)
+        )
+        binsha = self.write(b"tree", data)
+        self._reader.remember_tree(binsha, entries)
+        return binsha
 
-        The first fsync commits the file system's journal for all of them; the rest find
-        little left to do, so a commit costs about one journal commit here, not one per file.
+    def make_durable(self, also: Sequence[int] = ()) -> None:
+        """fsync every object (and the open files in also), then the directories naming them.
+
+        Writeback of every new file started as it was written, so these mostly wait for
+        writes already under way.
         """
-        for path in [*self._written, *also]:
+        for fd in [*self._new, *also]:
+            os.fsync(fd)
+        for path in self._found:
             fsync_path(path)
-        for directory in sorted({path.parent for path in self._written}):
+        for directory in sorted(self._directories):
             fsync_path(directory)
-        if self._new_dirs:
+        if self._new_directories:
             fsync_path(self._objects_dir)
-        self._written.clear()
-        self._new_dirs = False
+        self._close()
+
+    def _close(self) -> None:
+        for fd in self._new:
+            os.close(fd)
+        self._new.clear()
+        self._found.clear()
+        self._directories.clear()
+        self._new_directories = False

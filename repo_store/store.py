@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
 import os
+import queue
 import subprocess
 import threading
 import unicodedata
@@ -36,7 +37,13 @@ from repo_store.errors import (
 )
 from repo_store.locking import repository_lock
 from repo_store.names import check_party, check_sha, check_slug
-from repo_store.objects import ObjectReader, ObjectWriter, fsync_path
+from repo_store.objects import (
+    ObjectReader,
+    ObjectWriter,
+    fsync_path,
+    object_id,
+    start_writeback,
+)
 
 MAIN_REF = "refs/heads/main"
 # The id git gives the empty tree: the "before" of a document's first version.
@@ -46,15 +53,15 @@ DOCUMENTS = "documents"
 
 def normalise_document_text(text: str) -> str:
     """Store text as NFC with LF line endings and a final newline."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
     return text if text.endswith("\n") or not text else text + "\n"
 
 
 def git_blob_id(data: bytes) -> bytes:
     """The binary object id git gives a blob with these bytes."""
-    digest = hashlib.sha1(b"blob %d\x00" % len(data), usedforsecurity=False)  # git's naming
-    digest.update(data)
-    return digest.digest()
+    return object_id(b"blob", data)
 
 
 def document_paths(slug: str) -> tuple[str, str]:
@@ -81,11 +88,67 @@ class DocumentSummary:
     metadata: dict[str, Any]
 
 
+def _read_small_file(path: str) -> str:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return os.read(fd, 4096).decode()
+    finally:
+        os.close(fd)
+
+
+class _BackgroundCloser:
+    """Closes file descriptors on one daemon thread per process.
+
+    Closing the last reference to a deleted file frees its blocks; where the file system
+    discards freed blocks online (ext4 mounted with -o discard) that waits for the device,
+    over a millisecond per file.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: queue.Queue[int] | None = None
+        os.register_at_fork(after_in_child=self._forget_thread)
+
+    def _forget_thread(self) -> None:
+        # A forked child has the queue but not the thread that drains it: start afresh.
+        self._lock = threading.Lock()
+        self._pending = None
+
+    def close(self, fd: int) -> None:
+        with self._lock:
+            if self._pending is None:
+                # Bounded, so a burst of writes waits here rather than running out of files.
+                self._pending = queue.Queue(maxsize=64)
+                threading.Thread(
+                    target=self._drain, args=(self._pending,), name="peerlex-close", daemon=True
+                ).start()
+            pending = self._pending
+        pending.put(fd)
+
+    @staticmethod
+    def _drain(pending: queue.Queue[int]) -> None:
+        while True:
+            fd = pending.get()
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+_closer = _BackgroundCloser()
+
+
+def _open_if_exists(path: str) -> int | None:
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+
+
 class RepoStore:
     """All party repositories under one directory."""
 
     _VERSION_CACHE_SIZE = 65536
     _COMMIT_CACHE_SIZE = 16384
+    _METADATA_CACHE_SIZE = 4096
 
     def __init__(self, root: Path, keys: KeyStore) -> None:
         self.root = root
@@ -96,6 +159,8 @@ class RepoStore:
         # document. Commits never change, so entries never go stale.
         self._versions: OrderedDict[tuple[str, str, str], str | None] = OrderedDict()
         self._commits: OrderedDict[tuple[str, str], CommitInfo] = OrderedDict()
+        # Metadata blob id -> its bytes: every edit that keeps the metadata reads it.
+        self._metadata_blobs: OrderedDict[bytes, bytes] = OrderedDict()
 
     # -- repositories -------------------------------------------------------------------------
 
@@ -112,7 +177,7 @@ class RepoStore:
 
     def _existing(self, party: str) -> Path:
         path = self.path(party)
-        if not (path / "HEAD").exists():
+        if not os.path.exists(f"{path}/HEAD"):
             raise RepositoryNotFound(f"party {party} has no repository")
         return path
 
@@ -126,9 +191,12 @@ class RepoStore:
 
     def head(self, party: str) -> str | None:
         """The commit refs/heads/main points at, or None in an empty repository."""
-        path = self._existing(party)
+        return self._read_head(self._existing(party))
+
+    @staticmethod
+    def _read_head(path: Path) -> str | None:
         try:
-            return (path / MAIN_REF).read_text().strip() or None
+            return _read_small_file(f"{path}/{MAIN_REF}").strip() or None
         except FileNotFoundError:
             packed = path / "packed-refs"
             if packed.exists():
@@ -138,35 +206,50 @@ class RepoStore:
                         return sha
             return None
 
-    def _stage_ref(self, path: Path, new: str, old: str | None) -> Path:
+    @staticmethod
+    def _stage_ref(path: Path, new: str, old: str | None) -> tuple[str, int]:
         """Check that refs/heads/main is still old and write new to its lock file.
 
-        The caller holds the repository lock, fsyncs the lock file together with the new
-        objects (one journal commit for both) and then calls _publish_ref.
+        Returns the lock file's path and its open descriptor. The caller holds the repository
+        lock, fsyncs the lock file together with the new objects, closes it and then calls
+        _publish_ref.
         """
-        ref = path / MAIN_REF
+        ref = f"{path}/{MAIN_REF}"
         try:
-            current = ref.read_text().strip() or None
+            current = _read_small_file(ref).strip() or None
         except FileNotFoundError:
             current = None
         if current != old:
             raise StaleVersion(current)
-        ref.parent.mkdir(parents=True, exist_ok=True)
         # git's own lock-file name, so a git process running by hand sees the ref as busy.
-        lock = ref.with_name(ref.name + ".lock")
-        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        lock = ref + ".lock"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        try:
+            fd = os.open(lock, flags, 0o644)
+        except FileNotFoundError:  # a repository whose refs/heads git did not create
+            os.makedirs(os.path.dirname(ref), exist_ok=True)
+            fd = os.open(lock, flags, 0o644)
         try:
             os.write(fd, f"{new}\n".encode())
-        finally:
+            start_writeback(fd)
+        except BaseException:
             os.close(fd)
-        return lock
+            raise
+        return lock, fd
 
     @staticmethod
-    def _publish_ref(lock: Path) -> None:
+    def _publish_ref(lock: str) -> None:
         """Atomically move the durable lock file over the ref and make the rename durable."""
-        ref = lock.with_name(lock.name.removesuffix(".lock"))
-        os.replace(lock, ref)
-        fsync_path(ref.parent)
+        ref = lock.removesuffix(".lock")
+        # Held open, the replaced ref file is freed when the background closer closes it, not
+        # inside the rename (see _BackgroundCloser).
+        replaced = _open_if_exists(ref)
+        try:
+            os.replace(lock, ref)
+            fsync_path(os.path.dirname(ref))
+        finally:
+            if replaced is not None:
+                _closer.close(replaced)
 
     # -- commits ------------------------------------------------------------------------------
 
@@ -179,11 +262,14 @@ class RepoStore:
             return cached
         check_sha(sha)
         info = parse_commit(sha, self.reader(party).read(bytes.fromhex(sha), b"commit"))
+        self._remember_commit(party, info)
+        return info
+
+    def _remember_commit(self, party: str, info: CommitInfo) -> None:
         with self._lock:
-            self._commits[key] = info
+            self._commits[(party, info.sha)] = info
             if len(self._commits) > self._COMMIT_CACHE_SIZE:
                 self._commits.popitem(last=False)
-        return info
 
     def history(self, party: str, start: str | None = None) -> Iterator[CommitInfo]:
         """Commits from start (default: head) back along first parents."""
@@ -225,10 +311,9 @@ class RepoStore:
         path = self._existing(party)
         reader = self.reader(party)
         party_keys = self.keys.current(party)
-        with repository_lock(path):
-            head = self.head(party)
+        with repository_lock(path), ObjectWriter(path / "objects", reader) as writer:
+            head = self._read_head(path)
             precondition(head)
-            writer = ObjectWriter(path / "objects", reader)
             root = bytes.fromhex(self.commit(party, head).tree) if head else None
             tree = writer.write_paths(root, files).hex()
             raw = build_commit(
@@ -243,10 +328,15 @@ class RepoStore:
             sha = writer.write(b"commit", raw).hex()
             # Objects and the new ref value are durable before the ref moves: a crash at any
             # point leaves either the old head or the new one, never a dangling ref.
-            lock = self._stage_ref(path, sha, head)
-            writer.make_durable(also=[lock])
+            lock, lock_fd = self._stage_ref(path, sha, head)
+            try:
+                writer.make_durable(also=[lock_fd])
+            finally:
+                os.close(lock_fd)
             self._publish_ref(lock)
-            return sha
+        # The next write builds on this commit: parsing the bytes at hand spares reading it.
+        self._remember_commit(party, parse_commit(sha, raw))
+        return sha
 
     # -- documents ----------------------------------------------------------------------------
 
@@ -255,6 +345,22 @@ class RepoStore:
         root = bytes.fromhex(commit.tree)
         text_path, meta_path = document_paths(slug)
         return reader.entry_at(root, text_path), reader.entry_at(root, meta_path)
+
+    def _metadata(self, party: str, entry: tuple[bytes, int] | None) -> dict[str, Any]:
+        """The metadata in a document's .json entry ({} without one); a fresh dict each call."""
+        if entry is None:
+            return {}
+        binsha = entry[0]
+        with self._lock:
+            raw = self._metadata_blobs.get(binsha)
+        if raw is None:
+            raw = self.reader(party).read(binsha, b"blob")
+            with self._lock:
+                self._metadata_blobs[binsha] = raw
+                if len(self._metadata_blobs) > self._METADATA_CACHE_SIZE:
+                    self._metadata_blobs.popitem(last=False)
+        metadata: dict[str, Any] = json.loads(raw)
+        return metadata
 
     def current_version(self, party: str, slug: str, at: str | None = None) -> str | None:
         """The newest commit at or before `at` (default: head) that changed the document."""
@@ -312,7 +418,7 @@ class RepoStore:
         text_entry, meta_entry = self._entries(party, info, slug)
         reader = self.reader(party)
         content = reader.read(text_entry[0], b"blob").decode() if text_entry else ""
-        metadata = json.loads(reader.read(meta_entry[0], b"blob")) if meta_entry else {}
+        metadata = self._metadata(party, meta_entry)
         return Document(slug=slug, version=info, content=content, metadata=metadata)
 
     def versions(self, party: str, slug: str) -> list[CommitInfo]:
@@ -392,26 +498,30 @@ class RepoStore:
         check_slug(slug)
         if base is not None:
             check_sha(base)
-        current = self.current_version(party, slug)
+        head = self.head(party)
+        current = self.current_version(party, slug, head) if head else None
         if base is not None and base != current and not self.in_history(party, base):
             raise UnknownVersion(f"base {base} is not in the history of {party}")
         text = normalise_document_text(content).encode()
-        old_meta: dict[str, Any] = {}
-        if current is not None and base == current:
-            old_meta = self._document_at(party, slug, current).metadata
-        meta = {**old_meta, **{k: v for k, v in metadata.items() if v is not None}}
+        text_entry = meta_entry = None
+        if base is not None and base == current:
+            # Editing the current version keeps its metadata unless told otherwise.
+            text_entry, meta_entry = self._entries(party, self.commit(party, base), slug)
+        meta = {
+            **self._metadata(party, meta_entry),
+            **{k: v for k, v in metadata.items() if v is not None},
+        }
         meta_bytes = (
             json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         ).encode()
-        if current is not None and base == current:
+        if base is not None and base == current:
             unchanged = (git_blob_id(text), git_blob_id(meta_bytes))
-            text_entry, meta_entry = self._entries(party, self.commit(party, current), slug)
             if (text_entry and text_entry[0], meta_entry and meta_entry[0]) == unchanged:
-                return current, False
+                return base, False
         text_path, meta_path = document_paths(slug)
 
-        def still_current(head: str | None) -> None:
-            now = self.current_version(party, slug, head) if head else None
+        def still_current(locked_head: str | None) -> None:
+            now = self.current_version(party, slug, locked_head) if locked_head else None
             if base is None and now is not None:
                 raise DocumentExists(now)
             if base is not None and now != base:

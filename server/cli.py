@@ -162,10 +162,17 @@ def user_add(ctx: click.Context, email: str, party_code: str | None, role: str, 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests each worker serves at once.",
+)
 @click.option("--dev", is_flag=True, help="Use Flask's development server (never in production).")
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int, workers: int, dev: bool) -> None:
+def run(ctx: click.Context, host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     """Serve the API (gunicorn, several worker processes)."""
     config = _config(ctx)
     if dev:
@@ -177,8 +184,15 @@ def run(ctx: click.Context, host: str, port: int, workers: int, dev: bool) -> No
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", 4)
             self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            # A worker takes no more connections than it has threads, and closes each one
+            # after its response: a request that finds every thread busy then waits in the
+            # kernel's queue, shared by all workers, and the first worker to free a thread
+            # serves it. A kept-alive connection, or one queued inside a busy worker, would
+            # tie its client to that worker while others sit idle (docs/deployment.md).
+            self.cfg.set("worker_connections", threads)
+            self.cfg.set("keepalive", 0)
             self.cfg.set("accesslog", "-")
             self.cfg.set("timeout", 120)
             # gunicorn's control socket lives in the home directory, shared by every server

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Execution option of the engine that reads: each statement is its own transaction.
 AUTOCOMMIT_READS = "peerlex_autocommit_reads"
+# Execution option of the engine of write requests: on SQLite, the write lock is taken at the
+# first write rather than at the first statement.
+LOCK_AT_FIRST_WRITE = "peerlex_lock_at_first_write"
+_WRITE_STATEMENT_RE = re.compile(r"\s*(?:INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 # Serialises schema upgrades across processes on PostgreSQL ("peerlex" + "db").
 _PG_MIGRATION_LOCK = 0x7065_6572_6C65_7864
 
@@ -74,11 +79,32 @@ def _sqlite_engine(uri: str) -> Engine:
     def _sqlite_begin(connection: Connection) -> None:
         # A DEFERRED transaction that reads and then writes cannot wait for the write lock
         # (SQLite answers "database is locked" at once when another writer committed since
-        # its snapshot), so every transaction that may write takes the lock up front. Reads
-        # (GET requests) begin nothing: each statement sees the newest committed data, as
-        # under PostgreSQL's READ COMMITTED, and takes no lock.
-        if not connection.get_execution_options().get(AUTOCOMMIT_READS):
+        # its snapshot), so a transaction that may write takes the lock before it reads.
+        # Reads (GET requests) begin nothing: each statement sees the newest committed data,
+        # as under PostgreSQL's READ COMMITTED, and takes no lock. Write requests read the
+        # same way and take the lock just before their first write (below).
+        options = connection.get_execution_options()
+        if not options.get(AUTOCOMMIT_READS) and not options.get(LOCK_AT_FIRST_WRITE):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _sqlite_lock_before_write(
+        connection: Connection,
+        _cursor: Any,
+        statement: str,
+        _parameters: Any,
+        _context: Any,
+        _executemany: bool,
+    ) -> None:
+        # A write request holds the lock only from its first write to its commit, not while
+        # it checks permissions or commits to git, so that writers in other workers do not
+        # queue behind a whole request. Until then it reads as a GET does, which is what
+        # PostgreSQL gives every request.
+        if not connection.get_execution_options().get(LOCK_AT_FIRST_WRITE):
+            return
+        driver: Any = connection.connection.driver_connection
+        if not driver.in_transaction and _WRITE_STATEMENT_RE.match(statement):
+            driver.execute("BEGIN IMMEDIATE")
 
     return engine
 
@@ -93,6 +119,10 @@ class Database:
         # Sessions of requests that only read (on SQLite: no transaction, no lock).
         self.read_engine = self.engine.execution_options(**{AUTOCOMMIT_READS: True})
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        # Sessions of requests that may write (on SQLite: the lock from the first write on).
+        self.request_sessions = sessionmaker(
+            self.engine.execution_options(**{LOCK_AT_FIRST_WRITE: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -210,16 +240,21 @@ def init_db(app: Flask, database: Database) -> None:
 def db_session() -> Session:
     """The current request's session, opened on first use.
 
-    A GET (HEAD, OPTIONS) request reads; on SQLite it takes no write lock. Everything else
-    (other requests, commands) may write and on SQLite holds the write lock from its first
-    statement, so that what it read cannot change before it writes.
+    A GET (HEAD, OPTIONS) request reads; on SQLite it takes no write lock. Other requests
+    read the same way and, on SQLite, hold the write lock from their first write to their
+    commit; each statement sees the newest committed data, as under PostgreSQL. Outside a
+    request (commands) a session holds the lock from its first statement.
     """
     from flask import current_app
 
     session: Session | None = g.get("db_session")
     if session is None:
         database: Database = current_app.extensions["peerlex.db"]
-        reading = has_request_context() and request.method in READING_METHODS
-        session = database.read_sessions() if reading else database.sessions()
+        if not has_request_context():
+            session = database.sessions()
+        elif request.method in READING_METHODS:
+            session = database.read_sessions()
+        else:
+            session = database.request_sessions()
         g.db_session = session
     return session

@@ -18,7 +18,8 @@ order) are ``equal`` or ``replace``; the other pairs are ``move``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
 
 from repo_store.diff.blocks import Block
 from repo_store.diff.text import words
@@ -31,6 +32,8 @@ RARE_WORDS = 6
 MAX_POSTINGS = 64
 MAX_CANDIDATES = 32
 _HEADING_KINDS = frozenset({"article", "heading"})
+_block_id = attrgetter("id")
+_is_paired = (-1).__lt__  # an index, -1 for none
 
 
 def word_set_similarity(a: frozenset[str], b: frozenset[str]) -> float:
@@ -66,22 +69,53 @@ class Alignment:
         self.similar: set[int] = set()  # new indices paired on similar, not equal, wording
         # in_order[j] is 1 when new block j is paired and its pair keeps the document order.
         self.in_order = bytearray(len(new))
+        # Blocks still unpaired, as of the last call; pairs are never undone, so each pass
+        # filters the short list the previous one left instead of scanning every block.
+        self._old_left: list[int] | None = None
+        self._new_left: list[int] | None = None
 
     def pair(self, i: int, j: int) -> None:
         self.new_of_old[i] = j
         self.old_of_new[j] = i
 
+    def pair_runs(self, runs: Iterable[tuple[int, int, int]]) -> None:
+        """Pair runs of ``(new_start, old_start, length)`` blocks one to one."""
+        for j, i, length in runs:
+            self.old_of_new[j : j + length] = range(i, i + length)
+            self.new_of_old[i : i + length] = range(j, j + length)
+
     def unpaired_old(self) -> list[int]:
-        return [i for i, j in enumerate(self.new_of_old) if j < 0]
+        new_of_old = self.new_of_old
+        left = self._old_left
+        if left is None:
+            left = [i for i, j in enumerate(new_of_old) if j < 0]
+        else:
+            left = [i for i in left if new_of_old[i] < 0]
+        self._old_left = left
+        return left
 
     def unpaired_new(self) -> list[int]:
-        return [j for j, i in enumerate(self.old_of_new) if i < 0]
+        old_of_new = self.old_of_new
+        left = self._new_left
+        if left is None:
+            left = [j for j, i in enumerate(old_of_new) if i < 0]
+        else:
+            left = [j for j in left if old_of_new[j] < 0]
+        self._new_left = left
+        return left
 
 
-def align_blocks(old: Sequence[Block], new: Sequence[Block]) -> Alignment:
-    """Pair the blocks of two versions of a document."""
+def align_blocks(
+    old: Sequence[Block], new: Sequence[Block], shared: Iterable[tuple[int, int, int]] = ()
+) -> Alignment:
+    """Pair the blocks of two versions of a document.
+
+    ``shared`` lists runs of ``(new_start, old_start, length)`` blocks known to be the same
+    (``parse_pair`` finds them), which are paired before any other pass.
+    """
     alignment = Alignment(old, new)
-    old_index = {block.id: i for i, block in enumerate(old)}
+    alignment.pair_runs(shared)
+    old_index = dict(zip(map(_block_id, old), range(len(old)), strict=True))
     _pair_same_id_and_text(alignment, old_index)
     _pair_same_wording(alignment)
     old_sets, new_sets = _WordSets(old), _WordSets(new)
@@ -93,15 +127,12 @@ def align_blocks(old: Sequence[Block], new: Sequence[Block]) -> Alignment:
 
 
 def _pair_same_id_and_text(alignment: Alignment, old_index: dict[str, int]) -> None:
-    old = alignment.old
-    old_of_new = alignment.old_of_new
-    new_of_old = alignment.new_of_old
-    get = old_index.get
-    for j, block in enumerate(alignment.new):
-        i = get(block.id)
-        if i is not None and old[i].text == block.text:
-            old_of_new[j] = i
-            new_of_old[i] = j
+    old, new = alignment.old, alignment.new
+    for j in alignment.unpaired_new():
+        block = new[j]
+        i = old_index.get(block.id)
+        if i is not None and alignment.new_of_old[i] < 0 and old[i].text == block.text:
+            alignment.pair(i, j)
 
 
 def _pair_same_wording(alignment: Alignment) -> None:
@@ -182,13 +213,11 @@ def _pair_similar_wording(alignment: Alignment, old_sets: _WordSets, new_sets: _
 
 def _mark_order(alignment: Alignment) -> None:
     old_of_new = alignment.old_of_new
-    paired_old = [i for i in old_of_new if i >= 0]
-    in_order = alignment.in_order
-    if all(a < b for a, b in zip(paired_old, paired_old[1:], strict=False)):
-        for j, i in enumerate(old_of_new):
-            if i >= 0:
-                in_order[j] = 1
+    # filter, map and sorted run in C: this looks at every block of both versions.
+    paired_old = list(filter(_is_paired, old_of_new))
+    if paired_old == sorted(paired_old):  # every pair keeps its place (pairs are one to one)
+        alignment.in_order[:] = bytes(map(_is_paired, old_of_new))
         return
     pairs = [(j, i) for j, i in enumerate(old_of_new) if i >= 0]
     for j, _ in longest_increasing_chain(pairs):
-        in_order[j] = 1
+        alignment.in_order[j] = 1

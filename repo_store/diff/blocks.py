@@ -9,7 +9,11 @@ third at top level). The grammar is described in the package docstring.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from functools import partial
+from operator import attrgetter
+from typing import NamedTuple
 
 from repo_store.diff.text import fold_whitespace, normalise_text
 
@@ -60,9 +64,11 @@ def _unnamed(pattern: str) -> str:
     return re.sub(r"\(\?P<\w+>", "(?:", pattern)
 
 
-# A line that starts with a marker begins a new block even without a blank line before it.
-_MARKER_LINE_RE = re.compile(
-    rf"\n(?=#{{1,6}}(?: |$)|{_unnamed(_PROVISION)}|{_unnamed(_POINT)}|{_BULLET})"
+# A block ends at a blank line (lines of whitespace count as blank) and before every line that
+# starts with a marker.  One split of the whole text finds them all at the speed of the regular
+# expression engine, which leaves little to do in Python for each block.
+_BOUNDARY_RE = re.compile(
+    rf"\n(?:[^\S\n]*\n)+|\n(?=#{{1,6}}(?: |$)|{_unnamed(_PROVISION)}|{_unnamed(_POINT)}|{_BULLET})"
 )
 # Which markers a block may start with, by its first character, so that most blocks are
 # classified with one small pattern (or none) instead of trying every form.
@@ -75,8 +81,6 @@ for _first in "(0123456789abcdefghijklmnopqrstuvwxyzабвгдеёжзийклм
 for _first in "-*•":
     _ROUTES[_first] = _TRY_BULLET
 _ROUTES["#"] = _TRY_HEADING
-# Lines holding only whitespace separate blocks like empty ones.
-_BLANK_LINE_RE = re.compile(r"\n[^\S\n]+(?=\n)")
 
 # Cyrillic letters used as item numbers, spelled in ASCII so that ids stay safe in URLs and HTML.
 _TRANSLIT = str.maketrans(
@@ -120,9 +124,12 @@ _TRANSLIT = str.maketrans(
 _ID_UNSAFE_RE = re.compile(r"[^a-z0-9_\-]")
 
 
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One block of a document: its structural id, what it is and its normalised text."""
+class Block(NamedTuple):
+    """One block of a document: its structural id, what it is and its normalised text.
+
+    A named tuple rather than a frozen dataclass: a version of a long law has thousands of
+    blocks, and a tuple is built several times faster.
+    """
 
     id: str
     kind: str  # "heading" (numbered parts and chapters too) | "article" | "paragraph" | "item"
@@ -143,6 +150,14 @@ class Block:
         return self.text[at + len(self.label) :] if at >= 0 else self.text
 
 
+# Blocks are made with tuple.__new__ itself, skipping the Python-level __new__ of the named
+# tuple, which would double the cost of building one.
+_block: Callable[[tuple[str, str, str | None, str, str, str, str, str]], Block] = partial(
+    tuple.__new__, Block
+)
+
+_block_id = attrgetter("id")
+
 _SLUGS: dict[str, str] = {}
 
 
@@ -159,201 +174,278 @@ def number_slug(number: str) -> str:
     return slug
 
 
-# What a chunk of text (blocks up to a blank line) depends on: the container and paragraph it
-# sits in, the running counts of unnumbered blocks and headings.  Two chunks with the same text
-# and the same outline parse to the same blocks, so a second version reuses the first one's
-# blocks for every chunk it did not change, which makes comparing two versions cost little more
-# than parsing one.
+# What a piece of text (the lines of one block) depends on: the container and paragraph it
+# sits in, the running counts of unnumbered blocks and headings.  Two runs of pieces with the
+# same text and the same outline before them parse to the same blocks, so a second version
+# reuses the first one's blocks for every run it did not change, which makes comparing two
+# versions cost little more than parsing one.
 _Outline = tuple[str, str, str, int, int, int]
 _START: _Outline = ("", "", "", 0, 0, 0)
 
 
-class _Memo:
-    """The chunks of a parsed version: chunk text → outline before and after it, and the
-    position and count of its blocks in ``blocks`` (whose ids needed no de-duplication)."""
+class _Parsed:
+    """A version parsed piece by piece, kept so that a second version can reuse its work.
 
-    __slots__ = ("blocks", "bases", "chunks")
+    ``first[i]`` is the index in ``blocks`` of piece ``i``'s first block and ``outline[i]``
+    the outline before it (both one longer than ``pieces``); ``renamed`` lists, in order, the
+    blocks whose id had to be de-duplicated, which a reused run must not contain.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("blocks", "pieces", "first", "outline", "renamed", "where")
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
         self.blocks: list[Block] = []
-        self.bases: list[str] = []
-        self.chunks: dict[str, tuple[_Outline, _Outline, int, int]] = {}
+        self.first: list[int] = []
+        self.outline: list[_Outline] = []
+        self.renamed: list[int] = []
+        # Piece text → its first position (the reversed zip lets earlier positions win).
+        self.where = dict(zip(reversed(pieces), range(len(pieces) - 1, -1, -1), strict=True))
+
+
+class ParsedPair(NamedTuple):
+    """Two versions parsed together, and the runs of blocks the second took from the first.
+
+    Each run is ``(new_start, old_start, length)``: ``new[new_start + k]`` is the very object
+    ``old[old_start + k]``, same text, same id and same place in the outline.
+    """
+
+    old: list[Block]
+    new: list[Block]
+    shared: list[tuple[int, int, int]]
 
 
 def parse_blocks(text: str) -> list[Block]:
     """Parse a document into blocks in document order."""
-    return _parse(normalise_text(text), None, None)
+    blocks: list[Block] = []
+    renamed: list[int] = []
+    seen: dict[str, int] = {}
+    outline = _START
+    for piece in _BOUNDARY_RE.split(normalise_text(text)):
+        outline = _classify(piece, outline, seen, blocks, renamed)
+    return blocks
 
 
 def parse_versions(old: str, new: str) -> tuple[list[Block], list[Block]]:
     """Parse two normalised versions, reusing the first one's blocks where the second agrees."""
-    memo = _Memo()
-    return _parse(old, memo, None), _parse(new, None, memo)
+    pair = parse_pair(old, new)
+    return pair.old, pair.new
 
 
-def _chunks(text: str) -> list[str]:
-    """Split at blank lines (lines of whitespace count as blank)."""
-    if "\n " in text or "\n\t" in text or "\n\xa0" in text:
-        text = _BLANK_LINE_RE.sub("\n", text)
-    return text.split("\n\n")
+def parse_pair(old: str, new: str) -> ParsedPair:
+    """Parse two normalised versions; runs of unchanged pieces are parsed only once."""
+    parsed = _record(_BOUNDARY_RE.split(old))
+    blocks, shared = _parse_reusing(_BOUNDARY_RE.split(new), parsed)
+    return ParsedPair(parsed.blocks, blocks, shared)
 
 
-def _parse(text: str, record: _Memo | None, reuse: _Memo | None) -> list[Block]:
-    memo = record if record is not None else _Memo()
-    blocks = memo.blocks
-    bases = memo.bases  # each block's id before de-duplication
-    chunks = memo.chunks
+def _record(pieces: list[str]) -> _Parsed:
+    """Parse the first version, keeping what ``_parse_reusing`` needs to skip its pieces."""
+    parsed = _Parsed(pieces)
+    blocks, renamed = parsed.blocks, parsed.renamed
+    first, outlines = parsed.first, parsed.outline
     seen: dict[str, int] = {}
     outline = _START
-    reused = reuse.chunks if reuse is not None else {}
-    for chunk in _chunks(text):
-        hit = reused.get(chunk)
-        if hit is not None and hit[0] == outline and reuse is not None:
-            first, count = hit[2], hit[3]
-            if count == 1:
-                base = reuse.bases[first]
-                if base not in seen:
-                    seen[base] = 2
-                    blocks.append(reuse.blocks[first])
-                    bases.append(base)
-                    outline = hit[1]
-                    continue
-            elif seen.keys().isdisjoint(reuse.bases[first : first + count]):
-                seen.update(dict.fromkeys(reuse.bases[first : first + count], 2))
-                blocks.extend(reuse.blocks[first : first + count])
-                bases.extend(reuse.bases[first : first + count])
-                outline = hit[1]
+    for piece in pieces:
+        first.append(len(blocks))
+        outlines.append(outline)
+        outline = _classify(piece, outline, seen, blocks, renamed)
+    first.append(len(blocks))
+    outlines.append(outline)
+    return parsed
+
+
+def _parse_reusing(
+    pieces: list[str], old: _Parsed
+) -> tuple[list[Block], list[tuple[int, int, int]]]:
+    """Parse the second version, taking whole runs of unchanged pieces from the first."""
+    blocks: list[Block] = []
+    renamed: list[int] = []
+    shared: list[tuple[int, int, int]] = []
+    seen: dict[str, int] = {}
+    outline = _START
+    old_pieces = old.pieces
+    j = 0
+    expected = 0  # where the old version goes on after the last reused run
+    # After a run that could not be reused, the next tries come ever further apart, so that
+    # failing tries cost O(n log n) at worst (a try compares up to a whole run).
+    failures, next_try = 0, 0
+    while j < len(pieces):
+        piece = pieces[j]
+        if expected < len(old_pieces) and old_pieces[expected] == piece:
+            i = expected
+        else:
+            i = old.where.get(piece, -1)
+        if i >= 0 and j >= next_try and old.outline[i] == outline:
+            end = _reusable_end(old, i, i + _common_run(old_pieces, i, pieces, j), seen)
+            if end > i:
+                start, stop = old.first[i], old.first[end]
+                run = old.blocks[start:stop]
+                shared.append((len(blocks), start, stop - start))
+                blocks.extend(run)
+                seen.update(dict.fromkeys(map(_block_id, run), 2))
+                outline = old.outline[end]
+                j += end - i
+                expected = end
+                failures = 0
                 continue
-        chunk_outline = outline
-        first = len(blocks)
-        for piece in _pieces(chunk):
-            outline = _classify(piece, outline, seen, blocks, bases)
-        count = len(blocks) - first
-        if record is None or not count or chunk in chunks:
-            continue
-        if count == 1:
-            if bases[first] == blocks[first].id:
-                chunks[chunk] = (chunk_outline, outline, first, 1)
-        elif all(bases[k] == blocks[k].id for k in range(first, first + count)):
-            chunks[chunk] = (chunk_outline, outline, first, count)
-    return blocks
+            failures += 1
+            next_try = j + (1 << min(failures, 20))
+        outline = _classify(piece, outline, seen, blocks, renamed)
+        j += 1
+    return blocks, [run for run in shared if run[2]]
 
 
-def _pieces(chunk: str) -> list[str]:
-    """Split a chunk of lines into the pieces that start with a marker."""
-    chunk = chunk.strip()
-    if not chunk:
-        return []
-    if "\n" not in chunk or _MARKER_LINE_RE.search(chunk) is None:
-        return [chunk]
-    return _MARKER_LINE_RE.split(chunk)
+def _reusable_end(old: _Parsed, i: int, end: int, seen: dict[str, int]) -> int:
+    """Shorten a run of old pieces ``i..end`` to those whose blocks keep their ids here.
 
-
-def _read_marker(text: str) -> tuple[int, str | None, str | None, int, int]:
-    """Read the marker a block starts with.
-
-    Return what it is (one of the ``_TRY_*`` flags, 0 for plain text), the provision keyword,
-    the number, and where the marker starts and ends in the text.
+    A reused block keeps its id, so it must not have been renamed in the old version nor have
+    an id this version has given already.  Returns the new end (``i`` when nothing is left).
     """
-    route = _ROUTES.get(text[0], 0)
-    if not route:
-        return 0, None, None, 0, 0
-    if route == _TRY_HEADING:
-        m = _HEADING_RE.match(text)
-        if m is None:
-            return 0, None, None, 0, 0
-        at = m.end()
-        provision = _PROVISION_RE.match(text, at)
-        if provision is None:
-            return _TRY_HEADING, None, None, at, at
-        return _TRY_PROVISION, provision.group("kw"), provision.group("num"), at, provision.end()
-    if route & _TRY_PROVISION:
-        provision = _PROVISION_RE.match(text)
-        if provision is not None:
-            return _TRY_PROVISION, provision.group("kw"), provision.group("num"), 0, provision.end()
-    if route & _TRY_POINT:
-        point = _POINT_RE.match(text)
-        if point is not None:
-            pnum1, pnum2, pnum3, inum = point.groups()
-            pnum = pnum1 or pnum2 or pnum3
-            if pnum is not None:
-                return _TRY_POINT, None, pnum, 0, point.end()
-            return _TRY_BULLET, None, inum, 0, point.end()
-    if route & _TRY_BULLET and text[1:2] == " ":
-        return _TRY_BULLET, None, None, 0, 1
-    return 0, None, None, 0, 0
+    start, stop = old.first[i], old.first[end]
+    first_renamed = bisect_left(old.renamed, start)
+    if first_renamed < len(old.renamed):
+        stop = min(stop, old.renamed[first_renamed])
+    run = old.blocks[start:stop]
+    if not seen.keys().isdisjoint(map(_block_id, run)):
+        stop = start + next(n for n, block in enumerate(run) if block.id in seen)
+    # The last piece boundary at or before the first block that cannot be reused.
+    return bisect_right(old.first, stop, i, end + 1) - 1
+
+
+def _common_run(a: list[str], i: int, b: list[str], j: int) -> int:
+    """Return how many items ``a[i:]`` and ``b[j:]`` have in common from their start.
+
+    Slices are compared in steps that double, then halve, so a run of n equal items costs
+    O(log n) comparisons of lists, each done by the interpreter's list equality.
+    """
+    limit = min(len(a) - i, len(b) - j)
+    length, step = 0, 1
+    while (
+        length + step <= limit
+        and a[i + length : i + length + step] == b[j + length : j + length + step]
+    ):
+        length += step
+        step *= 2
+    while step > 1:
+        step //= 2
+        if (
+            length + step <= limit
+            and a[i + length : i + length + step] == b[j + length : j + length + step]
+        ):
+            length += step
+    return length
 
 
 def _classify(
-    piece: str, outline: _Outline, seen: dict[str, int], blocks: list[Block], bases: list[str]
+    piece: str, outline: _Outline, seen: dict[str, int], blocks: list[Block], renamed: list[int]
 ) -> _Outline:
-    """Append the block(s) of one piece of text; return the outline after them."""
+    """Append the block(s) of one piece of text; return the outline after them.
+
+    ``renamed`` gets the index of every block whose id had to be de-duplicated.  This runs
+    once per block of a document, so the marker is read inline and the common id is made
+    without a call.
+    """
+    piece = piece.strip()
+    if not piece:
+        return outline
     container, container_label, paragraph, unnumbered, bullets, headings = outline
     text = piece.replace("\n", " ") if "\n" in piece else piece
-    if not text.isprintable() or "  " in text:
+    if "  " in text or not text.isprintable():
         text = fold_whitespace(text)
-    what, kw, num, start, end = _read_marker(text)
-    if what & (_TRY_HEADING | _TRY_PROVISION) and "\n" in piece:
-        # A heading is one line; the lines under it are blocks of their own.
+    route = _ROUTES.get(text[0], 0)
+    match = None
+    if route & _TRY_PROVISION:
+        match = _PROVISION_RE.match(text)
+    elif route == _TRY_HEADING:
+        match = _HEADING_RE.match(text)
+        if match is not None:
+            match = _PROVISION_RE.match(text, match.end()) or match
+    if match is not None and "\n" in piece:
+        # A heading is one line; the lines under it are a block of their own.
         head, rest = piece.split("\n", 1)
-        outline = _classify(head, outline, seen, blocks, bases)
-        for sub in _pieces(rest):
-            outline = _classify(sub, outline, seen, blocks, bases)
-        return outline
-    if what == _TRY_PROVISION and kw is not None and num is not None:
-        prefix = _PROVISION_PREFIX[kw.lower()]
-        base = f"{prefix}_{number_slug(num)}"
-        label = text[start:end]
-        heading = text[end:].lstrip(" .:-–—)")
+        outline = _classify(head, outline, seen, blocks, renamed)
+        return _classify(rest, outline, seen, blocks, renamed)
+    if match is not None and match.re is _PROVISION_RE:
+        keyword, number = match.group(1, 2)
+        prefix = _PROVISION_PREFIX[keyword.lower()]
+        base = f"{prefix}_{number_slug(number)}"
+        label = text[match.start() : match.end()]
         kind = "heading" if prefix in _GROUPING_PREFIXES else "article"
-        block_id = _unique(base, seen)
-        blocks.append(Block(block_id, kind, num, label, heading, text, "", label))
+        block_id = base if base not in seen else _unique(base, seen)
+        seen.setdefault(block_id, 2)
+        heading = text[match.end() :].lstrip(" .:-–—)")
+        blocks.append(_block((block_id, kind, number, label, heading, text, "", label)))
         outline = (block_id, label, "", 0, 0, headings)
-    elif what == _TRY_HEADING:
+    elif match is not None:
         headings += 1
         base = f"h{headings}"
-        block_id = _unique(base, seen)
-        blocks.append(Block(block_id, "heading", None, "", text[end:], text, "", ""))
+        block_id = base if base not in seen else _unique(base, seen)
+        seen.setdefault(block_id, 2)
+        blocks.append(_block((block_id, "heading", None, "", text[match.end() :], text, "", "")))
         outline = (block_id, "", "", 0, 0, headings)
-    elif what == _TRY_POINT and num is not None:
-        local = f"para_{number_slug(num)}"
-        base = f"{container}__{local}" if container else local
-        block_id = _unique(base, seen)
-        blocks.append(
-            Block(block_id, "paragraph", num, text[:end], "", text, container, container_label)
-        )
-        outline = (container, container_label, block_id, unnumbered, 0, headings)
-    elif what == _TRY_BULLET:
-        parent = paragraph or container
-        if num is not None:
-            local = f"item_{number_slug(num)}"
+    elif route & _TRY_POINT and (point := _POINT_RE.match(text)) is not None:
+        end = point.end()
+        paragraph_number = point.group(1) or point.group(2) or point.group(3)
+        if paragraph_number is not None:
+            local = f"para_{number_slug(paragraph_number)}"
+            base = f"{container}__{local}" if container else local
+            block_id = base if base not in seen else _unique(base, seen)
+            seen.setdefault(block_id, 2)
+            blocks.append(
+                _block(
+                    (
+                        block_id,
+                        "paragraph",
+                        paragraph_number,
+                        text[:end],
+                        "",
+                        text,
+                        container,
+                        container_label,
+                    )
+                )
+            )
+            outline = (container, container_label, block_id, unnumbered, 0, headings)
         else:
-            bullets += 1
-            local = f"li{bullets}"
-        base = f"{parent}__{local}" if parent else local
-        block_id = _unique(base, seen)
-        blocks.append(Block(block_id, "item", num, text[:end], "", text, parent, container_label))
+            item_number = point.group(4)
+            parent = paragraph or container
+            local = f"item_{number_slug(item_number)}"
+            base = f"{parent}__{local}" if parent else local
+            block_id = base if base not in seen else _unique(base, seen)
+            seen.setdefault(block_id, 2)
+            blocks.append(
+                _block(
+                    (block_id, "item", item_number, text[:end], "", text, parent, container_label)
+                )
+            )
+    elif route & _TRY_BULLET and text[1:2] == " ":
+        parent = paragraph or container
+        bullets += 1
+        base = f"{parent}__li{bullets}" if parent else f"li{bullets}"
+        block_id = base if base not in seen else _unique(base, seen)
+        seen.setdefault(block_id, 2)
+        blocks.append(_block((block_id, "item", None, text[:1], "", text, parent, container_label)))
         outline = (container, container_label, paragraph, unnumbered, bullets, headings)
     else:
         unnumbered += 1
         base = f"{container}__p{unnumbered}" if container else f"p{unnumbered}"
-        block_id = _unique(base, seen)
-        blocks.append(Block(block_id, "text", None, "", "", text, container, container_label))
+        block_id = base if base not in seen else _unique(base, seen)
+        seen.setdefault(block_id, 2)
+        blocks.append(_block((block_id, "text", None, "", "", text, container, container_label)))
         outline = (container, container_label, paragraph, unnumbered, bullets, headings)
-    bases.append(base)
+    if block_id is not base:
+        renamed.append(len(blocks) - 1)
     return outline
 
 
 def _unique(base: str, seen: dict[str, int]) -> str:
-    """Return the id, suffixed ``~2``, ``~3``… when a number repeats in the document.
+    """Return a new id for a number already taken: ``base~2``, ``base~3``…
 
     ``seen`` maps each id handed out to the next suffix to try for it, so that a number
     repeated thousands of times costs no more than once each.
     """
-    n = seen.get(base)
-    if n is None:
-        seen[base] = 2
-        return base
+    n = seen[base]
     while f"{base}~{n}" in seen:
         n += 1
     seen[base] = n + 1

@@ -8,11 +8,14 @@ same text); otherwise it holds the word runs, and an inserted or deleted block i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from itertools import repeat
+from typing import Any, NamedTuple
 
 from repo_store.diff.align import Alignment, align_blocks
-from repo_store.diff.blocks import Block, parse_versions
+from repo_store.diff.blocks import Block, parse_pair
 from repo_store.diff.collector import paused_collector
 from repo_store.diff.text import BIDI_CONTROLS, BIDI_RE, code_point_name, normalise_text
 from repo_store.diff.words import TokenRun, diff_words, replace_all
@@ -21,10 +24,9 @@ from repo_store.diff.words import TokenRun, diff_words, replace_all
 MAX_WARNINGS = 100
 
 
-# Not frozen: a comparison makes one of these per block, and a frozen dataclass costs more to
-# build; nothing mutates them after ``diff_texts`` returns.
-@dataclass(slots=True)
-class BlockDiff:
+# A named tuple: a comparison makes one of these per block, and a tuple is the cheapest
+# immutable object to build (``_make_entry`` builds one from a tuple of its fields).
+class BlockDiff(NamedTuple):
     """One block of the comparison: what happened to it and the word runs that show it."""
 
     op: str  # "equal" | "insert" | "delete" | "replace" | "move"
@@ -61,6 +63,12 @@ class BlockDiff:
             "text": shown.text,
             "tokens": [{"op": run.op, "text": run.text} for run in self.tokens],
         }
+
+
+_make_entry: Callable[
+    [tuple[str, Block | None, Block | None, bool, tuple[TokenRun, ...]]], BlockDiff
+]
+_make_entry = partial(tuple.__new__, BlockDiff)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,26 +111,22 @@ class TextDiff:
         warnings = [w.to_json() for w in self.warnings]
         if self.warnings_dropped:
             warnings.append({"type": "more_warnings", "count": self.warnings_dropped})
-        blocks = []
-        for entry in self.blocks:
-            if entry.op == "equal" and not entry.tokens and entry.new is not None:
-                # An untouched block, the bulk of most comparisons: built inline for speed.
-                new = entry.new
-                blocks.append(
-                    {
-                        "op": "equal",
-                        "old_id": new.id,
-                        "new_id": new.id,
-                        "kind": new.kind,
-                        "renumbered": False,
-                        "text": new.text,
-                        "tokens": [],
-                    }
-                    if entry.old is new
-                    else entry.to_json()
-                )
-            else:
-                blocks.append(entry.to_json())
+        # An untouched block (the same Block on both sides) is the bulk of most comparisons,
+        # so its JSON is built inline, in one comprehension.
+        blocks = [
+            {
+                "op": "equal",
+                "old_id": new.id,
+                "new_id": new.id,
+                "kind": new.kind,
+                "renumbered": False,
+                "text": new.text,
+                "tokens": [],
+            }
+            if (new := entry.new) is not None and new is entry.old and entry.op == "equal"
+            else entry.to_json()
+            for entry in self.blocks
+        ]
         return {
             "blocks": blocks,
             "warnings": warnings,
@@ -139,8 +143,8 @@ def diff_texts(old: str, new: str) -> TextDiff:
 def _diff_texts(old: str, new: str) -> TextDiff:
     old = normalise_text(old)
     new = normalise_text(new)
-    old_blocks, new_blocks = parse_versions(old, new)
-    alignment = align_blocks(old_blocks, new_blocks)
+    old_blocks, new_blocks, shared = parse_pair(old, new)
+    alignment = align_blocks(old_blocks, new_blocks, shared)
     stats = dict.fromkeys(
         (
             "equal",
@@ -156,54 +160,92 @@ def _diff_texts(old: str, new: str) -> TextDiff:
     )
     stats["old_blocks"] = len(old_blocks)
     stats["new_blocks"] = len(new_blocks)
-    entries = _entries(alignment, stats)
+    entries = _entries(alignment, shared, stats)
     warnings: list[DiffWarning] = []
     dropped = _bidi_warnings("old", old, old_blocks, warnings)
     dropped += _bidi_warnings("new", new, new_blocks, warnings)
     return TextDiff(tuple(entries), tuple(warnings), dropped, stats)
 
 
-def _entries(alignment: Alignment, stats: dict[str, int]) -> list[BlockDiff]:
+def _entries(
+    alignment: Alignment, shared: Sequence[tuple[int, int, int]], stats: dict[str, int]
+) -> list[BlockDiff]:
     old, new = alignment.old, alignment.new
-    old_of_new = alignment.old_of_new
     in_order = alignment.in_order
-    # Each deleted block follows the old block before it that kept its place in the new order.
-    deleted_after: dict[int, list[int]] = {}
-    anchor = -1
-    for i, j in enumerate(alignment.new_of_old):
-        if j < 0:
-            deleted_after.setdefault(anchor, []).append(i)
-        elif in_order[j]:
-            anchor = j
+    deleted_after = _deletions_by_place(alignment)
     entries: list[BlockDiff] = []
     for i in deleted_after.get(-1, ()):
         entries.append(_deleted(old[i], stats))
-    equal_count = 0
-    for j, block in enumerate(new):
-        i = old_of_new[j]
-        if i < 0:
-            runs, _, inserted = replace_all("", block.text)
-            stats["words_inserted"] += inserted
-            stats["insert"] += 1
-            entries.append(BlockDiff("insert", None, block, False, tuple(runs)))
-        else:
-            before = old[i]
-            if in_order[j] and (
-                before is block or (before.text == block.text and before.id == block.id)
-            ):
-                # The common case, kept lean: most blocks of a new version are untouched.
-                equal_count += 1
-                entries.append(BlockDiff("equal", before, block, False, ()))
-            else:
-                entries.append(
-                    _paired(before, block, bool(in_order[j]), j in alignment.similar, stats)
-                )
-        later = deleted_after.get(j)
-        if later is not None:
-            for i in later:
+    j = 0
+    for start, _, length in (*shared, (len(new), 0, 0)):
+        while j < start:
+            _add_entry(alignment, j, stats, entries)
+            for i in deleted_after.get(j, ()):
                 entries.append(_deleted(old[i], stats))
-    stats["equal"] += equal_count
+            j += 1
+        if not length:
+            continue
+        if in_order.find(0, start, start + length) >= 0:
+            continue  # part of the run moved: its blocks go one by one above
+        # A run of blocks the new version took unchanged from the old one, the bulk of most
+        # comparisons, made in one go.  Only its last block can be followed by a deletion:
+        # an old block inside the run has its neighbours in the run too.
+        run = new[start : start + length]
+        entries.extend(map(_make_entry, zip(repeat("equal"), run, run, repeat(False), repeat(()))))
+        stats["equal"] += length
+        j = start + length
+        for i in deleted_after.get(j - 1, ()):
+            entries.append(_deleted(old[i], stats))
     return entries
+
+
+def _deletions_by_place(alignment: Alignment) -> dict[int, list[int]]:
+    """Place each deleted block after the new index of the old block before it that kept its
+    place in the new order (-1: before everything)."""
+    new_of_old, in_order = alignment.new_of_old, alignment.in_order
+    deleted_after: dict[int, list[int]] = {}
+    anchor, previous = -1, -1
+    for i in _indices_of(new_of_old, -1):
+        # The blocks between two deletions are all paired; look back over them only, so that
+        # each old block is looked at once at most and most not at all.
+        for k in range(i - 1, previous, -1):
+            if in_order[new_of_old[k]]:
+                anchor = new_of_old[k]
+                break
+        deleted_after.setdefault(anchor, []).append(i)
+        previous = i
+    return deleted_after
+
+
+def _indices_of(values: list[int], wanted: int) -> list[int]:
+    """Return where ``wanted`` occurs in ``values`` (searched by list.index, in C)."""
+    found: list[int] = []
+    at = -1
+    while True:
+        try:
+            at = values.index(wanted, at + 1)
+        except ValueError:
+            return found
+        found.append(at)
+
+
+def _add_entry(alignment: Alignment, j: int, stats: dict[str, int], out: list[BlockDiff]) -> None:
+    """Append the comparison of new block ``j`` (deletions after it are the caller's)."""
+    block = alignment.new[j]
+    i = alignment.old_of_new[j]
+    if i < 0:
+        runs, _, inserted = replace_all("", block.text)
+        stats["words_inserted"] += inserted
+        stats["insert"] += 1
+        out.append(BlockDiff("insert", None, block, False, tuple(runs)))
+        return
+    before = alignment.old[i]
+    in_order = bool(alignment.in_order[j])
+    if in_order and before.text == block.text and before.id == block.id:
+        stats["equal"] += 1
+        out.append(BlockDiff("equal", before, block, False, ()))
+    else:
+        out.append(_paired(before, block, in_order, j in alignment.similar, stats))
 
 
 def _deleted(block: Block, stats: dict[str, int]) -> BlockDiff:

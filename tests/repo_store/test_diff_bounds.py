@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from repo_store.anchor import Anchor, reanchor
-from repo_store.diff import apply_ops, diff_texts, normalise_text
+from repo_store.diff import apply_ops, diff_texts, normalise_text, parse_blocks
+from repo_store.diff.blocks import parse_versions
 from repo_store.diff.text import words
 
 LIMIT_SECONDS = 2.0
@@ -94,3 +95,27 @@ def test_reanchoring_onto_a_long_line_is_bounded() -> None:
         Anchor("p1", at, at + 60, old[at : at + 60], "", "") for at in range(0, 190_000, 1_000)
     ]
     assert timed(lambda: reanchor(anchors, old, new)) < LIMIT_SECONDS
+
+
+def numbered_law(articles: int) -> str:
+    return "".join(
+        f"Статья {n}. Заголовок {n}\n\nТекст статьи {n}.\n\n" for n in range(1, articles)
+    )
+
+
+# A long unchanged run that the second version cannot take whole: an id renamed at its end in
+# the old version, or given already by a block the new version put in front of it.
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            numbered_law(20_000) + "Статья 1. Повтор\n",
+            "Преамбула.\n\n" + numbered_law(20_000) + "Статья 1. Повтор\n",
+        ),
+        (numbered_law(20_000), "Статья 19999. Раньше\n\n" + numbered_law(20_000)),
+        (numbered_law(20_000), "Статья 2. Раньше\n\n" + numbered_law(20_000)),
+    ],
+)
+def test_long_runs_that_cannot_be_reused_whole(old: str, new: str) -> None:
+    assert timed(lambda: diff_texts(old, new).to_json()) < 3 * LIMIT_SECONDS
+    assert parse_versions(old, new) == (parse_blocks(old), parse_blocks(new))

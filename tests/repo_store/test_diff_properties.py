@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from repo_store.diff import apply_ops, diff_texts, normalise_text, parse_blocks
-from repo_store.diff.blocks import parse_versions
+from repo_store.diff.blocks import ParsedPair, parse_pair, parse_versions
 from repo_store.diff.text import words
 
 # Words that cannot start a block when a wrapped line begins with them (no digits, no single
@@ -148,3 +148,40 @@ def test_second_version_parses_the_same_with_or_without_reuse(
 def test_reuse_is_invisible_on_arbitrary_text(old: str, new: str) -> None:
     old, new = normalise_text(old), normalise_text(new)
     assert parse_versions(old, new) == (parse_blocks(old), parse_blocks(new))
+
+
+def assert_runs_are_shared(pair: ParsedPair) -> None:
+    """Each run names the very same blocks on both sides, runs in order and apart."""
+    end = 0
+    for new_start, old_start, length in pair.shared:
+        assert length > 0
+        assert new_start >= end
+        for k in range(length):
+            assert pair.new[new_start + k] is pair.old[old_start + k]
+        end = new_start + length
+
+
+@SETTINGS
+@given(edited(), st.integers(20, 90))
+def test_shared_runs_are_the_same_blocks(
+    versions: tuple[list[Article], list[Article]], width: int
+) -> None:
+    pair = parse_pair(
+        normalise_text(render(versions[0], width)), normalise_text(render(versions[1], width))
+    )
+    assert_runs_are_shared(pair)
+
+
+@SETTINGS
+@given(raw_text, raw_text)
+def test_shared_runs_are_the_same_blocks_on_arbitrary_text(old: str, new: str) -> None:
+    assert_runs_are_shared(parse_pair(normalise_text(old), normalise_text(new)))
+
+
+def test_an_unchanged_law_is_one_shared_run() -> None:
+    law = normalise_text(
+        render([Article(n, ("Scope",), (("licence", "export"),)) for n in range(1, 40)], 30)
+    )
+    pair = parse_pair(law, law)
+    assert pair.shared == [(0, 0, len(pair.old))]
+    assert pair.new == pair.old

@@ -88,3 +88,42 @@ def test_a_write_in_a_reading_request_waits_its_turn(database: Database) -> None
     finally:
         writer.join()
     assert failures(database) == 2
+
+
+def test_write_requests_read_then_write_in_parallel_all_commit(database: Database) -> None:
+    """Sessions of write requests take the lock at their first write and still never fail."""
+
+    def read_then_write(n: int) -> None:
+        with database.request_sessions() as session:
+            seen = session.scalar(select(func.count()).select_from(LoginFailure))
+            time.sleep(0.002)
+            session.add(LoginFailure(email=f"u{n}@x.example", address=f"seen {seen}"))
+            session.commit()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(read_then_write, range(200)))
+    assert failures(database) == 200
+
+
+def test_a_write_request_holds_no_lock_until_it_writes(database: Database) -> None:
+    """While a write request reads (or commits to git), writers elsewhere do not wait for it."""
+    with database.request_sessions() as request_session:
+        assert request_session.scalar(select(func.count()).select_from(LoginFailure)) == 0
+        start = time.monotonic()
+        with database.sessions() as other:
+            other.add(LoginFailure(email="o@x.example", address="other writer"))
+            other.commit()
+        assert time.monotonic() - start < 1
+        request_session.add(LoginFailure(email="r@x.example", address="request"))
+        request_session.commit()
+    assert failures(database) == 2
+
+
+def test_a_write_request_writes_all_or_nothing(database: Database) -> None:
+    with database.request_sessions() as session:
+        session.add(LoginFailure(email="a@x.example", address="first"))
+        session.flush()
+        session.add(LoginFailure(email="b@x.example", address="second"))
+        session.flush()
+        session.rollback()
+    assert failures(database) == 0

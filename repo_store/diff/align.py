@@ -85,24 +85,19 @@ class Alignment:
             self.new_of_old[i : i + length] = range(j, j + length)
 
     def unpaired_old(self) -> list[int]:
-        new_of_old = self.new_of_old
-        left = self._old_left
-        if left is None:
-            left = [i for i, j in enumerate(new_of_old) if j < 0]
-        else:
-            left = [i for i in left if new_of_old[i] < 0]
-        self._old_left = left
-        return left
+        self._old_left = _unpaired(self.new_of_old, self._old_left)
+        return self._old_left
 
     def unpaired_new(self) -> list[int]:
-        old_of_new = self.old_of_new
-        left = self._new_left
-        if left is None:
-            left = [j for j, i in enumerate(old_of_new) if i < 0]
-        else:
-            left = [j for j in left if old_of_new[j] < 0]
-        self._new_left = left
-        return left
+        self._new_left = _unpaired(self.old_of_new, self._new_left)
+        return self._new_left
+
+
+def _unpaired(pairs: list[int], left: list[int] | None) -> list[int]:
+    """Indices whose pair is -1: all of them, or those still unpaired in ``left``."""
+    if left is None:
+        return [k for k, other in enumerate(pairs) if other < 0]
+    return [k for k in left if pairs[k] < 0]
 
 
 def align_blocks(

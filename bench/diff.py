@@ -45,7 +45,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=float, default=1.0)
     parser.add_argument("--big-mb", type=float, default=10.0, help="0 skips the big case")
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=11)
     args = parser.parse_args()
     size = int(args.size_mb * 1_000_000)
 
@@ -64,13 +64,13 @@ def main() -> int:
         new_path.write_text(new, encoding="utf-8")
         git_word_diff(old_path, new_path)  # warm the page cache for both files
         diff_texts(old, new).to_json()
-        for round_ in range(args.repeat):
+        for _ in range(args.repeat):
             samples["git"].append(timed(lambda: git_word_diff(old_path, new_path)))
             samples["ours"].append(timed(lambda: diff_texts(old, new).to_json()))
             samples["rewritten"].append(
                 timed(lambda: diff_texts(rewritten_old, rewritten_new).to_json())
             )
-            if big_old and round_ < max(3, args.repeat // 2):
+            if big_old:
                 samples["big"].append(timed(lambda: diff_texts(big_old, big_new).to_json()))
 
     median = {name: statistics.median(times) for name, times in samples.items() if times}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask
@@ -45,7 +47,10 @@ def test_read_then_write_transactions_in_parallel_all_commit(
     assert failures(database) == 200
 
 
-def test_reads_do_not_wait_for_a_writer(database: Database) -> None:
+@contextmanager
+def uncommitted_writer(database: Database, linger: float = 0.0) -> Iterator[threading.Event]:
+    """A writer in another thread holding the write lock (an uncommitted row) until released;
+    after release it waits ``linger`` seconds more, then commits."""
     locked, release = threading.Event(), threading.Event()
 
     def slow_writer() -> None:
@@ -54,44 +59,34 @@ def test_reads_do_not_wait_for_a_writer(database: Database) -> None:
             session.flush()
             locked.set()
             release.wait(10)
+            time.sleep(linger)
             session.commit()
 
     writer = threading.Thread(target=slow_writer)
     writer.start()
     try:
         assert locked.wait(10)
-        start = time.monotonic()
-        assert failures(database) == 0  # the writer's row is not committed yet
-        assert time.monotonic() - start < 1
+        yield release
     finally:
         release.set()
         writer.join()
+
+
+def test_reads_do_not_wait_for_a_writer(database: Database) -> None:
+    with uncommitted_writer(database):
+        start = time.monotonic()
+        assert failures(database) == 0  # the writer's row is not committed yet
+        assert time.monotonic() - start < 1
     assert failures(database) == 1
 
 
 def test_a_write_in_a_reading_request_waits_its_turn(database: Database) -> None:
     """GET requests may store cached results; such a write waits for a writer to finish."""
-    locked, release = threading.Event(), threading.Event()
-
-    def slow_writer() -> None:
-        with database.sessions() as session:
-            session.add(LoginFailure(email="w@x.example", address="writer"))
-            session.flush()
-            locked.set()
-            release.wait(10)
-            time.sleep(0.2)
-            session.commit()
-
-    writer = threading.Thread(target=slow_writer)
-    writer.start()
-    try:
-        assert locked.wait(10)
+    with uncommitted_writer(database, linger=0.2) as release:
         release.set()
         with database.read_sessions() as session:
             session.add(LoginFailure(email="r@x.example", address="reader"))
             session.commit()
-    finally:
-        writer.join()
     assert failures(database) == 2
 
 

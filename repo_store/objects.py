@@ -61,18 +61,31 @@ class ObjectReader:
     _TREE_CACHE_SIZE = 4096
 
     def __init__(self, objects_dir: Path) -> None:
-        self._db = GitDB(str(objects_dir))
+        self._objects_dir = str(objects_dir)
+        self._db = self._open()
         self._trees: OrderedDict[bytes, TreeEntries] = OrderedDict()
         self._lock = threading.Lock()
+
+    def _open(self) -> GitDB:
+        """A GitDB whose lists of databases and packs are complete before any thread sees it.
+
+        gitdb builds them on first use, without a lock, and publishes each list before filling
+        it: a second thread reading at that moment finds no loose objects at all.
+        """
+        db = GitDB(self._objects_dir)
+        db.update_cache(force=True)
+        return db
 
     def read(self, binsha: bytes, expected_type: bytes) -> bytes:
         try:
             stream = self._db.stream(binsha)
         except (BadObject, ValueError):
-            # Someone may have repacked since the pack list was read: look once more.
-            self._db.update_cache(force=True)
+            # Someone may have repacked since the pack list was read: look once more, in a
+            # database opened afresh, since updating the shared one in place would show other
+            # threads a half-updated pack list.
+            db = self._db = self._open()
             try:
-                stream = self._db.stream(binsha)
+                stream = db.stream(binsha)
             except (BadObject, ValueError) as exc:
                 raise UnknownVersion(f"no object {binsha.hex()}") from exc
         if stream.type != expected_type:

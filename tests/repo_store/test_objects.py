@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from repo_store import objects
-from repo_store.commits import Identity
+from repo_store.commits import Identity, parse_commit
+from repo_store.errors import UnknownVersion
 from repo_store.objects import ObjectReader, object_id
 from repo_store.store import RepoStore, _BackgroundCloser, git_blob_id
 
@@ -219,3 +221,44 @@ def test_ref_moves_and_no_lock_file_is_left(store: RepoStore) -> None:
     assert ref.read_text() == f"{second}\n"
     assert store.commit("BLR", second).parent == first
     assert not ref.with_name("main.lock").exists()
+
+
+def test_threads_reading_a_new_reader_at_once_all_find_the_object(store: RepoStore) -> None:
+    sha = bytes.fromhex(commit(store, {"documents/law.md": b"text\n"}))
+    objects_dir = store.path("BLR") / "objects"
+    missed = 0
+    interval = sys.getswitchinterval()
+    # Switching threads as often as possible makes them meet inside gitdb's first-use setup.
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(50):
+            reader = ObjectReader(objects_dir)
+            start = threading.Barrier(8)
+
+            def read(reader: ObjectReader = reader, start: threading.Barrier = start) -> None:
+                nonlocal missed
+                start.wait()
+                try:
+                    reader.read(sha, b"commit")
+                except UnknownVersion:
+                    missed += 1
+
+            threads = [threading.Thread(target=read) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert missed == 0
+
+
+def test_objects_packed_after_the_reader_opened_are_still_found(store: RepoStore) -> None:
+    first = commit(store, {"documents/law.md": b"one\n"})
+    reader = store.reader("BLR")
+    assert reader.has(bytes.fromhex(first))
+    second = commit(store, {"documents/law.md": b"two\n"})
+    git(store.path("BLR"), "repack", "-a", "-d", "-q")
+    git(store.path("BLR"), "prune-packed")
+    assert not list((store.path("BLR") / "objects").glob("??/*"))
+    assert parse_commit(second, reader.read(bytes.fromhex(second), b"commit")).parent == first

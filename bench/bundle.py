@@ -46,8 +46,10 @@ def add_user(app: Flask, email: str, party: str, role: str) -> None:
 
 class As:
     def __init__(self, client: FlaskClient, email: str) -> None:
-        token = client.post("/api/v1/auth/tokens", json={"email": email, "password": PASSWORD})
-        self.client, self.headers = client, {"Authorization": f"Bearer {token.json['token']}"}
+        response = client.post("/api/v1/auth/tokens", json={"email": email, "password": PASSWORD})
+        body = response.json
+        assert body is not None, response.data[:300]
+        self.client, self.headers = client, {"Authorization": f"Bearer {body['token']}"}
 
     def __call__(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self.client.open(url, method=method, headers=self.headers, **kwargs)
@@ -71,8 +73,8 @@ def seed(data: Path, docs: int, versions: int, attachments: int, attachment_mb: 
         for code in STATES:
             for doc in range(docs):
                 base = None
-                for version in range(versions):
-                    text = f"# Document {doc}\n\nСтатья 1.\n\nРедакция {version} для {code}.\n"
+                for revision in range(versions):
+                    text = f"# Document {doc}\n\nСтатья 1.\n\nРедакция {revision} для {code}.\n"
                     base, _ = found.store.put_document(
                         code,
                         f"doc-{doc}",
@@ -81,7 +83,7 @@ def seed(data: Path, docs: int, versions: int, attachments: int, attachment_mb: 
                         base=base,
                         author=author,
                         committer_name=code,
-                        message=f"v{version}",
+                        message=f"v{revision}",
                     )
     for code in STATES:
         add_user(app, f"head@{code.lower()}.example", code, "head")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 
 import pytest
 
@@ -16,7 +17,7 @@ class _Terminal(io.StringIO):
 
 def test_no_bar_for_a_quick_transfer(monkeypatch: pytest.MonkeyPatch) -> None:
     err = _Terminal()
-    monkeypatch.setattr(cli.sys, "stderr", err)
+    monkeypatch.setattr(sys, "stderr", err)
     with cli.TransferProgress("uploading") as progress:
         progress(100, 200)
         progress(100, 200)
@@ -26,7 +27,7 @@ def test_no_bar_for_a_quick_transfer(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_bar_once_the_transfer_is_slow(monkeypatch: pytest.MonkeyPatch) -> None:
     err = _Terminal()
-    monkeypatch.setattr(cli.sys, "stderr", err)
+    monkeypatch.setattr(sys, "stderr", err)
     monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
     with cli.TransferProgress("uploading annex.pdf") as progress:
         progress(100, 200)
@@ -37,7 +38,7 @@ def test_bar_once_the_transfer_is_slow(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_no_bar_when_stderr_is_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.sys, "stderr", io.StringIO())
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
     monkeypatch.setattr(cli, "PROGRESS_DELAY", 0.0)
     with cli.TransferProgress("downloading") as progress:
         progress(10, 10)

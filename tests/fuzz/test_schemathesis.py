@@ -15,6 +15,7 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
+from schemathesis.core.result import Ok
 
 from keys.master import create_master_key
 from server.app import create_app
@@ -71,7 +72,10 @@ def test_no_server_errors_and_schema_conformance(fuzz_app: tuple[Flask, dict[str
                 response, checks=[not_a_server_error, response_schema_conformance]
             )
 
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = []
+    for result in schema.get_all_operations():
+        assert isinstance(result, Ok), result.err()
+        operations.append(result.ok())
     assert len(operations) > 20
     for operation in operations:
         run = settings(

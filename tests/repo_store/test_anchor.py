@@ -117,6 +117,7 @@ def test_repeated_quote_in_a_block_keeps_the_one_with_the_same_context() -> None
     new = old.replace("(1) A permit", "(1) Nothing but a permit")
     result = reanchor([second], old, new)[0]
     assert result.status == "current"
+    assert result.start is not None
     assert new.splitlines()[2][result.start - len("permit, ") : result.start] == "permit, "
 
 

@@ -127,8 +127,8 @@ def _racer(
     master_path: str,
     worker: int,
     rounds: int,
-    results: multiprocessing.Queue,
-) -> None:  # type: ignore[type-arg]
+    results: multiprocessing.Queue[list[str]],
+) -> None:
     keys = KeyStore(Path(keys_dir), load_master_key(Path(master_path), {}))
     store = RepoStore(Path(root), keys)
     acknowledged = []
@@ -147,7 +147,7 @@ def _racer(
 def test_racing_processes_lose_no_update(store: RepoStore, tmp_path: Path) -> None:
     first = put(store, LAW_V1)
     context = multiprocessing.get_context("spawn")
-    results: multiprocessing.Queue = context.Queue()  # type: ignore[type-arg]
+    results: multiprocessing.Queue[list[str]] = context.Queue()
     workers = [
         context.Process(
             target=_racer,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask import Flask
@@ -17,6 +17,9 @@ from server.db import db_session
 from server.models import Membership, Party, User
 from server.passwords import hash_password
 from server.services.context import services
+
+if TYPE_CHECKING:
+    from click.testing import CliRunner
 
 PASSWORD = "correct horse battery staple"
 # Cheap scrypt for tests; production uses 2**15.
@@ -74,7 +77,7 @@ def add_user(app: Flask, email: str, party: str | None, role: str) -> None:
         session.commit()
 
 
-def server_cli(app: Flask) -> Any:
+def server_cli(app: Flask) -> CliRunner:
     """A click test runner for `peerlex-server` that uses the same database as app."""
     from click.testing import CliRunner
 
@@ -111,8 +114,10 @@ class Api:
 
 def token_for(client: FlaskClient, email: str) -> str:
     response = client.post("/api/v1/auth/tokens", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 201, response.json
-    token: str = response.json["token"]
+    body = response.json
+    assert response.status_code == 201, body
+    assert body is not None
+    token: str = body["token"]
     return token
 
 
@@ -154,5 +159,5 @@ def put_doc(world: dict[str, Api]) -> DocFactory:
 
 
 # Imported last: the review fixtures build on the helpers above.
-from tests.bundle_fixtures import agreed  # noqa: E402, F401
-from tests.server.review_fixtures import review_world  # noqa: E402, F401
+from tests.bundle_fixtures import agreed as agreed  # noqa: E402
+from tests.server.review_fixtures import review_world as review_world  # noqa: E402

@@ -37,6 +37,7 @@ def test_cookie_session_needs_csrf_for_writes(world: dict[str, Api], client: Fla
         "/api/v1/auth/login", json={"email": "expert@blr.example", "password": PASSWORD}
     )
     assert login.status_code == 200
+    assert login.json is not None
     csrf = login.json["csrf_token"]
     body = {"content": "Статья 1.\n", "message": "m"}
     url = "/api/v1/parties/BLR/documents/export-law"
@@ -116,6 +117,7 @@ def test_new_session_id_at_login_and_logout_ends_it_on_the_server(
     assert cookie is not None
     assert before is None or before.value != cookie.value
     stolen = cookie.value
+    assert login.json is not None
     client.post("/api/v1/auth/logout", headers={"X-CSRFToken": login.json["csrf_token"]})
     # Replaying the old cookie does not bring the session back: it ended on the server.
     client.set_cookie("peerlex_session", stolen)
@@ -131,6 +133,7 @@ def test_logout_everywhere_ends_sessions_and_tokens(
         "/api/v1/auth/login", json={"email": "expert@blr.example", "password": PASSWORD}
     )
     assert other.get("/api/v1/me").status_code == 200
+    assert login.json is not None
     client.post("/api/v1/auth/logout-everywhere", headers={"X-CSRFToken": login.json["csrf_token"]})
     assert other.get("/api/v1/me").status_code == 401
     assert world["own"].get("/api/v1/me").status_code == 401  # the fixture's token, too

@@ -20,7 +20,8 @@ from tests.server.conftest import PASSWORD, TEST_SCRYPT_N
 from tests.server.review_fixtures import USERS
 from tests.server.web.conftest import DOC, WebWorld
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -104,10 +105,10 @@ def test_peer_comments_state_answers_organiser_takes_the_bundle(
     v1, _, v3 = web_world.versions
     problems: list[str] = []
 
-    with playwright.sync_playwright() as driver:
+    with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
-        def signed_in(role: str, locale: str) -> playwright.Page:
+        def signed_in(role: str, locale: str) -> Page:
             context = browser.new_context(
                 locale=locale, viewport={"width": 1366, "height": 900}, accept_downloads=True
             )
@@ -120,7 +121,7 @@ def test_peer_comments_state_answers_organiser_takes_the_bundle(
             page.wait_for_url("**/reviews")
             return page
 
-        def shot(page: playwright.Page, name: str) -> None:
+        def shot(page: Page, name: str) -> None:
             page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
         # The sign-in page, in Russian from the browser's language.

@@ -23,7 +23,7 @@ def test_every_interface_text_has_a_russian_translation() -> None:
         message[2] if isinstance(message[2], str) else message[2][0]
         for message in extract_from_dir(str(WEB), method_map, keywords={"_": None, "gettext": None})
     }
-    missing = sorted(m for m in wanted if not (catalogue.get(m) and catalogue.get(m).string))
+    missing = sorted(m for m in wanted if not ((found := catalogue.get(m)) and found.string))
     assert missing == []
 
 

@@ -8,7 +8,7 @@ export PEERLEX_DATA
 
 .PHONY: run test system-deps
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py repo_store/diff/_speedups.c
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -21,7 +21,8 @@ run: $(VENV)/.installed
 	$(VENV)/bin/peerlex-server init --if-missing
 	$(VENV)/bin/peerlex-server run
 
-test: $(VENV)/.installed system-deps
+# The Debian packages first: the install compiles a C module.
+test: system-deps $(VENV)/.installed
 	$(PY) -m ruff check server repo_store keys clients tests bench
 	$(PY) -m ruff format --check server repo_store keys clients tests bench
 	$(PY) -m mypy

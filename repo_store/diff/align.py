@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from operator import attrgetter
 
 from repo_store.diff.blocks import Block
 from repo_store.diff.text import words
@@ -32,7 +31,6 @@ RARE_WORDS = 6
 MAX_POSTINGS = 64
 MAX_CANDIDATES = 32
 _HEADING_KINDS = frozenset({"article", "heading"})
-_block_id = attrgetter("id")
 _is_paired = (-1).__lt__  # an index, -1 for none
 
 
@@ -96,8 +94,20 @@ class Alignment:
 def _unpaired(pairs: list[int], left: list[int] | None) -> list[int]:
     """Indices whose pair is -1: all of them, or those still unpaired in ``left``."""
     if left is None:
-        return [k for k, other in enumerate(pairs) if other < 0]
+        return indices_of(pairs, -1)
     return [k for k in left if pairs[k] < 0]
+
+
+def indices_of(values: list[int], wanted: int) -> list[int]:
+    """Return where ``wanted`` occurs in ``values`` (searched by list.index, in C)."""
+    found: list[int] = []
+    at = -1
+    while True:
+        try:
+            at = values.index(wanted, at + 1)
+        except ValueError:
+            return found
+        found.append(at)
 
 
 def align_blocks(
@@ -110,7 +120,9 @@ def align_blocks(
     """
     alignment = Alignment(old, new)
     alignment.pair_runs(shared)
-    old_index = dict(zip(map(_block_id, old), range(len(old)), strict=True))
+    # Passes by id look up old blocks that are still unpaired: ids are unique within a version,
+    # so the index needs only those, which are few when most blocks were shared.
+    old_index = {old[i].id: i for i in alignment.unpaired_old()}
     _pair_same_id_and_text(alignment, old_index)
     _pair_same_wording(alignment)
     old_sets, new_sets = _WordSets(old), _WordSets(new)

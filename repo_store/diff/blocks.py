@@ -9,6 +9,7 @@ third at top level). The grammar is described in the package docstring.
 from __future__ import annotations
 
 import re
+import string
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from functools import partial
@@ -33,24 +34,48 @@ _PROVISION_PREFIX = {
     "раздел": "part",
 }
 _GROUPING_PREFIXES = frozenset({"ch", "part"})
+# The words that open a provision, as written.  No word is the start of another, so at most one
+# fits any text, whatever order the pattern tries them in.
+_KEYWORDS = (
+    *("Article", "article", "ARTICLE", "Art.", "Section", "section", "SECTION", "Sec."),
+    *("Chapter", "chapter", "CHAPTER", "Part", "part", "PART"),
+    *("Статья", "СТАТЬЯ", "Ст.", "Глава", "ГЛАВА", "Раздел", "РАЗДЕЛ", "§"),
+)
+# Lower-case letters that number items (a) б)) and may end a provision number (5a, 5а).
+_LETTERS = string.ascii_lowercase + "".join(map(chr, range(ord("а"), ord("я") + 1))) + "ё"
+# A provision heading ends after its number, or goes on with one of these marks, or with a space
+# and one of the initials ("Статья 5. Title", "§ 5 – Title", "Article 5 Title").
+_NUMBER_ENDS = ".:-–—)"
+_TITLE_INITIALS = (
+    string.ascii_uppercase + "ÄÖÜ" + "".join(map(chr, range(ord("А"), ord("Я") + 1))) + 'Ё«"“('
+)
+# What may stand between a provision's number and its title.
+_TITLE_PUNCTUATION = " " + _NUMBER_ENDS
+
+
+def _one_of(chars: str) -> str:
+    """A character class matching exactly the given characters."""
+    return "[" + "".join(map(re.escape, chars)) + "]"
+
 
 # A provision number: 5, 5a, 5а, 5-1, 5.1, 5bis, or a Roman numeral for chapters and parts.
-_NUMBER = r"(?:\d{1,5}(?:[.\-]\d{1,4})*(?:bis|ter|quater|[a-zа-яё])?|[IVXLCDM]{1,7})"
+_NUMBER = (
+    rf"(?:\d{{1,5}}(?:[.\-]\d{{1,4}})*(?:bis|ter|quater|{_one_of(_LETTERS)})?|[IVXLCDM]{{1,7}})"
+)
 
 # "Article 5 of this Law" at the start of a wrapped line is a reference, not a heading: a
 # provision heading ends after its number, or goes on with punctuation or a capital letter.
 _PROVISION = (
-    r"(?P<kw>[Aa]rticle|ARTICLE|Art\.|[Ss]ection|SECTION|Sec\.|[Cc]hapter|CHAPTER|[Pp]art|PART"
-    r"|Статья|СТАТЬЯ|Ст\.|Глава|ГЛАВА|Раздел|РАЗДЕЛ|§)"
+    rf"(?P<kw>{'|'.join(map(re.escape, _KEYWORDS))})"
     rf" ?(?P<num>{_NUMBER})"
-    r"(?=$|\n| ?[.:\-–—)]| [A-ZÄÖÜА-ЯЁ«\"“(])"
+    rf"(?=$|\n| ?{_one_of(_NUMBER_ENDS)}| {_one_of(_TITLE_INITIALS)})"
 )
 # Numbered paragraphs (1) 1. 1) 1.1. 1.1 and lettered items a) (b) а) (ii), then a space.
 _POINT = (
     r"(?:\((?P<pnum1>\d{1,3}[a-z]?)\)"
     r"|(?P<pnum2>\d{1,3}(?:\.\d{1,3})*)[.)]"
     r"|(?P<pnum3>\d{1,3}(?:\.\d{1,3})+)"
-    r"|\(?(?P<inum>[a-zа-яё]|[ivx]{2,5})\))(?= )"
+    rf"|\(?(?P<inum>{_one_of(_LETTERS)}|[ivx]{{2,5}})\))(?= )"
 )
 _BULLET = r"[-*•](?= )"
 
@@ -67,9 +92,9 @@ def _unnamed(pattern: str) -> str:
 # A block ends at a blank line (lines of whitespace count as blank) and before every line that
 # starts with a marker.  One split of the whole text finds them all at the speed of the regular
 # expression engine, which leaves little to do in Python for each block.
-_BOUNDARY_RE = re.compile(
-    rf"\n(?:[^\S\n]*\n)+|\n(?=#{{1,6}}(?: |$)|{_unnamed(_PROVISION)}|{_unnamed(_POINT)}|{_BULLET})"
-)
+_LINE_MARKER = rf"#{{1,6}}(?: |$)|{_unnamed(_PROVISION)}|{_unnamed(_POINT)}|{_BULLET}"
+_LINE_MARKER_RE = re.compile(_LINE_MARKER)
+_BOUNDARY_RE = re.compile(rf"\n(?:[^\S\n]*\n)+|\n(?=(?:{_LINE_MARKER}))")
 # Which markers a block may start with, by its first character, so that most blocks are
 # classified with one small pattern (or none) instead of trying every form.
 _TRY_HEADING, _TRY_PROVISION, _TRY_POINT, _TRY_BULLET = 1, 2, 4, 8
@@ -218,11 +243,7 @@ class ParsedPair(NamedTuple):
 def parse_blocks(text: str) -> list[Block]:
     """Parse a document into blocks in document order."""
     blocks: list[Block] = []
-    renamed: list[int] = []
-    seen: dict[str, int] = {}
-    outline = _START
-    for piece in _BOUNDARY_RE.split(normalise_text(text)):
-        outline = _classify(piece, outline, seen, blocks, renamed)
+    _parse(_pieces(normalise_text(text)), _START, {}, blocks, [], [], [])
     return blocks
 
 
@@ -234,24 +255,28 @@ def parse_versions(old: str, new: str) -> tuple[list[Block], list[Block]]:
 
 def parse_pair(old: str, new: str) -> ParsedPair:
     """Parse two normalised versions; runs of unchanged pieces are parsed only once."""
-    parsed = _record(_BOUNDARY_RE.split(old))
-    blocks, shared = _parse_reusing(_BOUNDARY_RE.split(new), parsed)
+    parsed = _record(_pieces(old))
+    blocks, shared = _parse_reusing(_pieces(new), parsed)
     return ParsedPair(parsed.blocks, blocks, shared)
+
+
+def _pieces(text: str) -> list[str]:
+    """Split a normalised text into pieces: the stripped lines of one block each, none empty."""
+    return _split(text)
+
+
+def _split_pieces(text: str) -> list[str]:
+    return list(filter(None, map(str.strip, _BOUNDARY_RE.split(text))))
 
 
 def _record(pieces: list[str]) -> _Parsed:
     """Parse the first version, keeping what ``_parse_reusing`` needs to skip its pieces."""
     parsed = _Parsed(pieces)
-    blocks, renamed = parsed.blocks, parsed.renamed
-    first, outlines = parsed.first, parsed.outline
-    seen: dict[str, int] = {}
-    outline = _START
-    for piece in pieces:
-        first.append(len(blocks))
-        outlines.append(outline)
-        outline = _classify(piece, outline, seen, blocks, renamed)
-    first.append(len(blocks))
-    outlines.append(outline)
+    outline = _parse(
+        pieces, _START, {}, parsed.blocks, parsed.renamed, parsed.first, parsed.outline
+    )
+    parsed.first.append(len(parsed.blocks))
+    parsed.outline.append(outline)
     return parsed
 
 
@@ -270,29 +295,35 @@ def _parse_reusing(
     # After a run that could not be reused, the next tries come ever further apart, so that
     # failing tries cost O(n log n) at worst (a try compares up to a whole run).
     failures, next_try = 0, 0
+    parsed_from = 0  # pieces[parsed_from:j] are still to be parsed
     while j < len(pieces):
         piece = pieces[j]
         if expected < len(old_pieces) and old_pieces[expected] == piece:
             i = expected
         else:
             i = old.where.get(piece, -1)
-        if i >= 0 and j >= next_try and old.outline[i] == outline:
-            end = _reusable_end(old, i, i + _common_run(old_pieces, i, pieces, j), seen)
-            if end > i:
-                start, stop = old.first[i], old.first[end]
-                run = old.blocks[start:stop]
-                shared.append((len(blocks), start, stop - start))
-                blocks.extend(run)
-                seen.update(dict.fromkeys(map(_block_id, run), 2))
-                outline = old.outline[end]
-                j += end - i
-                expected = end
-                failures = 0
-                continue
-            failures += 1
-            next_try = j + (1 << min(failures, 20))
-        outline = _classify(piece, outline, seen, blocks, renamed)
+        if i >= 0 and j >= next_try:
+            if parsed_from < j:
+                outline = _parse(pieces[parsed_from:j], outline, seen, blocks, renamed, [], [])
+                parsed_from = j
+            if old.outline[i] == outline:
+                end = _reusable_end(old, i, i + _common(old_pieces, i, pieces, j), seen)
+                if end > i:
+                    start, stop = old.first[i], old.first[end]
+                    run = old.blocks[start:stop]
+                    shared.append((len(blocks), start, stop - start))
+                    blocks.extend(run)
+                    seen.update(dict.fromkeys(map(_block_id, run), 2))
+                    outline = old.outline[end]
+                    j += end - i
+                    parsed_from = j
+                    expected = end
+                    failures = 0
+                    continue
+                failures += 1
+                next_try = j + (1 << min(failures, 20))
         j += 1
+    _parse(pieces[parsed_from:], outline, seen, blocks, renamed, [], [])
     return blocks, [run for run in shared if run[2]]
 
 
@@ -337,105 +368,113 @@ def _common_run(a: list[str], i: int, b: list[str], j: int) -> int:
     return length
 
 
-def _classify(
-    piece: str, outline: _Outline, seen: dict[str, int], blocks: list[Block], renamed: list[int]
+def _parse_pieces(
+    pieces: list[str],
+    outline: _Outline,
+    seen: dict[str, int],
+    blocks: list[Block],
+    renamed: list[int],
+    first: list[int],
+    outlines: list[_Outline],
 ) -> _Outline:
-    """Append the block(s) of one piece of text; return the outline after them.
+    """Append the blocks of pieces to ``blocks``; return the outline after the last one.
 
-    ``renamed`` gets the index of every block whose id had to be de-duplicated.  This runs
-    once per block of a document, so the marker is read inline and the common id is made
-    without a call.
+    ``first`` and ``outlines`` get, for each piece, the index of its first block and the
+    outline before it; ``renamed`` the index of every block whose id had to be de-duplicated.
+    Pieces are stripped and not empty (``_pieces``).  This loop runs once per block of a
+    document: the outline lives in local variables and the marker is read inline.
     """
-    piece = piece.strip()
-    if not piece:
-        return outline
     container, container_label, paragraph, unnumbered, bullets, headings = outline
-    text = piece.replace("\n", " ") if "\n" in piece else piece
-    if "  " in text or not text.isprintable():
-        text = fold_whitespace(text)
-    route = _ROUTES.get(text[0], 0)
-    match = None
-    if route & _TRY_PROVISION:
-        match = _PROVISION_RE.match(text)
-    elif route == _TRY_HEADING:
-        match = _HEADING_RE.match(text)
-        if match is not None:
-            match = _PROVISION_RE.match(text, match.end()) or match
-    if match is not None and "\n" in piece:
-        # A heading is one line; the lines under it are a block of their own.
-        head, rest = piece.split("\n", 1)
-        outline = _classify(head, outline, seen, blocks, renamed)
-        return _classify(rest, outline, seen, blocks, renamed)
-    if match is not None and match.re is _PROVISION_RE:
-        keyword, number = match.group(1, 2)
-        prefix = _PROVISION_PREFIX[keyword.lower()]
-        base = f"{prefix}_{number_slug(number)}"
-        label = text[match.start() : match.end()]
-        kind = "heading" if prefix in _GROUPING_PREFIXES else "article"
-        block_id = base if base not in seen else _unique(base, seen)
-        seen.setdefault(block_id, 2)
-        heading = text[match.end() :].lstrip(" .:-–—)")
-        blocks.append(_block((block_id, kind, number, label, heading, text, "", label)))
-        outline = (block_id, label, "", 0, 0, headings)
-    elif match is not None:
-        headings += 1
-        base = f"h{headings}"
-        block_id = base if base not in seen else _unique(base, seen)
-        seen.setdefault(block_id, 2)
-        blocks.append(_block((block_id, "heading", None, "", text[match.end() :], text, "", "")))
-        outline = (block_id, "", "", 0, 0, headings)
-    elif route & _TRY_POINT and (point := _POINT_RE.match(text)) is not None:
-        end = point.end()
-        paragraph_number = point.group(1) or point.group(2) or point.group(3)
-        if paragraph_number is not None:
-            local = f"para_{number_slug(paragraph_number)}"
-            base = f"{container}__{local}" if container else local
+    add_block, add_first, add_outline = blocks.append, first.append, outlines.append
+    provision_match, point_match = _PROVISION_RE.match, _POINT_RE.match
+    for piece in pieces:
+        add_first(len(blocks))
+        add_outline(outline)
+        text = piece.replace("\n", " ") if "\n" in piece else piece
+        if "  " in text or not text.isprintable():
+            text = fold_whitespace(text)
+        route = _ROUTES.get(text[0], 0)
+        match = None
+        if route & _TRY_PROVISION:
+            match = provision_match(text)
+        elif route == _TRY_HEADING:
+            match = _HEADING_RE.match(text)
+            if match is not None:
+                match = provision_match(text, match.end()) or match
+        if match is not None and "\n" in piece:
+            # A heading is one line; the lines under it are a block of their own.
+            head, rest = piece.split("\n", 1)
+            parts = [part for part in (head.strip(), rest.strip()) if part]
+            outline = _parse_pieces(parts, outline, seen, blocks, renamed, [], [])
+            container, container_label, paragraph, unnumbered, bullets, headings = outline
+            continue
+        if match is not None and match.re is _PROVISION_RE:
+            keyword, number = match.group(1, 2)
+            prefix = _PROVISION_PREFIX[keyword.lower()]
+            base = f"{prefix}_{number_slug(number)}"
             block_id = base if base not in seen else _unique(base, seen)
             seen.setdefault(block_id, 2)
-            blocks.append(
-                _block(
-                    (
-                        block_id,
-                        "paragraph",
-                        paragraph_number,
-                        text[:end],
-                        "",
-                        text,
-                        container,
-                        container_label,
+            label = text[match.start() : match.end()]
+            heading = text[match.end() :].lstrip(_TITLE_PUNCTUATION)
+            kind = "heading" if prefix in _GROUPING_PREFIXES else "article"
+            add_block(_block((block_id, kind, number, label, heading, text, "", label)))
+            container, container_label, paragraph, unnumbered, bullets = block_id, label, "", 0, 0
+        elif match is not None:
+            headings += 1
+            base = f"h{headings}"
+            block_id = base if base not in seen else _unique(base, seen)
+            seen.setdefault(block_id, 2)
+            add_block(_block((block_id, "heading", None, "", text[match.end() :], text, "", "")))
+            container, container_label, paragraph, unnumbered, bullets = block_id, "", "", 0, 0
+        elif route & _TRY_POINT and (point := point_match(text)) is not None:
+            marker = text[: point.end()]
+            number = point.group(1) or point.group(2) or point.group(3)
+            if number is not None:
+                local = f"para_{number_slug(number)}"
+                base = f"{container}__{local}" if container else local
+                block_id = base if base not in seen else _unique(base, seen)
+                seen.setdefault(block_id, 2)
+                add_block(
+                    _block(
+                        (
+                            block_id,
+                            "paragraph",
+                            number,
+                            marker,
+                            "",
+                            text,
+                            container,
+                            container_label,
+                        )
                     )
                 )
-            )
-            outline = (container, container_label, block_id, unnumbered, 0, headings)
-        else:
-            item_number = point.group(4)
+                paragraph, bullets = block_id, 0
+            else:
+                number = point.group(4)
+                parent = paragraph or container
+                local = f"item_{number_slug(number)}"
+                base = f"{parent}__{local}" if parent else local
+                block_id = base if base not in seen else _unique(base, seen)
+                seen.setdefault(block_id, 2)
+                add_block(
+                    _block((block_id, "item", number, marker, "", text, parent, container_label))
+                )
+        elif route & _TRY_BULLET and text[1:2] == " ":
             parent = paragraph or container
-            local = f"item_{number_slug(item_number)}"
-            base = f"{parent}__{local}" if parent else local
+            bullets += 1
+            base = f"{parent}__li{bullets}" if parent else f"li{bullets}"
             block_id = base if base not in seen else _unique(base, seen)
             seen.setdefault(block_id, 2)
-            blocks.append(
-                _block(
-                    (block_id, "item", item_number, text[:end], "", text, parent, container_label)
-                )
-            )
-    elif route & _TRY_BULLET and text[1:2] == " ":
-        parent = paragraph or container
-        bullets += 1
-        base = f"{parent}__li{bullets}" if parent else f"li{bullets}"
-        block_id = base if base not in seen else _unique(base, seen)
-        seen.setdefault(block_id, 2)
-        blocks.append(_block((block_id, "item", None, text[:1], "", text, parent, container_label)))
+            add_block(_block((block_id, "item", None, text[:1], "", text, parent, container_label)))
+        else:
+            unnumbered += 1
+            base = f"{container}__p{unnumbered}" if container else f"p{unnumbered}"
+            block_id = base if base not in seen else _unique(base, seen)
+            seen.setdefault(block_id, 2)
+            add_block(_block((block_id, "text", None, "", "", text, container, container_label)))
+        if block_id is not base:
+            renamed.append(len(blocks) - 1)
         outline = (container, container_label, paragraph, unnumbered, bullets, headings)
-    else:
-        unnumbered += 1
-        base = f"{container}__p{unnumbered}" if container else f"p{unnumbered}"
-        block_id = base if base not in seen else _unique(base, seen)
-        seen.setdefault(block_id, 2)
-        blocks.append(_block((block_id, "text", None, "", "", text, container, container_label)))
-        outline = (container, container_label, paragraph, unnumbered, bullets, headings)
-    if block_id is not base:
-        renamed.append(len(blocks) - 1)
     return outline
 
 
@@ -452,3 +491,42 @@ def _unique(base: str, seen: dict[str, int]) -> str:
     block_id = f"{base}~{n}"
     seen[block_id] = 2
     return block_id
+
+
+_ParsePieces = Callable[
+    [list[str], _Outline, dict[str, int], list[Block], list[int], list[int], list[_Outline]],
+    _Outline,
+]
+# _speedups.c is _split_pieces, _common_run and _parse_pieces compiled, built at install: on a
+# long law it parses several times faster (docs/decisions.md).  The tests check that both give
+# the same pieces and blocks.
+try:
+    from repo_store.diff import _speedups
+except ImportError:  # a source tree nobody has built: the Python loops do the same, slower
+    _split: Callable[[str], list[str]] = _split_pieces
+    _common: Callable[[list[str], int, list[str], int], int] = _common_run
+    _parse: _ParsePieces = _parse_pieces
+else:
+    _speedups.configure(
+        _PROVISION_RE,
+        _HEADING_RE,
+        _POINT_RE,
+        _LINE_MARKER_RE,
+        _KEYWORDS,
+        _ROUTES,
+        _PROVISION_PREFIX,
+        _GROUPING_PREFIXES,
+        number_slug,
+        _SLUGS,
+        _unique,
+        fold_whitespace,
+        _LETTERS,
+        _NUMBER_ENDS,
+        _TITLE_INITIALS,
+        _TITLE_PUNCTUATION,
+        Block,
+        (_TRY_HEADING, _TRY_PROVISION, _TRY_POINT, _TRY_BULLET),
+    )
+    _split = _speedups.split_pieces
+    _common = _speedups.common_run
+    _parse = _speedups.parse_pieces

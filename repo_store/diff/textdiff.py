@@ -14,7 +14,7 @@ from functools import partial
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from repo_store.diff.align import Alignment, align_blocks
+from repo_store.diff.align import Alignment, align_blocks, indices_of
 from repo_store.diff.blocks import Block, parse_pair
 from repo_store.diff.collector import paused_collector
 from repo_store.diff.text import BIDI_CONTROLS, BIDI_RE, code_point_name, normalise_text
@@ -111,27 +111,63 @@ class TextDiff:
         warnings = [w.to_json() for w in self.warnings]
         if self.warnings_dropped:
             warnings.append({"type": "more_warnings", "count": self.warnings_dropped})
-        # An untouched block (the same Block on both sides) is the bulk of most comparisons,
-        # so its JSON is built inline, in one comprehension.
-        blocks = [
-            {
-                "op": "equal",
-                "old_id": new.id,
-                "new_id": new.id,
-                "kind": new.kind,
-                "renumbered": False,
-                "text": new.text,
-                "tokens": [],
-            }
-            if (new := entry.new) is not None and new is entry.old and entry.op == "equal"
-            else entry.to_json()
-            for entry in self.blocks
-        ]
+        blocks = _blocks_json(self.blocks, _UNTOUCHED, BlockDiff.to_json)
         return {
             "blocks": blocks,
             "warnings": warnings,
             "stats": dict(self.stats),
         }
+
+
+# The JSON of an untouched block, in BlockDiff.to_json's key order; the None values are filled in.
+_UNTOUCHED: dict[str, Any] = {
+    "op": "equal",
+    "old_id": None,
+    "new_id": None,
+    "kind": None,
+    "renumbered": False,
+    "text": None,
+    "tokens": None,
+}
+
+
+def _blocks_json_in_python(
+    entries: Sequence[BlockDiff],
+    template: dict[str, Any],
+    to_json: Callable[[BlockDiff], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The JSON of each entry: from the template for an untouched block, else by to_json."""
+    blocks: list[dict[str, Any]] = []
+    add = blocks.append
+    for entry in entries:
+        # Unpacked rather than read by name: this runs once per block of the document.
+        op, old, new, _, _ = entry
+        if new is not None and new is old and op == "equal":
+            # An untouched block (the same Block on both sides) is the bulk of most
+            # comparisons: copying a template is the cheapest way to build its dict.
+            block_id, kind, _, _, _, text, _, _ = new
+            item = template.copy()
+            item["old_id"] = item["new_id"] = block_id
+            item["kind"] = kind
+            item["text"] = text
+            item["tokens"] = []
+            add(item)
+        else:
+            add(to_json(entry))
+    return blocks
+
+
+# The same loop compiled (_speedups.c, docs/decisions.md), when the install built it.
+_blocks_json: Callable[
+    [Sequence[BlockDiff], dict[str, Any], Callable[[BlockDiff], dict[str, Any]]],
+    list[dict[str, Any]],
+]
+try:
+    from repo_store.diff import _speedups
+except ImportError:  # a source tree nobody has built
+    _blocks_json = _blocks_json_in_python
+else:
+    _blocks_json = _speedups.blocks_json
 
 
 def diff_texts(old: str, new: str) -> TextDiff:
@@ -205,7 +241,7 @@ def _deletions_by_place(alignment: Alignment) -> dict[int, list[int]]:
     new_of_old, in_order = alignment.new_of_old, alignment.in_order
     deleted_after: dict[int, list[int]] = {}
     anchor, previous = -1, -1
-    for i in _indices_of(new_of_old, -1):
+    for i in indices_of(new_of_old, -1):
         # The blocks between two deletions are all paired; look back over them only, so that
         # each old block is looked at once at most and most not at all.
         for k in range(i - 1, previous, -1):
@@ -215,18 +251,6 @@ def _deletions_by_place(alignment: Alignment) -> dict[int, list[int]]:
         deleted_after.setdefault(anchor, []).append(i)
         previous = i
     return deleted_after
-
-
-def _indices_of(values: list[int], wanted: int) -> list[int]:
-    """Return where ``wanted`` occurs in ``values`` (searched by list.index, in C)."""
-    found: list[int] = []
-    at = -1
-    while True:
-        try:
-            at = values.index(wanted, at + 1)
-        except ValueError:
-            return found
-        found.append(at)
 
 
 def _add_entry(alignment: Alignment, j: int, stats: dict[str, int], out: list[BlockDiff]) -> None:

@@ -1,0 +1,47 @@
+"""The loops of the diff that run once per block, compiled (_speedups.c)."""
+
+from collections.abc import Callable, Sequence
+from re import Pattern
+from typing import Any
+
+from repo_store.diff.blocks import Block
+from repo_store.diff.textdiff import BlockDiff
+
+_Outline = tuple[str, str, str, int, int, int]
+
+def configure(
+    provision: Pattern[str],
+    heading: Pattern[str],
+    point: Pattern[str],
+    line_marker: Pattern[str],
+    keywords: tuple[str, ...],
+    routes: dict[str, int],
+    prefixes: dict[str, str],
+    grouping: frozenset[str],
+    number_slug: Callable[[str], str],
+    slugs: dict[str, str],
+    unique: Callable[[str, dict[str, int]], str],
+    fold_whitespace: Callable[[str], str],
+    letters: str,
+    number_ends: str,
+    title_initials: str,
+    title_punctuation: str,
+    block: type[Block],
+    route_bits: tuple[int, int, int, int],
+) -> None: ...
+def split_pieces(text: str) -> list[str]: ...
+def common_run(a: list[str], i: int, b: list[str], j: int) -> int: ...
+def parse_pieces(
+    pieces: list[str],
+    outline: _Outline,
+    seen: dict[str, int],
+    blocks: list[Block],
+    renamed: list[int],
+    first: list[int],
+    outlines: list[_Outline],
+) -> _Outline: ...
+def blocks_json(
+    entries: Sequence[BlockDiff],
+    template: dict[str, Any],
+    to_json: Callable[[BlockDiff], dict[str, Any]],
+) -> list[dict[str, Any]]: ...

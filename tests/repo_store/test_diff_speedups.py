@@ -1,0 +1,192 @@
+"""The compiled loops of the diff give exactly what their Python definitions give."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from repo_store.diff import _speedups, blocks, textdiff
+from repo_store.diff.blocks import _START, _Outline, _ParsePieces, _pieces
+from repo_store.diff.text import normalise_text
+from repo_store.diff.textdiff import BlockDiff, diff_texts
+from tests.repo_store.test_diff_properties import SETTINGS, articles, render
+
+# Pieces of text that exercise every branch: each marker form (with the suffixes, Roman
+# numerals and Cyrillic letters numbers take), headings with lines under them, repeated
+# numbers (renamed ids), odd whitespace, non-printable and non-BMP characters.
+FRAGMENTS = [
+    "Article 5",
+    "ARTICLE 12a",
+    "Art. 7-1",
+    "Статья 3. Сфера",
+    "Ст. 4",
+    "СТАТЬЯ 9",
+    "§ 4",
+    "Section 2:",
+    "Sec. 3",
+    "Chapter II",
+    "Глава 2",
+    "Раздел IV",
+    "PART 1",
+    "# Title",
+    "## Статья 9. Заголовок",
+    "#",
+    "(1) ",
+    "1. ",
+    "2) ",
+    "1.1 ",
+    "1.2. ",
+    "(2a) ",
+    "а) ",
+    "б) ",
+    "(b) ",
+    "(ii) ",
+    "ё) ",
+    "- ",
+    "* ",
+    "• ",
+    "text",
+    "слово",
+    "Article 5 of",
+    "5bis",
+    " ",
+    "  ",
+    "\n",
+    "\n\n",
+    "\n \n",
+    "\t",
+    "\u00a0",
+    "\u2028",
+    "\u202e",
+    "\u200b",
+    "x\u0301",
+    "\U0001f600",
+    ".",
+    ":",
+    "—",
+    "«",
+]
+marker_soup = st.lists(st.sampled_from(FRAGMENTS), max_size=60).map("".join)
+
+
+def parse_with(parse: _ParsePieces, text: str) -> tuple[Any, ...]:
+    blocks_out: list[blocks.Block] = []
+    renamed: list[int] = []
+    first: list[int] = []
+    outlines: list[_Outline] = []
+    after = parse(_pieces(normalise_text(text)), _START, {}, blocks_out, renamed, first, outlines)
+    return blocks_out, [type(b) for b in blocks_out], renamed, first, outlines, after
+
+
+def assert_same(text: str) -> None:
+    assert parse_with(_speedups.parse_pieces, text) == parse_with(blocks._parse_pieces, text)
+
+
+def test_the_diff_uses_the_compiled_loops() -> None:
+    # An install that failed to build them would still pass every other test, only slower.
+    assert blocks._split is _speedups.split_pieces
+    assert blocks._common is _speedups.common_run
+    assert blocks._parse is _speedups.parse_pieces
+    assert textdiff._blocks_json is _speedups.blocks_json
+
+
+@SETTINGS
+@given(marker_soup)
+def test_same_blocks_on_marker_soup(text: str) -> None:
+    assert_same(text)
+
+
+@SETTINGS
+@given(articles, st.integers(20, 90))
+def test_same_blocks_on_laws(law: list[Any], width: int) -> None:
+    assert_same(render(law, width))
+
+
+def test_same_blocks_when_parsing_goes_on_from_an_outline() -> None:
+    text = "Статья 2. Термины\n1. Первый\nа) пункт\n- один\nтекст\n# Раздел\nещё"
+    pieces = _pieces(text)
+    outline: _Outline = ("art_1", "Статья 1", "art_1__para_3", 4, 2, 1)
+    seen = {"art_2": 2, "h2": 2}
+    results = []
+    for parse in (_speedups.parse_pieces, blocks._parse_pieces):
+        out: list[blocks.Block] = []
+        renamed: list[int] = []
+        after = parse(pieces, outline, dict(seen), out, renamed, [], [])
+        results.append((out, renamed, after))
+    assert results[0] == results[1]
+    assert results[0][1]  # art_2 and h2 were taken: both renamed
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ([""], _START),
+        (["text"], ("", "", "", 0, 0)),
+        (["text"], ("", "", "", "0", 0, 0)),
+        ([b"bytes"], _START),
+    ],
+)
+def test_bad_arguments_raise(arguments: tuple[Any, Any]) -> None:
+    pieces, outline = arguments
+    with pytest.raises((TypeError, ValueError)):
+        _speedups.parse_pieces(pieces, outline, {}, [], [], [], [])
+
+
+def test_parsing_leaks_nothing() -> None:
+    pieces = _pieces(render_law())
+    for _ in range(3):  # warm caches (number slugs, interned strings)
+        _speedups.parse_pieces(pieces, _START, {}, [], [], [], [])
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(50):
+            _speedups.parse_pieces(pieces, _START, {}, [], [], [], [])
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # One parse makes about 100 kB of blocks; fifty that leaked a little each would show here.
+    assert grown < 20_000
+
+
+def render_law() -> str:
+    paragraphs = "\n".join(f"{n}. Текст пункта {n}\nна двух строках" for n in range(1, 6))
+    return "\n\n".join(
+        f"Статья {n}. Заголовок\n{paragraphs}\nа) подпункт\n- черта\nабзац" for n in range(1, 40)
+    )
+
+
+@SETTINGS
+@given(marker_soup, marker_soup)
+def test_same_pieces_on_marker_soup(old: str, new: str) -> None:
+    for text in (old, new, old + "\n\n" + new):
+        text = normalise_text(text)
+        assert _speedups.split_pieces(text) == blocks._split_pieces(text)
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(["a", "b", "c"]), max_size=8), st.integers(0, 8))
+def test_same_common_runs(items: list[str], shift: int) -> None:
+    other = items[shift:] + ["d"] + items
+    for i in range(len(items) + 1):
+        for j in range(len(other) + 1):
+            assert _speedups.common_run(items, i, other, j) == blocks._common_run(
+                items, i, other, j
+            )
+
+
+@SETTINGS
+@given(marker_soup, marker_soup)
+def test_same_json(old: str, new: str) -> None:
+    diff = diff_texts(old, new)
+    compiled = _speedups.blocks_json(diff.blocks, textdiff._UNTOUCHED, BlockDiff.to_json)
+    assert compiled == textdiff._blocks_json_in_python(
+        diff.blocks, textdiff._UNTOUCHED, BlockDiff.to_json
+    )
+    assert [list(item) for item in compiled] == [list(entry.to_json()) for entry in diff.blocks]

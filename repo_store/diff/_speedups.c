@@ -1,8 +1,10 @@
 /* The loops of the diff that run once per block of a document, compiled (docs/decisions.md).
  *
  * Each function here has its definition in Python: split_pieces, common_run and parse_pieces
- * in blocks.py (_split_pieces, _common_run, _parse_pieces), blocks_json in textdiff.py
- * (_blocks_json).  They take the same steps in the same order, with the patterns, tables and
+ * in blocks.py (_split_pieces, _common_run, _parse_pieces), count_words, word_set and
+ * contains_any in text.py (_count_words_in_python, _word_set_in_python, _contains_any_in_python),
+ * untouched_entries and blocks_json in
+ * textdiff.py (_untouched_entries_in_python, _blocks_json_in_python).  They take the same steps in the same order, with the patterns, tables and
  * helpers blocks.py hands over once (configure), and the tests check that both give the same
  * results.
  *
@@ -930,6 +932,138 @@ common_run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(length);
 }
 
+/* -- words ------------------------------------------------------------------------------- */
+
+/* text.WORD_RE's tokens: a run of word characters (\w, as the pattern engine reads it, or a
+ * combining mark), or any other character that is not white space. */
+#define MAX_COMBINING_RANGES 16
+static Py_UCS4 combining[MAX_COMBINING_RANGES][2];
+static int combining_count = -1;
+
+static PyObject *
+configure_words(PyObject *module, PyObject *ranges)
+{
+    PyObject *list = PySequence_Fast(ranges, "configure_words takes (low, high) pairs");
+    if (list == NULL) return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(list);
+    if (n > MAX_COMBINING_RANGES) {
+        Py_DECREF(list);
+        PyErr_SetString(PyExc_ValueError, "too many ranges of combining marks");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned int low, high;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(list, i), "II", &low, &high)) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        combining[i][0] = low;
+        combining[i][1] = high;
+    }
+    combining_count = (int)n;
+    Py_DECREF(list);
+    Py_RETURN_NONE;
+}
+
+static inline int
+is_word_char(Py_UCS4 c)
+{
+    if (Py_UNICODE_ISALNUM(c) || c == '_') return 1;
+    for (int i = 0; i < combining_count; i++) {
+        if (c >= combining[i][0] && c <= combining[i][1]) return 1;
+    }
+    return 0;
+}
+
+/* The next token of text at or after *at: its start and end, or 0 at the end of the text. */
+static int
+next_token(PyObject *text, Py_ssize_t *at, Py_ssize_t *start, Py_ssize_t *end)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), k = *at;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    while (k < n && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, k))) k++;
+    if (k >= n) return 0;
+    *start = k;
+    if (is_word_char(PyUnicode_READ(kind, data, k))) {
+        while (k < n && is_word_char(PyUnicode_READ(kind, data, k))) k++;
+    }
+    else {
+        k++;
+    }
+    *at = *end = k;
+    return 1;
+}
+
+static int
+words_ready(PyObject *text)
+{
+    if (combining_count < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "configure_words() first");
+        return 0;
+    }
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "a str is needed");
+        return 0;
+    }
+    return 1;
+}
+
+/* len(WORD_RE.findall(text)) */
+static PyObject *
+count_words(PyObject *module, PyObject *text)
+{
+    if (!words_ready(text)) return NULL;
+    Py_ssize_t at = 0, start, end, count = 0;
+    while (next_token(text, &at, &start, &end)) count++;
+    return PyLong_FromSsize_t(count);
+}
+
+/* frozenset(WORD_RE.findall(text.lower())) */
+static PyObject *
+word_set(PyObject *module, PyObject *text)
+{
+    if (!words_ready(text)) return NULL;
+    PyObject *lowered = PyObject_CallMethodNoArgs(text, name_lower);
+    PyObject *set = lowered ? PyFrozenSet_New(NULL) : NULL;
+    Py_ssize_t at = 0, start, end;
+    while (set != NULL && next_token(lowered, &at, &start, &end)) {
+        PyObject *word = PyUnicode_Substring(lowered, start, end);
+        if (word == NULL || PySet_Add(set, word) < 0) Py_CLEAR(set);
+        Py_XDECREF(word);
+    }
+    Py_XDECREF(lowered);
+    return set;
+}
+
+/* any(char in text for char in chars), in one pass over the text. */
+static PyObject *
+contains_any(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "contains_any(text, chars)");
+        return NULL;
+    }
+    PyObject *text = args[0], *chars = args[1];
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), wanted = PyUnicode_GET_LENGTH(chars);
+    Py_UCS4 lowest = 0x10ffff;
+    for (Py_ssize_t i = 0; i < wanted; i++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(chars, i);
+        if (c < lowest) lowest = c;
+    }
+    if (wanted == 0 || lowest > PyUnicode_MAX_CHAR_VALUE(text)) Py_RETURN_FALSE;
+    int kind = PyUnicode_KIND(text), chars_kind = PyUnicode_KIND(chars);
+    const void *data = PyUnicode_DATA(text), *chars_data = PyUnicode_DATA(chars);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < lowest) continue; /* most characters of most texts */
+        for (Py_ssize_t k = 0; k < wanted; k++) {
+            if (PyUnicode_READ(chars_kind, chars_data, k) == c) Py_RETURN_TRUE;
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
 /* -- JSON -------------------------------------------------------------------------------- */
 
 /* The JSON of an untouched block: a copy of the template with the block's id, kind and text. */
@@ -950,6 +1084,43 @@ untouched_json(PyObject *template, PyObject *block)
     }
     Py_DECREF(tokens);
     return item;
+}
+
+/* untouched_entries(BlockDiff, "equal", blocks): BlockDiff("equal", b, b, False, ()) for each
+ * block, the comparison of blocks the new version took unchanged from the old one. */
+static PyObject *
+untouched_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyType_Check(args[0]) ||
+        !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "untouched_entries(BlockDiff, op, blocks)");
+        return NULL;
+    }
+    PyTypeObject *entry_type = (PyTypeObject *)args[0];
+    PyObject *blocks = PySequence_Fast(args[2], "untouched_entries takes a sequence of blocks");
+    if (blocks == NULL) return NULL;
+    PyObject *no_tokens = PyTuple_New(0);
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(blocks);
+    PyObject *out = no_tokens ? PyList_New(n) : NULL;
+    for (Py_ssize_t k = 0; out != NULL && k < n; k++) {
+        PyObject *block = PySequence_Fast_GET_ITEM(blocks, k);
+        PyObject *entry = entry_type->tp_alloc(entry_type, 5);
+        if (entry == NULL) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyTuple_SET_ITEM(entry, 0, Py_NewRef(args[1]));
+        PyTuple_SET_ITEM(entry, 1, Py_NewRef(block));
+        PyTuple_SET_ITEM(entry, 2, Py_NewRef(block));
+        PyTuple_SET_ITEM(entry, 3, Py_NewRef(Py_False));
+        PyTuple_SET_ITEM(entry, 4, Py_NewRef(no_tokens));
+        /* Holds only blocks, which hold only strings: no reference cycle can pass through. */
+        if (!PyObject_GC_IsTracked(block)) PyObject_GC_UnTrack(entry);
+        PyList_SET_ITEM(out, k, entry);
+    }
+    Py_XDECREF(no_tokens);
+    Py_DECREF(blocks);
+    return out;
 }
 
 /* blocks_json(entries, template, to_json): the JSON of each BlockDiff, built from the template
@@ -1013,6 +1184,14 @@ static PyMethodDef methods[] = {
      "split_pieces(text) -> the stripped, non-empty pieces of one block each"},
     {"common_run", (PyCFunction)(void (*)(void))common_run, METH_FASTCALL,
      "common_run(a, i, b, j) -> how many items a[i:] and b[j:] have in common"},
+    {"configure_words", configure_words, METH_O,
+     "Hand over the ranges of combining marks that text.WORD_RE keeps inside words."},
+    {"count_words", count_words, METH_O, "count_words(text) -> len(WORD_RE.findall(text))"},
+    {"word_set", word_set, METH_O, "word_set(text) -> frozenset(WORD_RE.findall(text.lower()))"},
+    {"contains_any", (PyCFunction)(void (*)(void))contains_any, METH_FASTCALL,
+     "contains_any(text, chars) -> whether any of chars is in text"},
+    {"untouched_entries", (PyCFunction)(void (*)(void))untouched_entries, METH_FASTCALL,
+     "untouched_entries(BlockDiff, op, blocks) -> BlockDiff(op, b, b, False, ()) for each"},
     {"blocks_json", (PyCFunction)(void (*)(void))blocks_json, METH_FASTCALL,
      "blocks_json(entries, template, to_json) -> the JSON of each entry"},
     {"parse_pieces", (PyCFunction)(void (*)(void))parse_pieces, METH_FASTCALL,

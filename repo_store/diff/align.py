@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from itertools import chain, pairwise
 
 from repo_store.diff.blocks import Block
-from repo_store.diff.text import words
+from repo_store.diff.text import word_set
 from repo_store.diff.words import longest_increasing_chain
 
 # Similarity is the Dice coefficient of the two blocks' sets of words: 2·|A∩B| / (|A| + |B|).
@@ -31,7 +32,6 @@ RARE_WORDS = 6
 MAX_POSTINGS = 64
 MAX_CANDIDATES = 32
 _HEADING_KINDS = frozenset({"article", "heading"})
-_is_paired = (-1).__lt__  # an index, -1 for none
 
 
 def word_set_similarity(a: frozenset[str], b: frozenset[str]) -> float:
@@ -51,7 +51,7 @@ class _WordSets:
     def __getitem__(self, index: int) -> frozenset[str]:
         found = self.cache.get(index)
         if found is None:
-            found = frozenset(words(self.blocks[index].body.lower()))
+            found = word_set(self.blocks[index].body)
             self.cache[index] = found
         return found
 
@@ -220,10 +220,15 @@ def _pair_similar_wording(alignment: Alignment, old_sets: _WordSets, new_sets: _
 
 def _mark_order(alignment: Alignment) -> None:
     old_of_new = alignment.old_of_new
-    # filter, map and sorted run in C: this looks at every block of both versions.
-    paired_old = list(filter(_is_paired, old_of_new))
+    unpaired = alignment.unpaired_new()
+    # The paired old indices in new order, copied slice by slice between the few unpaired new
+    # blocks: this looks at every block, so the work is left to C.
+    bounds = [-1, *unpaired, len(old_of_new)]
+    paired_old = list(chain.from_iterable(old_of_new[a + 1 : b] for a, b in pairwise(bounds)))
     if paired_old == sorted(paired_old):  # every pair keeps its place (pairs are one to one)
-        alignment.in_order[:] = bytes(map(_is_paired, old_of_new))
+        alignment.in_order[:] = b"\x01" * len(old_of_new)
+        for j in unpaired:
+            alignment.in_order[j] = 0
         return
     pairs = [(j, i) for j, i in enumerate(old_of_new) if i >= 0]
     for j, _ in longest_increasing_chain(pairs):

@@ -169,10 +169,14 @@ class Block(NamedTuple):
     @property
     def body(self) -> str:
         """Return the text after the marker, which stays the same when only the number changes."""
-        if not self.label:
-            return self.text
-        at = self.text.find(self.label)
-        return self.text[at + len(self.label) :] if at >= 0 else self.text
+        # Read once each: comparing two versions asks every block that changed for its body.
+        label, text = self.label, self.text
+        if not label:
+            return text
+        if text.startswith(label):
+            return text[len(label) :]
+        at = text.find(label)
+        return text[at + len(label) :] if at >= 0 else text
 
 
 # Blocks are made with tuple.__new__ itself, skipping the Python-level __new__ of the named
@@ -213,10 +217,16 @@ class _Parsed:
 
     ``first[i]`` is the index in ``blocks`` of piece ``i``'s first block and ``outline[i]``
     the outline before it (both one longer than ``pieces``); ``renamed`` lists, in order, the
-    blocks whose id had to be de-duplicated, which a reused run must not contain.
+    blocks whose id had to be de-duplicated.
     """
 
-    __slots__ = ("blocks", "pieces", "first", "outline", "renamed", "where")
+    __slots__ = ("blocks", "pieces", "first", "outline", "renamed", "_where", "_misses")
+
+    # A second version mostly goes on where the last reused run ended: a piece is looked for in
+    # the next NEARBY pieces, and in an index of every piece only once MISSES looks have failed
+    # (the index costs a hash of every piece of a long law).
+    NEARBY = 64
+    MISSES = 256
 
     def __init__(self, pieces: list[str]) -> None:
         self.pieces = pieces
@@ -224,8 +234,23 @@ class _Parsed:
         self.first: list[int] = []
         self.outline: list[_Outline] = []
         self.renamed: list[int] = []
-        # Piece text → its first position (the reversed zip lets earlier positions win).
-        self.where = dict(zip(reversed(pieces), range(len(pieces) - 1, -1, -1), strict=True))
+        self._where: dict[str, int] | None = None
+        self._misses = 0
+
+    def find(self, piece: str, near: int) -> int:
+        """Return a place of ``piece`` among these pieces, looking near ``near`` first; -1 if
+        it is not found (a piece far away may be missed until the index is built)."""
+        if self._where is None:
+            try:
+                return self.pieces.index(piece, near, near + self.NEARBY)
+            except ValueError:
+                self._misses += 1
+                if self._misses < self.MISSES:
+                    return -1
+            # Piece text → its first position (the reversed zip lets earlier positions win).
+            positions = range(len(self.pieces) - 1, -1, -1)
+            self._where = dict(zip(reversed(self.pieces), positions, strict=True))
+        return self._where.get(piece, -1)
 
 
 class ParsedPair(NamedTuple):
@@ -301,7 +326,7 @@ def _parse_reusing(
         if expected < len(old_pieces) and old_pieces[expected] == piece:
             i = expected
         else:
-            i = old.where.get(piece, -1)
+            i = old.find(piece, expected)
         if i >= 0 and j >= next_try:
             if parsed_from < j:
                 outline = _parse(pieces[parsed_from:j], outline, seen, blocks, renamed, [], [])

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 # Combining marks that survive NFC (letters without a precomposed form) must stay inside their
 # word, otherwise a diacritic would become a token of its own and a word would diff in pieces.
-_COMBINING = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_COMBINING_RANGES = (
+    (0x300, 0x36F),
+    (0x1AB0, 0x1AFF),
+    (0x1DC0, 0x1DFF),
+    (0x20D0, 0x20FF),
+    (0xFE20, 0xFE2F),
+)
+_COMBINING = "".join(f"{chr(low)}-{chr(high)}" for low, high in _COMBINING_RANGES)
 
 # A word is a run of letters, digits and underscores (with any combining marks); every other
 # visible character (punctuation, bidi controls, symbols such as § and №) is a token of its own.
@@ -22,7 +30,8 @@ SPACED_WORD_RE = re.compile(rf"\s*(?:(?:\w|[{_COMBINING}])+|[^\w\s{_COMBINING}]|
 BIDI_CONTROLS = frozenset(
     "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
 )
-BIDI_RE = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+_BIDI_CHARS = "".join(sorted(BIDI_CONTROLS))
+BIDI_RE = re.compile(f"[{_BIDI_CHARS}]")
 
 # Whitespace that is not a plain single space between words: runs, tabs, line breaks, NBSP.
 _IRREGULAR_SPACE_RE = re.compile(r"[^\S ]| {2}")
@@ -54,6 +63,34 @@ def words(text: str) -> list[str]:
     return WORD_RE.findall(text)
 
 
+def count_words(text: str) -> int:
+    """Return how many word and punctuation tokens the text has."""
+    return _count_words(text)
+
+
+def word_set(text: str) -> frozenset[str]:
+    """Return the set of the text's tokens in lower case."""
+    return _word_set(text)
+
+
+def has_bidi_control(text: str) -> bool:
+    """Return whether the text has any bidi control character."""
+    return _contains_any(text, _BIDI_CHARS)
+
+
+def _contains_any_in_python(text: str, chars: str) -> bool:
+    # A dozen substring tests scan a long text much faster than one character-class search.
+    return any(char in text for char in chars)
+
+
+def _count_words_in_python(text: str) -> int:
+    return len(WORD_RE.findall(text))
+
+
+def _word_set_in_python(text: str) -> frozenset[str]:
+    return frozenset(WORD_RE.findall(text.lower()))
+
+
 def spaced_words(text: str) -> list[str]:
     """Split text into tokens that keep the whitespace in front of them."""
     return SPACED_WORD_RE.findall(text)
@@ -62,3 +99,20 @@ def spaced_words(text: str) -> list[str]:
 def code_point_name(char: str) -> str:
     """Name a character for a warning, e.g. ``U+202E RIGHT-TO-LEFT OVERRIDE``."""
     return unicodedata.name(char, "UNKNOWN")
+
+
+# The same compiled (_speedups.c, docs/decisions.md), when the install built it: the diff
+# counts and collects the words of every changed block and looks for bidi controls in every
+# version.
+_count_words: Callable[[str], int]
+_word_set: Callable[[str], frozenset[str]]
+_contains_any: Callable[[str, str], bool]
+try:
+    from repo_store.diff import _speedups
+except ImportError:  # a source tree nobody has built
+    _count_words, _word_set = _count_words_in_python, _word_set_in_python
+    _contains_any = _contains_any_in_python
+else:
+    _speedups.configure_words(_COMBINING_RANGES)
+    _count_words, _word_set = _speedups.count_words, _speedups.word_set
+    _contains_any = _speedups.contains_any

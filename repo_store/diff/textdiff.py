@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from repo_store.diff.align import Alignment, align_blocks, indices_of
 from repo_store.diff.blocks import Block, parse_pair
 from repo_store.diff.collector import paused_collector
-from repo_store.diff.text import BIDI_CONTROLS, BIDI_RE, code_point_name, normalise_text
+from repo_store.diff.text import BIDI_RE, code_point_name, has_bidi_control, normalise_text
 from repo_store.diff.words import TokenRun, diff_words, replace_all
 
 # A hostile text could carry a bidi control in every block; the first ones are enough to warn.
@@ -131,6 +131,11 @@ _UNTOUCHED: dict[str, Any] = {
 }
 
 
+def _untouched_entries_in_python(blocks: Sequence[Block]) -> list[BlockDiff]:
+    """``BlockDiff("equal", block, block, False, ())`` for each block."""
+    return list(map(_make_entry, zip(repeat("equal"), blocks, blocks, repeat(False), repeat(()))))
+
+
 def _blocks_json_in_python(
     entries: Sequence[BlockDiff],
     template: dict[str, Any],
@@ -157,7 +162,8 @@ def _blocks_json_in_python(
     return blocks
 
 
-# The same loop compiled (_speedups.c, docs/decisions.md), when the install built it.
+# The same loops compiled (_speedups.c, docs/decisions.md), when the install built them.
+_untouched_entries: Callable[[Sequence[Block]], list[BlockDiff]]
 _blocks_json: Callable[
     [Sequence[BlockDiff], dict[str, Any], Callable[[BlockDiff], dict[str, Any]]],
     list[dict[str, Any]],
@@ -165,8 +171,10 @@ _blocks_json: Callable[
 try:
     from repo_store.diff import _speedups
 except ImportError:  # a source tree nobody has built
+    _untouched_entries = _untouched_entries_in_python
     _blocks_json = _blocks_json_in_python
 else:
+    _untouched_entries = partial(_speedups.untouched_entries, BlockDiff, "equal")
     _blocks_json = _speedups.blocks_json
 
 
@@ -227,7 +235,7 @@ def _entries(
         # comparisons, made in one go.  Only its last block can be followed by a deletion:
         # an old block inside the run has its neighbours in the run too.
         run = new[start : start + length]
-        entries.extend(map(_make_entry, zip(repeat("equal"), run, run, repeat(False), repeat(()))))
+        entries.extend(_untouched_entries(run))
         stats["equal"] += length
         j = start + length
         for i in deleted_after.get(j - 1, ()):
@@ -308,8 +316,7 @@ def _paired(
 
 def _bidi_warnings(side: str, text: str, blocks: list[Block], out: list[DiffWarning]) -> int:
     """Report bidi controls of one version; return how many did not fit under the cap."""
-    # A dozen substring tests scan a long text much faster than one character-class search.
-    if not any(char in text for char in BIDI_CONTROLS):
+    if not has_bidi_control(text):
         return 0
     dropped = 0
     for block in blocks:

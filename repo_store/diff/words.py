@@ -12,7 +12,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from repo_store.diff.text import spaced_words, words
+from repo_store.diff.text import count_words, spaced_words, words
 
 # Upper bound of token comparisons spent by Myers on one gap between anchors.
 MYERS_BUDGET = 60_000
@@ -197,7 +197,7 @@ def replace_all(old_text: str, new_text: str) -> tuple[list[TokenRun], int, int]
         runs.append(TokenRun("delete", old_text))
     if new_text:
         runs.append(TokenRun("insert", new_text))
-    return runs, len(words(old_text)), len(words(new_text))
+    return runs, count_words(old_text), count_words(new_text)
 
 
 def runs_from_matches(

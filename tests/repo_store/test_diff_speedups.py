@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from functools import partial
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from repo_store.diff import _speedups, blocks, textdiff
-from repo_store.diff.blocks import _START, _Outline, _ParsePieces, _pieces
+from repo_store.diff import text as text_module
+from repo_store.diff.blocks import _START, _Outline, _ParsePieces, _pieces, parse_blocks
 from repo_store.diff.text import normalise_text
 from repo_store.diff.textdiff import BlockDiff, diff_texts
 from tests.repo_store.test_diff_properties import SETTINGS, articles, render
@@ -93,6 +95,11 @@ def test_the_diff_uses_the_compiled_loops() -> None:
     assert blocks._common is _speedups.common_run
     assert blocks._parse is _speedups.parse_pieces
     assert textdiff._blocks_json is _speedups.blocks_json
+    assert isinstance(textdiff._untouched_entries, partial)
+    assert textdiff._untouched_entries.func is _speedups.untouched_entries
+    assert text_module._count_words is _speedups.count_words
+    assert text_module._word_set is _speedups.word_set
+    assert text_module._contains_any is _speedups.contains_any
 
 
 @SETTINGS
@@ -190,3 +197,23 @@ def test_same_json(old: str, new: str) -> None:
         diff.blocks, textdiff._UNTOUCHED, BlockDiff.to_json
     )
     assert [list(item) for item in compiled] == [list(entry.to_json()) for entry in diff.blocks]
+
+
+def test_same_untouched_entries() -> None:
+    blocks_in = parse_blocks(render_law())
+    compiled = textdiff._untouched_entries(blocks_in)
+    assert compiled == textdiff._untouched_entries_in_python(blocks_in)
+    assert all(type(entry) is BlockDiff for entry in compiled)
+    assert not any(gc.is_tracked(entry) for entry in compiled)
+
+
+@SETTINGS
+@given(st.text(), marker_soup)
+def test_same_words(anything: str, soup: str) -> None:
+    for text in (anything, soup, anything + soup):
+        assert _speedups.count_words(text) == text_module._count_words_in_python(text)
+        assert _speedups.word_set(text) == text_module._word_set_in_python(text)
+        for chars in ("\u202e\u2066", "x", "", "\U0001f600", "\u0430"):
+            assert _speedups.contains_any(text, chars) == text_module._contains_any_in_python(
+                text, chars
+            )

@@ -1,7 +1,7 @@
 /* The loops of the diff that run once per block of a document, compiled (docs/decisions.md).
  *
- * Each function here has its definition in Python: split_pieces, common_run and parse_pieces
- * in blocks.py (_split_pieces, _common_run, _parse_pieces), count_words, word_set and
+ * Each function here has its definition in Python: split_pieces, piece_spans, common_run and
+ * parse_pieces in blocks.py (_split_pieces, _piece_spans, _common_run, _parse_pieces), count_words, word_set and
  * contains_any in text.py (_count_words_in_python, _word_set_in_python, _contains_any_in_python),
  * untouched_entries and blocks_json in
  * textdiff.py (_untouched_entries_in_python, _blocks_json_in_python).  They take the same steps in the same order, with the patterns, tables and
@@ -840,39 +840,51 @@ line_has_marker(PyObject *text, Py_ssize_t pos)
     return found;
 }
 
-/* Append text[start:end], stripped as str.strip() does, unless nothing is left. */
+/* Where pieces go as the text is split: a list of strings, or pairs of offsets. */
+typedef struct {
+    PyObject *list;   /* strings, when not NULL */
+    int64_t *spans;   /* else start and end of each piece */
+    Py_ssize_t count, capacity;
+} Sink;
+
+/* Add text[start:end], stripped as str.strip() does, unless nothing is left. */
 static int
-add_piece(PyObject *pieces, PyObject *text, Py_ssize_t start, Py_ssize_t end)
+emit_piece(Sink *sink, PyObject *text, Py_ssize_t start, Py_ssize_t end)
 {
     while (start < end && Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(text, start))) start++;
     while (end > start && Py_UNICODE_ISSPACE(PyUnicode_READ_CHAR(text, end - 1))) end--;
     if (start == end) return 0;
-    PyObject *piece = PyUnicode_Substring(text, start, end);
-    if (piece == NULL) return -1;
-    int failed = PyList_Append(pieces, piece);
-    Py_DECREF(piece);
-    return failed;
+    if (sink->list != NULL) {
+        PyObject *piece = PyUnicode_Substring(text, start, end);
+        if (piece == NULL) return -1;
+        int failed = PyList_Append(sink->list, piece);
+        Py_DECREF(piece);
+        return failed;
+    }
+    if (sink->count + 2 > sink->capacity) {
+        Py_ssize_t capacity = sink->capacity ? 2 * sink->capacity : 1024;
+        int64_t *grown = PyMem_Realloc(sink->spans, capacity * sizeof(int64_t));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        sink->spans = grown;
+        sink->capacity = capacity;
+    }
+    sink->spans[sink->count++] = start;
+    sink->spans[sink->count++] = end;
+    return 0;
 }
 
-/* list(filter(None, map(str.strip, _BOUNDARY_RE.split(text)))): a block ends at a run of blank
- * lines, and before a line that starts with a marker. */
-static PyObject *
-split_pieces(PyObject *module, PyObject *text)
+/* _BOUNDARY_RE.split(text), each piece stripped, empty ones left out: a block ends at a run of
+ * blank lines, and before a line that starts with a marker. */
+static int
+split(PyObject *text, Sink *sink)
 {
-    if (!configured) {
-        PyErr_SetString(PyExc_RuntimeError, "configure() first");
-        return NULL;
-    }
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "split_pieces takes a str");
-        return NULL;
-    }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), start = 0, at = 0;
-    PyObject *pieces = PyList_New(0);
-    if (pieces == NULL) return NULL;
     while (at < n) {
         Py_ssize_t newline = PyUnicode_FindChar(text, '\n', at, n, 1);
-        if (newline == -2) goto error;
+        if (newline == -2) return -1;
         if (newline == -1) break;
         /* \n(?:[^\S\n]*\n)+: as many blank lines as follow. */
         Py_ssize_t blank_end = -1, line = newline + 1;
@@ -886,49 +898,99 @@ split_pieces(PyObject *module, PyObject *text)
             blank_end = line = k + 1;
         }
         if (blank_end >= 0) {
-            if (add_piece(pieces, text, start, newline) < 0) goto error;
+            if (emit_piece(sink, text, start, newline) < 0) return -1;
             start = at = blank_end;
             continue;
         }
         int marker = line_has_marker(text, newline + 1);
-        if (marker < 0) goto error;
+        if (marker < 0) return -1;
         if (marker) {
-            if (add_piece(pieces, text, start, newline) < 0) goto error;
+            if (emit_piece(sink, text, start, newline) < 0) return -1;
             start = newline + 1;
         }
         at = newline + 1;
     }
-    if (add_piece(pieces, text, start, n) < 0) goto error;
-    return pieces;
-error:
-    Py_DECREF(pieces);
-    return NULL;
+    return emit_piece(sink, text, start, n);
 }
 
-/* How many items a[i:] and b[j:] have in common from their start. */
+static int
+split_ready(PyObject *text)
+{
+    if (!configured) {
+        PyErr_SetString(PyExc_RuntimeError, "configure() first");
+        return 0;
+    }
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "a str is needed");
+        return 0;
+    }
+    return 1;
+}
+
+/* list(filter(None, map(str.strip, _BOUNDARY_RE.split(text)))) */
+static PyObject *
+split_pieces(PyObject *module, PyObject *text)
+{
+    if (!split_ready(text)) return NULL;
+    Sink sink = {PyList_New(0), NULL, 0, 0};
+    if (sink.list == NULL) return NULL;
+    if (split(text, &sink) < 0) Py_CLEAR(sink.list);
+    return sink.list;
+}
+
+/* The same pieces as split_pieces, as the start and end of each in the text: native 64-bit
+ * integers in pairs, packed in bytes (memoryview(...).cast("q") reads them). */
+static PyObject *
+piece_spans(PyObject *module, PyObject *text)
+{
+    if (!split_ready(text)) return NULL;
+    Sink sink = {NULL, NULL, 0, 0};
+    PyObject *spans = NULL;
+    if (split(text, &sink) == 0) {
+        spans = PyBytes_FromStringAndSize(sink.spans ? (const char *)sink.spans : "",
+                                          sink.count * (Py_ssize_t)sizeof(int64_t));
+    }
+    PyMem_Free(sink.spans);
+    return spans;
+}
+
+/* How many old pieces from a[i] on equal the pieces of text from piece j on, the pieces of
+ * text given by their spans (as piece_spans makes them). */
 static PyObject *
 common_run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    Py_ssize_t i, j;
-    if (nargs != 4 || !PyList_Check(args[0]) || !PyList_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "common_run(list, int, list, int)");
+    if (nargs != 5 || !PyList_Check(args[0]) || !PyUnicode_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "common_run(pieces, i, text, spans, j)");
         return NULL;
     }
-    i = PyLong_AsSsize_t(args[1]);
-    j = PyLong_AsSsize_t(args[3]);
+    PyObject *pieces = args[0], *text = args[2];
+    Py_ssize_t i = PyLong_AsSsize_t(args[1]), j = PyLong_AsSsize_t(args[4]);
     if (PyErr_Occurred()) return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[3], &view, PyBUF_SIMPLE) < 0) return NULL;
+    const int64_t *spans = view.buf;
+    Py_ssize_t count = view.len / (Py_ssize_t)(2 * sizeof(int64_t)), length = 0;
     if (i < 0 || j < 0) {
-        PyErr_SetString(PyExc_ValueError, "common_run starts at positions in the lists");
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "common_run starts at pieces");
         return NULL;
     }
-    Py_ssize_t length = 0;
-    while (i + length < PyList_GET_SIZE(args[0]) && j + length < PyList_GET_SIZE(args[2])) {
-        int equal = PyObject_RichCompareBool(PyList_GET_ITEM(args[0], i + length),
-                                             PyList_GET_ITEM(args[2], j + length), Py_EQ);
-        if (equal < 0) return NULL;
-        if (!equal) break;
+    while (i + length < PyList_GET_SIZE(pieces) && j + length < count) {
+        PyObject *piece = PyList_GET_ITEM(pieces, i + length);
+        Py_ssize_t start = spans[2 * (j + length)], end = spans[2 * (j + length) + 1];
+        if (!PyUnicode_Check(piece) || PyUnicode_GET_LENGTH(piece) != end - start ||
+            start < 0 || end > PyUnicode_GET_LENGTH(text)) {
+            break;
+        }
+        Py_ssize_t same = PyUnicode_Tailmatch(text, piece, start, end, -1);
+        if (same < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        if (!same) break;
         length++;
     }
+    PyBuffer_Release(&view);
     return PyLong_FromSsize_t(length);
 }
 
@@ -1182,8 +1244,10 @@ static PyMethodDef methods[] = {
      "Hand over the patterns, tables and helpers of repo_store.diff.blocks."},
     {"split_pieces", split_pieces, METH_O,
      "split_pieces(text) -> the stripped, non-empty pieces of one block each"},
+    {"piece_spans", piece_spans, METH_O,
+     "piece_spans(text) -> the start and end of each piece, packed 64-bit integers"},
     {"common_run", (PyCFunction)(void (*)(void))common_run, METH_FASTCALL,
-     "common_run(a, i, b, j) -> how many items a[i:] and b[j:] have in common"},
+     "common_run(pieces, i, text, spans, j) -> how many pieces from i and j are equal"},
     {"configure_words", configure_words, METH_O,
      "Hand over the ranges of combining marks that text.WORD_RE keeps inside words."},
     {"count_words", count_words, METH_O, "count_words(text) -> len(WORD_RE.findall(text))"},

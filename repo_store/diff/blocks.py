@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import string
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from functools import partial
@@ -281,7 +282,9 @@ def parse_versions(old: str, new: str) -> tuple[list[Block], list[Block]]:
 def parse_pair(old: str, new: str) -> ParsedPair:
     """Parse two normalised versions; runs of unchanged pieces are parsed only once."""
     parsed = _record(_pieces(old))
-    blocks, shared = _parse_reusing(_pieces(new), parsed)
+    # The second version's pieces are compared where they lie in its text: only those it
+    # changed are ever copied out, as strings to parse.
+    blocks, shared = _parse_reusing(new, _spans(new), parsed)
     return ParsedPair(parsed.blocks, blocks, shared)
 
 
@@ -292,6 +295,22 @@ def _pieces(text: str) -> list[str]:
 
 def _split_pieces(text: str) -> list[str]:
     return list(filter(None, map(str.strip, _BOUNDARY_RE.split(text))))
+
+
+def _piece_spans(text: str) -> bytes:
+    """Where each of ``_pieces(text)`` lies in the text: start and end, packed in pairs."""
+    spans = array("q")
+    start = 0
+    for separator in [*_BOUNDARY_RE.finditer(text), None]:
+        end = separator.start() if separator is not None else len(text)
+        piece = text[start:end]
+        stripped = piece.strip()
+        if stripped:
+            at = start + len(piece) - len(piece.lstrip())
+            spans.extend((at, at + len(stripped)))
+        if separator is not None:
+            start = separator.end()
+    return spans.tobytes()
 
 
 def _record(pieces: list[str]) -> _Parsed:
@@ -306,50 +325,66 @@ def _record(pieces: list[str]) -> _Parsed:
 
 
 def _parse_reusing(
-    pieces: list[str], old: _Parsed
+    text: str, packed: bytes, old: _Parsed
 ) -> tuple[list[Block], list[tuple[int, int, int]]]:
-    """Parse the second version, taking whole runs of unchanged pieces from the first."""
+    """Parse the second version, taking whole runs of unchanged pieces from the first.
+
+    ``packed`` holds the spans of the text's pieces (``_piece_spans``): piece ``j`` is
+    ``text[spans[2 * j] : spans[2 * j + 1]]``.
+    """
+    spans = memoryview(packed).cast("q")
     blocks: list[Block] = []
     renamed: list[int] = []
     shared: list[tuple[int, int, int]] = []
     seen: dict[str, int] = {}
     outline = _START
     old_pieces = old.pieces
+    count = len(spans) // 2
     j = 0
     expected = 0  # where the old version goes on after the last reused run
     # After a run that could not be reused, the next tries come ever further apart, so that
     # failing tries cost O(n log n) at worst (a try compares up to a whole run).
     failures, next_try = 0, 0
-    parsed_from = 0  # pieces[parsed_from:j] are still to be parsed
-    while j < len(pieces):
-        piece = pieces[j]
-        if expected < len(old_pieces) and old_pieces[expected] == piece:
+    parsed_from = 0  # pieces parsed_from to j - 1 are still to be parsed
+
+    def parse_up_to(stop: int) -> _Outline:
+        pieces = [text[spans[2 * k] : spans[2 * k + 1]] for k in range(parsed_from, stop)]
+        return _parse(pieces, outline, seen, blocks, renamed, [], [])
+
+    while j < count:
+        start, end = spans[2 * j], spans[2 * j + 1]
+        if expected < len(old_pieces) and _is_piece(text, start, end, old_pieces[expected]):
             i = expected
         else:
-            i = old.find(piece, expected)
+            i = old.find(text[start:end], expected)
         if i >= 0 and j >= next_try:
             if parsed_from < j:
-                outline = _parse(pieces[parsed_from:j], outline, seen, blocks, renamed, [], [])
+                outline = parse_up_to(j)
                 parsed_from = j
             if old.outline[i] == outline:
-                end = _reusable_end(old, i, i + _common(old_pieces, i, pieces, j), seen)
-                if end > i:
-                    start, stop = old.first[i], old.first[end]
-                    run = old.blocks[start:stop]
-                    shared.append((len(blocks), start, stop - start))
+                last = _reusable_end(old, i, i + _common(old_pieces, i, text, packed, j), seen)
+                if last > i:
+                    first, stop = old.first[i], old.first[last]
+                    run = old.blocks[first:stop]
+                    shared.append((len(blocks), first, stop - first))
                     blocks.extend(run)
                     seen.update(dict.fromkeys(map(_block_id, run), 2))
-                    outline = old.outline[end]
-                    j += end - i
+                    outline = old.outline[last]
+                    j += last - i
                     parsed_from = j
-                    expected = end
+                    expected = last
                     failures = 0
                     continue
                 failures += 1
                 next_try = j + (1 << min(failures, 20))
         j += 1
-    _parse(pieces[parsed_from:], outline, seen, blocks, renamed, [], [])
+    parse_up_to(count)
     return blocks, [run for run in shared if run[2]]
+
+
+def _is_piece(text: str, start: int, end: int, piece: str) -> bool:
+    """Whether ``text[start:end]`` is ``piece``, without copying it out."""
+    return end - start == len(piece) and text.startswith(piece, start)
 
 
 def _reusable_end(old: _Parsed, i: int, end: int, seen: dict[str, int]) -> int:
@@ -369,27 +404,19 @@ def _reusable_end(old: _Parsed, i: int, end: int, seen: dict[str, int]) -> int:
     return bisect_right(old.first, stop, i, end + 1) - 1
 
 
-def _common_run(a: list[str], i: int, b: list[str], j: int) -> int:
-    """Return how many items ``a[i:]`` and ``b[j:]`` have in common from their start.
-
-    Slices are compared in steps that double, then halve, so a run of n equal items costs
-    O(log n) comparisons of lists, each done by the interpreter's list equality.
-    """
-    limit = min(len(a) - i, len(b) - j)
-    length, step = 0, 1
+def _common_run(pieces: list[str], i: int, text: str, packed: bytes, j: int) -> int:
+    """Return how many of ``pieces[i:]`` equal the text's pieces from piece ``j`` on, the
+    text's pieces given by their spans, packed (``_piece_spans``)."""
+    spans = memoryview(packed).cast("q")
+    length = 0
     while (
-        length + step <= limit
-        and a[i + length : i + length + step] == b[j + length : j + length + step]
+        i + length < len(pieces)
+        and 2 * (j + length) < len(spans)
+        and _is_piece(
+            text, spans[2 * (j + length)], spans[2 * (j + length) + 1], pieces[i + length]
+        )
     ):
-        length += step
-        step *= 2
-    while step > 1:
-        step //= 2
-        if (
-            length + step <= limit
-            and a[i + length : i + length + step] == b[j + length : j + length + step]
-        ):
-            length += step
+        length += 1
     return length
 
 
@@ -522,14 +549,15 @@ _ParsePieces = Callable[
     [list[str], _Outline, dict[str, int], list[Block], list[int], list[int], list[_Outline]],
     _Outline,
 ]
-# _speedups.c is _split_pieces, _common_run and _parse_pieces compiled, built at install: on a
-# long law it parses several times faster (docs/decisions.md).  The tests check that both give
-# the same pieces and blocks.
+# _speedups.c is _split_pieces, _piece_spans, _common_run and _parse_pieces compiled, built at
+# install: on a long law it parses several times faster (docs/decisions.md).  The tests check
+# that both give the same pieces and blocks.
 try:
     from repo_store.diff import _speedups
 except ImportError:  # a source tree nobody has built: the Python loops do the same, slower
     _split: Callable[[str], list[str]] = _split_pieces
-    _common: Callable[[list[str], int, list[str], int], int] = _common_run
+    _spans: Callable[[str], bytes] = _piece_spans
+    _common: Callable[[list[str], int, str, bytes, int], int] = _common_run
     _parse: _ParsePieces = _parse_pieces
 else:
     _speedups.configure(
@@ -553,5 +581,6 @@ else:
         (_TRY_HEADING, _TRY_PROVISION, _TRY_POINT, _TRY_BULLET),
     )
     _split = _speedups.split_pieces
+    _spans = _speedups.piece_spans
     _common = _speedups.common_run
     _parse = _speedups.parse_pieces

@@ -92,6 +92,7 @@ def assert_same(text: str) -> None:
 def test_the_diff_uses_the_compiled_loops() -> None:
     # An install that failed to build them would still pass every other test, only slower.
     assert blocks._split is _speedups.split_pieces
+    assert blocks._spans is _speedups.piece_spans
     assert blocks._common is _speedups.common_run
     assert blocks._parse is _speedups.parse_pieces
     assert textdiff._blocks_json is _speedups.blocks_json
@@ -178,13 +179,18 @@ def test_same_pieces_on_marker_soup(old: str, new: str) -> None:
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(["a", "b", "c"]), max_size=8), st.integers(0, 8))
-def test_same_common_runs(items: list[str], shift: int) -> None:
-    other = items[shift:] + ["d"] + items
-    for i in range(len(items) + 1):
-        for j in range(len(other) + 1):
-            assert _speedups.common_run(items, i, other, j) == blocks._common_run(
-                items, i, other, j
+@given(marker_soup, marker_soup)
+def test_same_spans_and_common_runs(old: str, new: str) -> None:
+    old, new = normalise_text(old), normalise_text(new)
+    packed = _speedups.piece_spans(new)
+    assert packed == blocks._piece_spans(new)
+    spans = memoryview(packed).cast("q")
+    assert [new[spans[k] : spans[k + 1]] for k in range(0, len(spans), 2)] == _pieces(new)
+    pieces = _pieces(old)
+    for i in range(len(pieces) + 1):
+        for j in range(len(spans) // 2 + 1):
+            assert _speedups.common_run(pieces, i, new, packed, j) == blocks._common_run(
+                pieces, i, new, packed, j
             )
 
 

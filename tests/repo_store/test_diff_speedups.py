@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import gc
+import json
+import subprocess
+import sys
 import tracemalloc
 from functools import partial
 from typing import Any
@@ -223,3 +226,28 @@ def test_same_words(anything: str, soup: str) -> None:
             assert _speedups.contains_any(text, chars) == text_module._contains_any_in_python(
                 text, chars
             )
+
+
+FALLBACK = """
+import json, sys
+sys.modules["repo_store.diff._speedups"] = None  # as if the install had not built it
+from repo_store.diff import blocks, diff_texts, text, textdiff
+assert blocks._parse is blocks._parse_pieces and text._word_set is text._word_set_in_python
+assert textdiff._blocks_json is textdiff._blocks_json_in_python
+old, new = json.load(sys.stdin)
+print(json.dumps(diff_texts(old, new).to_json(), ensure_ascii=False))
+"""
+
+
+def test_the_python_loops_alone_give_the_same_diff() -> None:
+    old = render_law()
+    new = old.replace("Текст пункта 3", "Новый текст пункта 3").replace("Статья 7.", "Статья 70.")
+    new = "# Закон\n\n" + new + "\n\nСтатья 99. Новая\n1. Ещё (1) пункт\n\u202e"
+    done = subprocess.run(
+        [sys.executable, "-c", FALLBACK],
+        input=json.dumps([old, new]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout) == json.loads(json.dumps(diff_texts(old, new).to_json()))

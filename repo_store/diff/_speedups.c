@@ -1,12 +1,15 @@
 /* The loops of the diff that run once per block of a document, compiled (docs/decisions.md).
  *
- * Each function here has its definition in Python: split_pieces, piece_spans, common_run and
- * parse_pieces in blocks.py (_split_pieces, _piece_spans, _common_run, _parse_pieces), count_words, word_set and
- * contains_any in text.py (_count_words_in_python, _word_set_in_python, _contains_any_in_python),
- * untouched_entries and blocks_json in
- * textdiff.py (_untouched_entries_in_python, _blocks_json_in_python).  They take the same steps in the same order, with the patterns, tables and
- * helpers blocks.py hands over once (configure), and the tests check that both give the same
- * results.
+ * Each function here has its definition in Python, beside the code that uses it:
+ * - blocks.py: split_pieces, piece_spans, common_run and parse_pieces (_split_pieces,
+ *   _piece_spans, _common_run, _parse_pieces);
+ * - text.py: count_words, word_set and contains_any (_count_words_in_python,
+ *   _word_set_in_python, _contains_any_in_python);
+ * - textdiff.py: untouched_entries and blocks_json (_untouched_entries_in_python,
+ *   _blocks_json_in_python).
+ * They take the same steps in the same order, with the patterns, tables and helpers that
+ * blocks.py and text.py hand over once (configure, configure_words), and the tests check that
+ * both give the same results.
  *
  * The usual forms of markers ("Статья 5.", "1. ", "а) ") are read here directly, and only where
  * the patterns are sure to read them the same way on their first try: a number of plain digits
@@ -913,11 +916,13 @@ split(PyObject *text, Sink *sink)
     return emit_piece(sink, text, start, n);
 }
 
+/* Whether a function that takes one str may run: its module part is configured and text is a
+ * str (else an exception is set). */
 static int
-split_ready(PyObject *text)
+ready_for(int is_configured, const char *configure_first, PyObject *text)
 {
-    if (!configured) {
-        PyErr_SetString(PyExc_RuntimeError, "configure() first");
+    if (!is_configured) {
+        PyErr_Format(PyExc_RuntimeError, "%s() first", configure_first);
         return 0;
     }
     if (!PyUnicode_Check(text)) {
@@ -931,7 +936,7 @@ split_ready(PyObject *text)
 static PyObject *
 split_pieces(PyObject *module, PyObject *text)
 {
-    if (!split_ready(text)) return NULL;
+    if (!ready_for(configured, "configure", text)) return NULL;
     Sink sink = {PyList_New(0), NULL, 0, 0};
     if (sink.list == NULL) return NULL;
     if (split(text, &sink) < 0) Py_CLEAR(sink.list);
@@ -943,7 +948,7 @@ split_pieces(PyObject *module, PyObject *text)
 static PyObject *
 piece_spans(PyObject *module, PyObject *text)
 {
-    if (!split_ready(text)) return NULL;
+    if (!ready_for(configured, "configure", text)) return NULL;
     Sink sink = {NULL, NULL, 0, 0};
     PyObject *spans = NULL;
     if (split(text, &sink) == 0) {
@@ -1057,25 +1062,11 @@ next_token(PyObject *text, Py_ssize_t *at, Py_ssize_t *start, Py_ssize_t *end)
     return 1;
 }
 
-static int
-words_ready(PyObject *text)
-{
-    if (combining_count < 0) {
-        PyErr_SetString(PyExc_RuntimeError, "configure_words() first");
-        return 0;
-    }
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "a str is needed");
-        return 0;
-    }
-    return 1;
-}
-
 /* len(WORD_RE.findall(text)) */
 static PyObject *
 count_words(PyObject *module, PyObject *text)
 {
-    if (!words_ready(text)) return NULL;
+    if (!ready_for(combining_count >= 0, "configure_words", text)) return NULL;
     Py_ssize_t at = 0, start, end, count = 0;
     while (next_token(text, &at, &start, &end)) count++;
     return PyLong_FromSsize_t(count);
@@ -1085,7 +1076,7 @@ count_words(PyObject *module, PyObject *text)
 static PyObject *
 word_set(PyObject *module, PyObject *text)
 {
-    if (!words_ready(text)) return NULL;
+    if (!ready_for(combining_count >= 0, "configure_words", text)) return NULL;
     PyObject *lowered = PyObject_CallMethodNoArgs(text, name_lower);
     PyObject *set = lowered ? PyFrozenSet_New(NULL) : NULL;
     Py_ssize_t at = 0, start, end;

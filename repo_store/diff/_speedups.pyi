@@ -4,10 +4,8 @@ from collections.abc import Callable, Sequence
 from re import Pattern
 from typing import Any
 
-from repo_store.diff.blocks import Block
+from repo_store.diff.blocks import Block, _ParsePieces
 from repo_store.diff.textdiff import BlockDiff
-
-_Outline = tuple[str, str, str, int, int, int]
 
 def configure(
     provision: Pattern[str],
@@ -32,15 +30,9 @@ def configure(
 def split_pieces(text: str) -> list[str]: ...
 def piece_spans(text: str) -> bytes: ...
 def common_run(pieces: list[str], i: int, text: str, spans: bytes, j: int) -> int: ...
-def parse_pieces(
-    pieces: list[str],
-    outline: _Outline,
-    seen: dict[str, int],
-    blocks: list[Block],
-    renamed: list[int],
-    first: list[int],
-    outlines: list[_Outline],
-) -> _Outline: ...
+
+parse_pieces: _ParsePieces
+
 def blocks_json(
     entries: Sequence[BlockDiff],
     template: dict[str, Any],

@@ -8,7 +8,7 @@ export PEERLEX_DATA
 
 .PHONY: run test system-deps
 
-$(VENV)/.installed: pyproject.toml setup.py repo_store/diff/_speedups.c
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard repo_store/diff/_speedups*.[ch])
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

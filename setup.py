@@ -1,13 +1,16 @@
 """Build the one compiled module of peerlex; everything else is declared in pyproject.toml."""
 
+from glob import glob
+
 from setuptools import Extension, setup
 
 setup(
     ext_modules=[
-        # The loop of the block parser (repo_store/diff/blocks.py, docs/decisions.md).
+        # The diff's per-block loops (repo_store/diff/_speedups.c, docs/decisions.md).
         Extension(
             "repo_store.diff._speedups",
-            ["repo_store/diff/_speedups.c"],
+            sorted(glob("repo_store/diff/_speedups*.c")),
+            depends=["repo_store/diff/_speedups.h"],
             extra_compile_args=["-Wall", "-Wextra", "-Wno-unused-parameter"],
         )
     ]

@@ -1,0 +1,476 @@
+/* Pieces parsed into blocks: _parse_pieces in blocks.py, step by step. */
+#include "_speedups.h"
+
+/* unusual[c]: 1 for a line break, 2 for a space, 4 for anything not printable (see
+ * piece_text). */
+static unsigned char unusual[TABLE_SIZE];
+
+void
+blocks_init(void)
+{
+    for (Py_UCS4 c = 0; c < TABLE_SIZE; c++) {
+        unusual[c] = c == '\n' ? 1 : c == ' ' ? 2 : Py_UNICODE_ISPRINTABLE(c) ? 0 : 4;
+    }
+}
+
+/* An id: head + middle + tail, where tail is a str or, when NULL, the number.  Without a head
+ * the middle loses its leading "__" ("para_2" at top level, "art_5__para_2" inside). */
+static PyObject *
+make_id(PyObject *head, const char *middle, PyObject *tail, Py_ssize_t number)
+{
+    char digits[32];
+    if (head != NULL && PyUnicode_GET_LENGTH(head) == 0) head = NULL;
+    if (head == NULL && middle[0] == '_' && middle[1] == '_') middle += 2;
+    if (tail == NULL) snprintf(digits, sizeof(digits), "%zd", number);
+    if ((head == NULL || PyUnicode_IS_ASCII(head)) && (tail == NULL || PyUnicode_IS_ASCII(tail))) {
+        /* Ids are ASCII (number_slug spells numbers so): copy the bytes. */
+        Py_ssize_t head_length = head ? PyUnicode_GET_LENGTH(head) : 0;
+        Py_ssize_t middle_length = (Py_ssize_t)strlen(middle);
+        Py_ssize_t tail_length = tail ? PyUnicode_GET_LENGTH(tail) : (Py_ssize_t)strlen(digits);
+        PyObject *id = PyUnicode_New(head_length + middle_length + tail_length, 127);
+        if (id == NULL) return NULL;
+        Py_UCS1 *out = PyUnicode_1BYTE_DATA(id);
+        if (head) memcpy(out, PyUnicode_1BYTE_DATA(head), head_length);
+        memcpy(out + head_length, middle, middle_length);
+        memcpy(out + head_length + middle_length, tail ? (const char *)PyUnicode_1BYTE_DATA(tail)
+                                                       : digits,
+               tail_length);
+        return id;
+    }
+    return tail ? PyUnicode_FromFormat("%U%s%U", head ? head : str_empty, middle, tail)
+                : PyUnicode_FromFormat("%U%s%s", head ? head : str_empty, middle, digits);
+}
+
+/* number_slug(number), without the call when the number is ASCII digits (most are). */
+static PyObject *
+slug_of(PyObject *number)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(number);
+    int digits = n > 0 && PyUnicode_IS_ASCII(number);
+    const Py_UCS1 *chars = digits ? PyUnicode_1BYTE_DATA(number) : NULL;
+    for (Py_ssize_t i = 0; digits && i < n; i++) digits = is_ascii_digit(chars[i]);
+    if (digits) return Py_NewRef(number);
+    PyObject *known = PyDict_GetItemWithError(grammar.slugs, number); /* borrowed */
+    if (known != NULL) return Py_NewRef(known);
+    return PyErr_Occurred() ? NULL : PyObject_CallOneArg(grammar.number_slug, number);
+}
+
+/* base if seen does not have it, else _unique(base, seen); then seen.setdefault(id, 2). */
+static PyObject *
+claim_id(PyObject *base, PyObject *seen)
+{
+    int taken = PyDict_Contains(seen, base);
+    if (taken < 0) return NULL;
+    PyObject *id = taken ? PyObject_CallFunctionObjArgs(grammar.unique_id, base, seen, NULL)
+                         : Py_NewRef(base);
+    if (id == NULL) return NULL;
+    PyObject *two = PyLong_FromLong(2);
+    PyObject *kept = two ? PyDict_SetDefault(seen, id, two) : NULL;
+    Py_XDECREF(two);
+    if (kept == NULL) {
+        Py_DECREF(id);
+        return NULL;
+    }
+    return id;
+}
+
+/* A Block of eight new references, all stolen (also on failure). */
+static PyObject *
+make_block(PyObject *fields[8])
+{
+    PyObject *block = grammar.block_type->tp_alloc(grammar.block_type, 8);
+    for (int i = 0; i < 8; i++) {
+        if (block == NULL || fields[i] == NULL) {
+            for (int k = i; k < 8; k++) Py_XDECREF(fields[k]);
+            Py_XDECREF(block);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(block, i, fields[i]);
+    }
+    /* Strings and None only: the block can be in no reference cycle, so the cycle collector
+     * need not look at it (it would untrack it on its first pass anyway, after a look). */
+    PyObject_GC_UnTrack(block);
+    return block;
+}
+
+/* The text of a piece on one line: newlines as spaces, folded when it has odd whitespace
+ * (a run of spaces, or anything not printable, as the Python loop tests). */
+static PyObject *
+piece_text(PyObject *piece, int *has_newline)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(piece);
+    const void *data = PyUnicode_DATA(piece);
+    int newline = 0, fold = 0;
+    /* unusual[c]: 1 for a line break, 2 for a space, 4 for anything not printable; most
+     * characters are 0, which the loop passes with one look-up. */
+#define SCAN(TYPE)                                                                          \
+    {                                                                                       \
+        const TYPE *chars = (const TYPE *)data;                                             \
+        int previous_space = 0;                                                             \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                \
+            Py_UCS4 c = chars[i];                                                           \
+            int flags = c < TABLE_SIZE ? unusual[c] : (Py_UNICODE_ISPRINTABLE(c) ? 0 : 4);   \
+            if (flags == 0) {                                                               \
+                previous_space = 0;                                                         \
+                continue;                                                                   \
+            }                                                                               \
+            newline |= flags & 1;                                                           \
+            fold |= (flags & 4) || (flags & 3 && previous_space);                           \
+            previous_space = flags & 3;                                                     \
+        }                                                                                   \
+    }
+    switch (PyUnicode_KIND(piece)) {
+    case PyUnicode_1BYTE_KIND: SCAN(Py_UCS1) break;
+    case PyUnicode_2BYTE_KIND: SCAN(Py_UCS2) break;
+    default: SCAN(Py_UCS4) break;
+    }
+#undef SCAN
+    *has_newline = newline;
+    PyObject *text = newline ? PyUnicode_Replace(piece, str_newline, str_space, -1)
+                             : Py_NewRef(piece);
+    if (text == NULL || !fold) return text;
+    PyObject *folded = PyObject_CallOneArg(grammar.fold_whitespace, text);
+    Py_DECREF(text);
+    return folded;
+}
+
+/* text[end:].lstrip(title_punctuation): the title after a provision's number. */
+static PyObject *
+title_after(PyObject *text, Py_ssize_t end)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    while (end < n && charset_has(&grammar.title_punctuation, PyUnicode_READ_CHAR(text, end))) end++;
+    return PyUnicode_Substring(text, end, n);
+}
+
+/* Where the outline lives while pieces are parsed. */
+typedef struct {
+    PyObject *container, *container_label, *paragraph; /* owned */
+    Py_ssize_t unnumbered, bullets, headings;
+} Outline;
+
+static int
+outline_load(Outline *o, PyObject *tuple)
+{
+    if (!PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != 6) {
+        PyErr_SetString(PyExc_TypeError, "an outline is a tuple of six");
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(tuple, i))) {
+            PyErr_SetString(PyExc_TypeError, "an outline starts with three strings");
+            return -1;
+        }
+    }
+    Py_XSETREF(o->container, Py_NewRef(PyTuple_GET_ITEM(tuple, 0)));
+    Py_XSETREF(o->container_label, Py_NewRef(PyTuple_GET_ITEM(tuple, 1)));
+    Py_XSETREF(o->paragraph, Py_NewRef(PyTuple_GET_ITEM(tuple, 2)));
+    o->unnumbered = PyLong_AsSsize_t(PyTuple_GET_ITEM(tuple, 3));
+    o->bullets = PyLong_AsSsize_t(PyTuple_GET_ITEM(tuple, 4));
+    o->headings = PyLong_AsSsize_t(PyTuple_GET_ITEM(tuple, 5));
+    return PyErr_Occurred() ? -1 : 0;
+}
+
+static PyObject *
+outline_tuple(const Outline *o)
+{
+    PyObject *unnumbered = PyLong_FromSsize_t(o->unnumbered);
+    PyObject *bullets = PyLong_FromSsize_t(o->bullets);
+    PyObject *headings = PyLong_FromSsize_t(o->headings);
+    PyObject *tuple = NULL;
+    if (unnumbered && bullets && headings) {
+        tuple = PyTuple_Pack(6, o->container, o->container_label, o->paragraph, unnumbered,
+                             bullets, headings);
+    }
+    if (tuple != NULL) PyObject_GC_UnTrack(tuple); /* strings and ints, as for blocks */
+    Py_XDECREF(unnumbered);
+    Py_XDECREF(bullets);
+    Py_XDECREF(headings);
+    return tuple;
+}
+
+static void
+outline_clear(Outline *o)
+{
+    Py_CLEAR(o->container);
+    Py_CLEAR(o->container_label);
+    Py_CLEAR(o->paragraph);
+}
+
+static int
+append_size(PyObject *list, Py_ssize_t value)
+{
+    PyObject *number = PyLong_FromSsize_t(value);
+    if (number == NULL) return -1;
+    int failed = PyList_Append(list, number);
+    Py_DECREF(number);
+    return failed;
+}
+
+static PyObject *parse(PyObject *pieces, PyObject *outline_in, PyObject *seen,
+                       PyObject *blocks, PyObject *renamed, PyObject *first,
+                       PyObject *outlines);
+
+/* A heading piece with lines under it: its first line and the rest are two pieces. */
+static int
+split_heading(PyObject *piece, Outline *o, PyObject *seen, PyObject *blocks, PyObject *renamed)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(piece);
+    Py_ssize_t at = PyUnicode_FindChar(piece, '\n', 0, n, 1);
+    PyObject *parts = PyList_New(0);
+    PyObject *scratch_first = PyList_New(0), *scratch_outlines = PyList_New(0);
+    PyObject *before = outline_tuple(o), *after = NULL;
+    int failed = parts == NULL || scratch_first == NULL || scratch_outlines == NULL ||
+                 before == NULL || at < 0;
+    Py_ssize_t bounds[2][2] = {{0, at}, {at + 1, n}};
+    for (int k = 0; k < 2 && !failed; k++) {
+        PyObject *line = PyUnicode_Substring(piece, bounds[k][0], bounds[k][1]);
+        PyObject *stripped = line ? PyObject_CallMethodNoArgs(line, name_strip) : NULL;
+        Py_XDECREF(line);
+        failed = stripped == NULL ||
+                 (PyUnicode_GET_LENGTH(stripped) > 0 && PyList_Append(parts, stripped) < 0);
+        Py_XDECREF(stripped);
+    }
+    if (!failed) {
+        after = parse(parts, before, seen, blocks, renamed, scratch_first, scratch_outlines);
+        failed = after == NULL || outline_load(o, after) < 0;
+    }
+    Py_XDECREF(parts);
+    Py_XDECREF(scratch_first);
+    Py_XDECREF(scratch_outlines);
+    Py_XDECREF(before);
+    Py_XDECREF(after);
+    return failed ? -1 : 0;
+}
+
+/* Append the block of one piece (not a heading with lines under it); update the outline. */
+static int
+add_block(PyObject *text, long route, const Marker *marker, Outline *o, PyObject *seen,
+          PyObject *blocks, PyObject *renamed)
+{
+    PyObject *base = NULL, *id = NULL, *block = NULL;
+    Marker point;
+    int failed = 1, is_point = 0;
+    if (marker->kind == NO_MARKER && (route & grammar.try_point)) {
+        is_point = read_point(text, &point);
+        if (is_point < 0) return -1;
+    }
+
+    if (marker->kind == PROVISION) {
+        PyObject *keyword = PyUnicode_Substring(text, marker->kw_start, marker->kw_end);
+        PyObject *lowered = keyword ? PyObject_CallMethodNoArgs(keyword, name_lower) : NULL;
+        Py_XDECREF(keyword);
+        if (lowered == NULL) goto done;
+        PyObject *prefix = PyDict_GetItemWithError(grammar.provision_prefix, lowered); /* borrowed */
+        if (prefix == NULL && !PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, lowered);
+        Py_DECREF(lowered);
+        if (prefix == NULL) goto done;
+        PyObject *number = PyUnicode_Substring(text, marker->num_start, marker->num_end);
+        PyObject *slug = number ? slug_of(number) : NULL;
+        base = slug ? make_id(prefix, "_", slug, 0) : NULL;
+        Py_XDECREF(slug);
+        id = base ? claim_id(base, seen) : NULL;
+        int grouping = id ? PySet_Contains(grammar.grouping_prefixes, prefix) : -1;
+        if (grouping < 0) {
+            Py_XDECREF(number);
+            goto done;
+        }
+        PyObject *label = PyUnicode_Substring(text, marker->start, marker->end);
+        PyObject *fields[8] = {
+            Py_NewRef(id),
+            Py_NewRef(grouping ? str_heading : str_article),
+            number,
+            Py_XNewRef(label),
+            title_after(text, marker->end),
+            Py_NewRef(text),
+            Py_NewRef(str_empty),
+            Py_XNewRef(label),
+        };
+        block = make_block(fields);
+        if (block == NULL) {
+            Py_XDECREF(label);
+            goto done;
+        }
+        Py_SETREF(o->container, Py_NewRef(id));
+        Py_SETREF(o->container_label, label);
+        Py_SETREF(o->paragraph, Py_NewRef(str_empty));
+        o->unnumbered = o->bullets = 0;
+    }
+    else if (marker->kind == HEADING) {
+        o->headings += 1;
+        base = make_id(NULL, "h", NULL, o->headings);
+        id = base ? claim_id(base, seen) : NULL;
+        if (id == NULL) goto done;
+        PyObject *fields[8] = {
+            Py_NewRef(id),
+            Py_NewRef(str_heading),
+            Py_NewRef(Py_None),
+            Py_NewRef(str_empty),
+            PyUnicode_Substring(text, marker->end, PyUnicode_GET_LENGTH(text)),
+            Py_NewRef(text),
+            Py_NewRef(str_empty),
+            Py_NewRef(str_empty),
+        };
+        block = make_block(fields);
+        if (block == NULL) goto done;
+        Py_SETREF(o->container, Py_NewRef(id));
+        Py_SETREF(o->container_label, Py_NewRef(str_empty));
+        Py_SETREF(o->paragraph, Py_NewRef(str_empty));
+        o->unnumbered = o->bullets = 0;
+    }
+    else if (is_point) {
+        PyObject *number = PyUnicode_Substring(text, point.num_start, point.num_end);
+        PyObject *slug = number ? slug_of(number) : NULL;
+        PyObject *parent = point.item && PyUnicode_GET_LENGTH(o->paragraph) ? o->paragraph
+                                                                            : o->container;
+        base = slug ? make_id(parent, point.item ? "__item_" : "__para_", slug, 0) : NULL;
+        Py_XDECREF(slug);
+        id = base ? claim_id(base, seen) : NULL;
+        if (id == NULL) {
+            Py_XDECREF(number);
+            goto done;
+        }
+        PyObject *fields[8] = {
+            Py_NewRef(id),
+            Py_NewRef(point.item ? str_item : str_paragraph),
+            number,
+            PyUnicode_Substring(text, 0, point.end),
+            Py_NewRef(str_empty),
+            Py_NewRef(text),
+            Py_NewRef(parent),
+            Py_NewRef(o->container_label),
+        };
+        block = make_block(fields);
+        if (block == NULL) goto done;
+        if (!point.item) {
+            Py_SETREF(o->paragraph, Py_NewRef(id));
+            o->bullets = 0;
+        }
+    }
+    else if ((route & grammar.try_bullet) && PyUnicode_GET_LENGTH(text) >= 2 &&
+             PyUnicode_READ_CHAR(text, 1) == ' ') {
+        PyObject *parent = PyUnicode_GET_LENGTH(o->paragraph) ? o->paragraph : o->container;
+        o->bullets += 1;
+        base = make_id(parent, "__li", NULL, o->bullets);
+        id = base ? claim_id(base, seen) : NULL;
+        if (id == NULL) goto done;
+        PyObject *fields[8] = {
+            Py_NewRef(id),
+            Py_NewRef(str_item),
+            Py_NewRef(Py_None),
+            PyUnicode_Substring(text, 0, 1),
+            Py_NewRef(str_empty),
+            Py_NewRef(text),
+            Py_NewRef(parent),
+            Py_NewRef(o->container_label),
+        };
+        block = make_block(fields);
+        if (block == NULL) goto done;
+    }
+    else {
+        o->unnumbered += 1;
+        base = make_id(o->container, "__p", NULL, o->unnumbered);
+        id = base ? claim_id(base, seen) : NULL;
+        if (id == NULL) goto done;
+        PyObject *fields[8] = {
+            Py_NewRef(id),
+            Py_NewRef(str_text),
+            Py_NewRef(Py_None),
+            Py_NewRef(str_empty),
+            Py_NewRef(str_empty),
+            Py_NewRef(text),
+            Py_NewRef(o->container),
+            Py_NewRef(o->container_label),
+        };
+        block = make_block(fields);
+        if (block == NULL) goto done;
+    }
+    if (PyList_Append(blocks, block) < 0) goto done;
+    if (id != base && append_size(renamed, PyList_GET_SIZE(blocks) - 1) < 0) goto done;
+    failed = 0;
+done:
+    Py_XDECREF(base);
+    Py_XDECREF(id);
+    Py_XDECREF(block);
+    return failed ? -1 : 0;
+}
+
+static PyObject *
+parse(PyObject *pieces, PyObject *outline_in, PyObject *seen, PyObject *blocks,
+      PyObject *renamed, PyObject *first, PyObject *outlines)
+{
+    Outline o = {NULL, NULL, NULL, 0, 0, 0};
+    PyObject *outline = NULL;
+    if (outline_load(&o, outline_in) < 0) goto error;
+    outline = Py_NewRef(outline_in);
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(pieces); k++) {
+        PyObject *piece = PyList_GET_ITEM(pieces, k); /* borrowed */
+        if (!PyUnicode_Check(piece) || PyUnicode_GET_LENGTH(piece) == 0) {
+            PyErr_SetString(PyExc_ValueError, "pieces are non-empty strings");
+            goto error;
+        }
+        if (append_size(first, PyList_GET_SIZE(blocks)) < 0 ||
+            PyList_Append(outlines, outline) < 0) {
+            goto error;
+        }
+        int has_newline;
+        PyObject *text = piece_text(piece, &has_newline);
+        if (text == NULL) goto error;
+        if (PyUnicode_GET_LENGTH(text) == 0) {
+            Py_DECREF(text);
+            PyErr_SetString(PyExc_ValueError, "pieces are stripped");
+            goto error;
+        }
+        long route = route_of(PyUnicode_READ_CHAR(text, 0));
+        if (route < 0) {
+            Py_DECREF(text);
+            goto error;
+        }
+        Marker marker = {NO_MARKER, 0, 0, 0, 0, 0, 0, 0};
+        int found = 0;
+        if (route & grammar.try_provision) {
+            found = read_provision(text, 0, &marker);
+        }
+        else if (route == grammar.try_heading) {
+            found = read_heading(text, &marker);
+        }
+        if (found >= 0) {
+            found = found && has_newline
+                        ? split_heading(piece, &o, seen, blocks, renamed)
+                        : add_block(text, route, &marker, &o, seen, blocks, renamed);
+        }
+        Py_DECREF(text);
+        if (found < 0) goto error;
+        Py_SETREF(outline, outline_tuple(&o));
+        if (outline == NULL) goto error;
+    }
+    outline_clear(&o);
+    return outline;
+error:
+    outline_clear(&o);
+    Py_XDECREF(outline);
+    return NULL;
+}
+
+
+PyObject *
+parse_pieces(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (!grammar.configured) {
+        PyErr_SetString(PyExc_RuntimeError, "configure() first");
+        return NULL;
+    }
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "parse_pieces takes 7 arguments");
+        return NULL;
+    }
+    if (!PyList_CheckExact(args[0]) || !PyTuple_Check(args[1]) || !PyDict_Check(args[2]) ||
+        !PyList_Check(args[3]) || !PyList_Check(args[4]) || !PyList_Check(args[5]) ||
+        !PyList_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "parse_pieces(list, tuple, dict, list, list, list, list)");
+        return NULL;
+    }
+    return parse(args[0], args[1], args[2], args[3], args[4], args[5], args[6]);
+}
+

@@ -74,19 +74,18 @@ claim_id(PyObject *base, PyObject *seen)
     return id;
 }
 
-/* A Block of eight new references, all stolen (also on failure). */
+/* A Block of the eight fields (borrowed); NULL if any is NULL, its error being set. */
 static PyObject *
-make_block(PyObject *fields[8])
+make_block(PyObject *id, PyObject *kind, PyObject *number, PyObject *label, PyObject *heading,
+           PyObject *text, PyObject *parent, PyObject *provision)
 {
-    PyObject *block = grammar.block_type->tp_alloc(grammar.block_type, 8);
+    PyObject *fields[8] = {id, kind, number, label, heading, text, parent, provision};
     for (int i = 0; i < 8; i++) {
-        if (block == NULL || fields[i] == NULL) {
-            for (int k = i; k < 8; k++) Py_XDECREF(fields[k]);
-            Py_XDECREF(block);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(block, i, fields[i]);
+        if (fields[i] == NULL) return NULL;
     }
+    PyObject *block = grammar.block_type->tp_alloc(grammar.block_type, 8);
+    if (block == NULL) return NULL;
+    for (int i = 0; i < 8; i++) PyTuple_SET_ITEM(block, i, Py_NewRef(fields[i]));
     /* Strings and None only: the block can be in no reference cycle, so the cycle collector
      * need not look at it (it would untrack it on its first pass anyway, after a look). */
     PyObject_GC_UnTrack(block);
@@ -243,106 +242,85 @@ split_heading(PyObject *piece, Outline *o, PyObject *seen, PyObject *blocks, PyO
     return failed ? -1 : 0;
 }
 
-/* Append the block of one piece (not a heading with lines under it); update the outline. */
+/* The outline enters a new container: a provision or a heading. */
+static void
+enter_container(Outline *o, PyObject *id, PyObject *label)
+{
+    Py_SETREF(o->container, Py_NewRef(id));
+    Py_SETREF(o->container_label, Py_NewRef(label));
+    Py_SETREF(o->paragraph, Py_NewRef(str_empty));
+    o->unnumbered = o->bullets = 0;
+}
+
+/* The id prefix of a provision's keyword (borrowed), or NULL with an error. */
+static PyObject *
+prefix_of(PyObject *text, const Marker *marker)
+{
+    PyObject *keyword = PyUnicode_Substring(text, marker->kw_start, marker->kw_end);
+    PyObject *lowered = keyword ? PyObject_CallMethodNoArgs(keyword, name_lower) : NULL;
+    Py_XDECREF(keyword);
+    if (lowered == NULL) return NULL;
+    PyObject *prefix = PyDict_GetItemWithError(grammar.provision_prefix, lowered);
+    if (prefix == NULL && !PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, lowered);
+    Py_DECREF(lowered);
+    return prefix;
+}
+
+/* head + middle + the number spelled for an id. */
+static PyObject *
+numbered_id(PyObject *head, const char *middle, PyObject *number)
+{
+    PyObject *slug = slug_of(number);
+    PyObject *id = slug ? make_id(head, middle, slug, 0) : NULL;
+    Py_XDECREF(slug);
+    return id;
+}
+
+/* Append the block of one piece (not a heading with lines under it); update the outline.
+ * Each step runs only if the ones before it succeeded: a NULL carries the error through. */
 static int
 add_block(PyObject *text, long route, const Marker *marker, Outline *o, PyObject *seen,
           PyObject *blocks, PyObject *renamed)
 {
-    PyObject *base = NULL, *id = NULL, *block = NULL;
+    PyObject *base = NULL, *id = NULL, *block = NULL, *number = NULL, *label = NULL;
+    PyObject *title = NULL;
     Marker point;
-    int failed = 1, is_point = 0;
+    int is_point = 0;
     if (marker->kind == NO_MARKER && (route & grammar.try_point)) {
         is_point = read_point(text, &point);
         if (is_point < 0) return -1;
     }
 
     if (marker->kind == PROVISION) {
-        PyObject *keyword = PyUnicode_Substring(text, marker->kw_start, marker->kw_end);
-        PyObject *lowered = keyword ? PyObject_CallMethodNoArgs(keyword, name_lower) : NULL;
-        Py_XDECREF(keyword);
-        if (lowered == NULL) goto done;
-        PyObject *prefix = PyDict_GetItemWithError(grammar.provision_prefix, lowered); /* borrowed */
-        if (prefix == NULL && !PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, lowered);
-        Py_DECREF(lowered);
-        if (prefix == NULL) goto done;
-        PyObject *number = PyUnicode_Substring(text, marker->num_start, marker->num_end);
-        PyObject *slug = number ? slug_of(number) : NULL;
-        base = slug ? make_id(prefix, "_", slug, 0) : NULL;
-        Py_XDECREF(slug);
+        PyObject *prefix = prefix_of(text, marker);
+        number = prefix ? PyUnicode_Substring(text, marker->num_start, marker->num_end) : NULL;
+        base = number ? numbered_id(prefix, "_", number) : NULL;
         id = base ? claim_id(base, seen) : NULL;
         int grouping = id ? PySet_Contains(grammar.grouping_prefixes, prefix) : -1;
-        if (grouping < 0) {
-            Py_XDECREF(number);
-            goto done;
-        }
-        PyObject *label = PyUnicode_Substring(text, marker->start, marker->end);
-        PyObject *fields[8] = {
-            Py_NewRef(id),
-            Py_NewRef(grouping ? str_heading : str_article),
-            number,
-            Py_XNewRef(label),
-            title_after(text, marker->end),
-            Py_NewRef(text),
-            Py_NewRef(str_empty),
-            Py_XNewRef(label),
-        };
-        block = make_block(fields);
-        if (block == NULL) {
-            Py_XDECREF(label);
-            goto done;
-        }
-        Py_SETREF(o->container, Py_NewRef(id));
-        Py_SETREF(o->container_label, label);
-        Py_SETREF(o->paragraph, Py_NewRef(str_empty));
-        o->unnumbered = o->bullets = 0;
+        label = grouping >= 0 ? PyUnicode_Substring(text, marker->start, marker->end) : NULL;
+        title = label ? title_after(text, marker->end) : NULL;
+        block = make_block(id, grouping ? str_heading : str_article, number, label, title, text,
+                           str_empty, label);
+        if (block != NULL) enter_container(o, id, label);
     }
     else if (marker->kind == HEADING) {
         o->headings += 1;
         base = make_id(NULL, "h", NULL, o->headings);
         id = base ? claim_id(base, seen) : NULL;
-        if (id == NULL) goto done;
-        PyObject *fields[8] = {
-            Py_NewRef(id),
-            Py_NewRef(str_heading),
-            Py_NewRef(Py_None),
-            Py_NewRef(str_empty),
-            PyUnicode_Substring(text, marker->end, PyUnicode_GET_LENGTH(text)),
-            Py_NewRef(text),
-            Py_NewRef(str_empty),
-            Py_NewRef(str_empty),
-        };
-        block = make_block(fields);
-        if (block == NULL) goto done;
-        Py_SETREF(o->container, Py_NewRef(id));
-        Py_SETREF(o->container_label, Py_NewRef(str_empty));
-        Py_SETREF(o->paragraph, Py_NewRef(str_empty));
-        o->unnumbered = o->bullets = 0;
+        title = id ? PyUnicode_Substring(text, marker->end, PyUnicode_GET_LENGTH(text)) : NULL;
+        block = make_block(id, str_heading, Py_None, str_empty, title, text, str_empty, str_empty);
+        if (block != NULL) enter_container(o, id, str_empty);
     }
     else if (is_point) {
-        PyObject *number = PyUnicode_Substring(text, point.num_start, point.num_end);
-        PyObject *slug = number ? slug_of(number) : NULL;
         PyObject *parent = point.item && PyUnicode_GET_LENGTH(o->paragraph) ? o->paragraph
                                                                             : o->container;
-        base = slug ? make_id(parent, point.item ? "__item_" : "__para_", slug, 0) : NULL;
-        Py_XDECREF(slug);
+        number = PyUnicode_Substring(text, point.num_start, point.num_end);
+        base = number ? numbered_id(parent, point.item ? "__item_" : "__para_", number) : NULL;
         id = base ? claim_id(base, seen) : NULL;
-        if (id == NULL) {
-            Py_XDECREF(number);
-            goto done;
-        }
-        PyObject *fields[8] = {
-            Py_NewRef(id),
-            Py_NewRef(point.item ? str_item : str_paragraph),
-            number,
-            PyUnicode_Substring(text, 0, point.end),
-            Py_NewRef(str_empty),
-            Py_NewRef(text),
-            Py_NewRef(parent),
-            Py_NewRef(o->container_label),
-        };
-        block = make_block(fields);
-        if (block == NULL) goto done;
-        if (!point.item) {
+        label = id ? PyUnicode_Substring(text, 0, point.end) : NULL;
+        block = make_block(id, point.item ? str_item : str_paragraph, number, label, str_empty,
+                           text, parent, o->container_label);
+        if (block != NULL && !point.item) {
             Py_SETREF(o->paragraph, Py_NewRef(id));
             o->bullets = 0;
         }
@@ -353,45 +331,25 @@ add_block(PyObject *text, long route, const Marker *marker, Outline *o, PyObject
         o->bullets += 1;
         base = make_id(parent, "__li", NULL, o->bullets);
         id = base ? claim_id(base, seen) : NULL;
-        if (id == NULL) goto done;
-        PyObject *fields[8] = {
-            Py_NewRef(id),
-            Py_NewRef(str_item),
-            Py_NewRef(Py_None),
-            PyUnicode_Substring(text, 0, 1),
-            Py_NewRef(str_empty),
-            Py_NewRef(text),
-            Py_NewRef(parent),
-            Py_NewRef(o->container_label),
-        };
-        block = make_block(fields);
-        if (block == NULL) goto done;
+        label = id ? PyUnicode_Substring(text, 0, 1) : NULL;
+        block = make_block(id, str_item, Py_None, label, str_empty, text, parent,
+                           o->container_label);
     }
     else {
         o->unnumbered += 1;
         base = make_id(o->container, "__p", NULL, o->unnumbered);
         id = base ? claim_id(base, seen) : NULL;
-        if (id == NULL) goto done;
-        PyObject *fields[8] = {
-            Py_NewRef(id),
-            Py_NewRef(str_text),
-            Py_NewRef(Py_None),
-            Py_NewRef(str_empty),
-            Py_NewRef(str_empty),
-            Py_NewRef(text),
-            Py_NewRef(o->container),
-            Py_NewRef(o->container_label),
-        };
-        block = make_block(fields);
-        if (block == NULL) goto done;
+        block = make_block(id, str_text, Py_None, str_empty, str_empty, text, o->container,
+                           o->container_label);
     }
-    if (PyList_Append(blocks, block) < 0) goto done;
-    if (id != base && append_size(renamed, PyList_GET_SIZE(blocks) - 1) < 0) goto done;
-    failed = 0;
-done:
+    int failed = block == NULL || PyList_Append(blocks, block) < 0 ||
+                 (id != base && append_size(renamed, PyList_GET_SIZE(blocks) - 1) < 0);
     Py_XDECREF(base);
     Py_XDECREF(id);
     Py_XDECREF(block);
+    Py_XDECREF(number);
+    Py_XDECREF(label);
+    Py_XDECREF(title);
     return failed ? -1 : 0;
 }
 

@@ -39,7 +39,8 @@ from clients.profiles import (
     profiles_path,
     save_profile,
 )
-from clients.redline import printable, render_redline
+from clients.redline import render_redline
+from clients.terminal import printable
 
 # Exit codes; docs/cli.md lists them for scripts.
 EXIT_OK = 0

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import click
 
+from clients.terminal import printable
+
 # Plain markers (git's word-diff style) for when colour is off: still unambiguous on paper.
 DELETE_OPEN, DELETE_CLOSE = "[-", "-]"
 INSERT_OPEN, INSERT_CLOSE = "{+", "+}"
 GUTTER = {"equal": " ", "insert": "+", "delete": "-", "replace": "~", "move": ">"}
-
-
-def printable(text: str) -> str:
-    """Text safe for a terminal: control characters (an escape sequence could restyle or move
-    the cursor) are shown as escapes; line breaks and tabs stay."""
-    if all(ch in "\n\t" or unicodedata.category(ch) != "Cc" for ch in text):
-        return text
-    return "".join(
-        ch
-        if ch in "\n\t" or unicodedata.category(ch) != "Cc"
-        else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-        for ch in text
-    )
 
 
 def _deleted(text: str, color: bool) -> str:

@@ -1,0 +1,37 @@
+"""Strings from a server or a bundle made safe to print: no control or bidi character acts."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Bidirectional formatting characters make a text display differently from what it says;
+# control characters (C0, DEL, C1) can restyle the terminal, move the cursor or redraw lines.
+BIDI_CONTROLS = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+)
+
+
+def _acts(ch: str, keep: str) -> bool:
+    return ch not in keep and (unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS)
+
+
+def _escape(ch: str) -> str:
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
+def _printable(text: str, keep: str) -> str:
+    if not any(_acts(ch, keep) for ch in text):
+        return text
+    return "".join(_escape(ch) if _acts(ch, keep) else ch for ch in text)
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: every control and bidi character shown as an escape, except line
+    breaks and tabs, which keep a multi-line text (a document, a diff) readable."""
+    return _printable(text, "\n\t")
+
+
+def one_line(text: str) -> str:
+    """A single-line field (a title, a message, a name) for a terminal: line breaks and tabs
+    are escaped too, so a value cannot draw a line of its own under or over the real output."""
+    return _printable(text, "")

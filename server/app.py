@@ -68,10 +68,11 @@ def create_app(config: Config | None = None) -> Flask:
     database.create_schema()
     init_db(app, database)
     keys = KeyStore(config.keys_dir, master)
+    store = RepoStore(config.repos_dir, keys)
+    # Refuse to serve repositories of the first layout rather than answer 500s from them.
+    store.check_layout()
     app.extensions["peerlex.config"] = config
-    app.extensions["peerlex.services"] = Services(
-        config=config, keys=keys, store=RepoStore(config.repos_dir, keys)
-    )
+    app.extensions["peerlex.services"] = Services(config=config, keys=keys, store=store)
     init_errors(app)
     init_auth(app)
     api = ProblemApi(app)

@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from keys.master import create_master_key
 from keys.merkle import DEPLOYMENT_PARTY
+from repo_store.errors import LegacyLayout
+from repo_store.store import check_layout
 from server import cli_audit, cli_db, cli_ops, keys_admin
 from server.config import Config
 from server.db import Database, db_session
@@ -28,7 +30,10 @@ def _app(ctx: click.Context) -> Flask:
     from server.app import create_app
 
     if "app" not in ctx.obj:
-        app = create_app(_config(ctx))
+        try:
+            app = create_app(_config(ctx))
+        except LegacyLayout as exc:
+            raise click.ClickException(str(exc)) from exc
         ctx.obj["app"] = app
         # Close the database connections when the command ends, not at interpreter exit.
         ctx.find_root().call_on_close(app.extensions["peerlex.db"].engine.dispose)
@@ -59,6 +64,10 @@ def init(ctx: click.Context, if_missing: bool) -> None:
     """Create the data directory, the master key and the database."""
     config = _config(ctx)
     config.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        check_layout(config.repos_dir)
+    except LegacyLayout as exc:
+        raise click.ClickException(str(exc)) from exc
     has_key = config.master_key_path.exists() or bool(config.environ.get("PEERLEX_MASTER_KEY"))
     if has_key and not if_missing:
         raise click.ClickException(f"{config.data_dir} is already initialised")

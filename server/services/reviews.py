@@ -162,7 +162,10 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
     if review.state == ReviewState.CLOSED:
         raise Problem(409, "the review is closed", "review-closed")
     store = services().store
-    if not store.in_history(code, version) or store.current_version(code, slug, version) != version:
+    if (
+        not store.in_history(code, slug, version)
+        or store.current_version(code, slug, version) != version
+    ):
         raise Problem(422, f"{version} is not a version of {code}/{slug}", "unknown-version")
     session = db_session()
     existing = session.scalar(

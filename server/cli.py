@@ -26,14 +26,20 @@ def _config(ctx: click.Context) -> Config:
     return config
 
 
+def _refuse_first_layout(config: Config) -> None:
+    """Stop with a clear message on a data directory of the first repository layout."""
+    try:
+        check_layout(config.repos_dir)
+    except LegacyLayout as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _app(ctx: click.Context) -> Flask:
     from server.app import create_app
 
     if "app" not in ctx.obj:
-        try:
-            app = create_app(_config(ctx))
-        except LegacyLayout as exc:
-            raise click.ClickException(str(exc)) from exc
+        _refuse_first_layout(_config(ctx))
+        app = create_app(_config(ctx))
         ctx.obj["app"] = app
         # Close the database connections when the command ends, not at interpreter exit.
         ctx.find_root().call_on_close(app.extensions["peerlex.db"].engine.dispose)
@@ -64,10 +70,7 @@ def init(ctx: click.Context, if_missing: bool) -> None:
     """Create the data directory, the master key and the database."""
     config = _config(ctx)
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        check_layout(config.repos_dir)
-    except LegacyLayout as exc:
-        raise click.ClickException(str(exc)) from exc
+    _refuse_first_layout(config)
     has_key = config.master_key_path.exists() or bool(config.environ.get("PEERLEX_MASTER_KEY"))
     if has_key and not if_missing:
         raise click.ClickException(f"{config.data_dir} is already initialised")
@@ -184,6 +187,7 @@ def user_add(ctx: click.Context, email: str, party_code: str | None, role: str, 
 def run(ctx: click.Context, host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     """Serve the API (gunicorn, several worker processes)."""
     config = _config(ctx)
+    _refuse_first_layout(config)
     if dev:
         _app(ctx).run(host=host, port=port, threaded=True)
         return

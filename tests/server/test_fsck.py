@@ -70,7 +70,7 @@ def test_a_repository_of_the_first_layout_is_refused(agreed: Agreed) -> None:
     assert "KGZ" in found[0]
     assert "first layout" in found[0]
     runner = server_cli(agreed.app)
-    for command in (["init", "--if-missing"], ["fsck"]):
+    for command in (["init", "--if-missing"], ["fsck"], ["run", "--port", "1"]):
         result = runner.invoke(main, ["--data", str(config.data_dir), *command])
         assert result.exit_code != 0
         assert "first layout" in result.output

@@ -120,8 +120,8 @@ class UserSession(Base):
     # The cookie carries a random session id; only its SHA-256 is stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The last request seen on it (kept to the minute), for the idle limit.
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its last request (kept to the minute), for the idle limit; NULL: none since sign-in.
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, session
 from flask_login import login_user, logout_user
-from sqlalchemy import ColumnElement, delete, select, text, update
+from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests, Unauthorized
 
@@ -170,13 +170,14 @@ def authenticate(email: str, password: str, address: str) -> User:
 def start_session(user: User) -> None:
     """Log the user in with a fresh session id (never the one the client came with)."""
     sid = secrets.token_urlsafe(32)
-    now = utcnow()
-    db_session().add(
-        UserSession(user_id=user.id, token_hash=_digest(sid), created_at=now, last_seen_at=now)
-    )
+    db_session().add(UserSession(user_id=user.id, token_hash=_digest(sid), created_at=utcnow()))
     session.clear()
     session[SESSION_KEY] = sid
     login_user(user)
+
+
+def _last_seen(record: UserSession) -> datetime:
+    return record.last_seen_at or record.created_at
 
 
 def _session_is_current(record: UserSession, now: datetime) -> bool:
@@ -184,7 +185,7 @@ def _session_is_current(record: UserSession, now: datetime) -> bool:
     config = _config()
     return (
         record.revoked_at is None
-        and now - record.last_seen_at < timedelta(minutes=config.session_idle_minutes)
+        and now - _last_seen(record) < timedelta(minutes=config.session_idle_minutes)
         and now - record.created_at < timedelta(hours=config.session_max_hours)
     )
 
@@ -197,9 +198,14 @@ def _mark_seen(record: UserSession, now: datetime) -> None:
     """
     database: Database = current_app.extensions["peerlex.db"]
     with database.sessions() as own:
+        # Conditional, so that workers serving one user's requests at once write once.
+        since = now - SEEN_EVERY
         own.execute(
             update(UserSession)
-            .where(UserSession.id == record.id, UserSession.last_seen_at < now - SEEN_EVERY)
+            .where(
+                UserSession.id == record.id,
+                func.coalesce(UserSession.last_seen_at, UserSession.created_at) < since,
+            )
             .values(last_seen_at=now)
         )
         own.commit()
@@ -214,7 +220,7 @@ def session_user(user_id: str) -> User | None:
     now = utcnow()
     if record is None or record.user_id != int(user_id) or not _session_is_current(record, now):
         return None
-    if now - record.last_seen_at >= SEEN_EVERY:
+    if now - _last_seen(record) >= SEEN_EVERY:
         _mark_seen(record, now)
     user = db_session().get(User, record.user_id)
     return user if user is not None and user.active else None

@@ -12,12 +12,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("last_seen_at", sa.DateTime(), nullable=True))
-    # Open sessions count as idle since sign-in: most end at once, which is the safe side.
-    op.execute("UPDATE user_sessions SET last_seen_at = created_at")
-    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
-        batch_op.alter_column("last_seen_at", existing_type=sa.DateTime(), nullable=False)
+    # NULL means no request since sign-in: open sessions count as idle since then, so most end
+    # at the upgrade, the safe side. A plain ADD COLUMN, which SQLite does without a rebuild.
+    op.add_column("user_sessions", sa.Column("last_seen_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:

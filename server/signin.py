@@ -124,19 +124,11 @@ def _claim_attempt(email: str, address: str) -> None:
             .with_for_update(skip_locked=True)
         )
         claims.execute(delete(LoginFailure).where(LoginFailure.id.in_(stale)))
-        frees_at = [
-            found
-            for found in (
-                _slot_frees_at(
-                    claims,
-                    (LoginFailure.email == email) & (LoginFailure.address == address),
-                    MAX_PAIR_FAILURES,
-                    since,
-                ),
-                _slot_frees_at(claims, LoginFailure.email == email, MAX_ACCOUNT_FAILURES, since),
-            )
-            if found is not None
-        ]
+        account = LoginFailure.email == email
+        pair = account & (LoginFailure.address == address)
+        limits = ((pair, MAX_PAIR_FAILURES), (account, MAX_ACCOUNT_FAILURES))
+        found = (_slot_frees_at(claims, where, limit, since) for where, limit in limits)
+        frees_at = [at for at in found if at is not None]
         if frees_at:
             claims.commit()
             wait = int((max(frees_at) - now).total_seconds()) + 1

@@ -174,6 +174,7 @@ def test_a_right_password_forgives_only_its_own_address(app: Flask, world: dict[
 def test_guesses_age_out_of_the_window(
     app: Flask, world: dict[str, Api], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A refused account signs in again once its failures are 15 minutes old."""
     client = app.test_client()
     for _ in range(signin.MAX_PAIR_FAILURES):
         sign_in(client, "expert@blr.example", WRONG)
@@ -291,6 +292,7 @@ PROXIES = parse_networks("10.0.0.0/8, 2001:db8:ffff::1")
     ],
 )
 def test_the_client_address(peer: str, forwarded_for: list[str], client: str) -> None:
+    """Only trusted proxies' entries are believed, read from the right."""
     assert forwarded_client(peer, forwarded_for, PROXIES) == client
 
 
@@ -310,6 +312,7 @@ def proxied_app(config: Config) -> Iterator[Flask]:
 
 
 def test_forwarded_for_is_honoured_from_a_trusted_proxy_only(proxied_app: Flask) -> None:
+    """A forged X-Forwarded-For buys no fresh budget; a trusted proxy's names each client."""
     add_account(proxied_app, "target@blr.example")
     client = proxied_app.test_client()
 

@@ -120,11 +120,17 @@ class UserSession(Base):
     # The cookie carries a random session id; only its SHA-256 is stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its last request (kept to the minute), for the idle limit; NULL: none since sign-in.
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginFailure(Base):
-    """A failed sign-in, counted per account and per address for throttling and lockout."""
+    """A password guess that is being checked or was wrong, counted for sign-in throttling.
+
+    The row is written before the password is checked (a claimed attempt) and deleted when the
+    password proves right, so a guess still being checked counts as a failure (server/signin.py).
+    """
 
     __tablename__ = "login_failures"
 

@@ -982,6 +982,20 @@ def bundle_pull(state: State, review: str, output: Path) -> None:
     click.echo(f"saved {size} bytes to {output} (sha256 {file_sha256(output)})")
 
 
+@main.command("allowed-signers")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def allowed_signers_save(state: State, output: Path) -> None:
+    """Save the keys the server publishes, for `peerlex verify --allowed-signers FILE`."""
+    text = state.client().allowed_signers()
+    output.write_text(text, encoding="utf-8")
+    count = sum(1 for line in text.splitlines() if line.strip())
+    click.echo(
+        f"saved {count} key(s) to {output}; compare their fingerprints with the parties' "
+        f"(ssh-keygen -lf {output})"
+    )
+
+
 # -- offline ----------------------------------------------------------------------------------
 
 

@@ -680,8 +680,16 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def _replace_with(value: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    def change(manifest: dict[str, Any]) -> None:
+        manifest.clear()
+        manifest.update(value)
+
+    return change
+
+
 MALFORMED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
-    ("not-an-object", lambda m: m.clear() or m.update({"x": 1}), "lacks"),
+    ("unknown-object", _replace_with({"x": 1}), "lacks"),
     ("documents-object", _set("documents", {}), "documents must be a list"),
     ("approvals-string", _set("approvals", "all"), "approvals must be a list"),
     ("no-review", _set("review", KeyError), "manifest.json lacks review"),

@@ -5,6 +5,7 @@ written, bounded in size and number of members, every file hashed as it streams.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tarfile
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from typing import IO
 from keys.bundle_format import SAFE_PATH
 
 BLOCK = 1 << 20
+# tarfile reads a GNU long name or a pax header whole, as large as its header claims.
+MAX_SINGLE_READ = 16 << 20
 # The first bytes of the compressed formats tar files usually come in.
 COMPRESSED = {
     b"\x1f\x8b": "gzip",
@@ -49,6 +52,12 @@ class Archive:
     tar: tarfile.TarFile
     root: str
     members: dict[str, tarfile.TarInfo] = field(default_factory=dict)
+
+    def close(self) -> None:
+        fileobj = self.tar.fileobj
+        self.tar.close()
+        if fileobj is not None:
+            fileobj.close()  # tarfile leaves a file it was given open
 
     def size(self, name: str) -> int:
         return self.members[name].size
@@ -90,6 +99,36 @@ class Archive:
         return digest.hexdigest(), bytes(head)
 
 
+class _CappedReads(io.RawIOBase):
+    """The bundle file, answering no read larger than MAX_SINGLE_READ: a header that claims
+    gigabytes of long name cannot make Python allocate them. Our own reads go in BLOCKs."""
+
+    def __init__(self, raw: io.BufferedReader) -> None:
+        super().__init__()
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > MAX_SINGLE_READ:
+            raise ArchiveRefused(f"an entry header asks to read more than {MAX_SINGLE_READ} bytes")
+        return self._raw.read(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 def _refuse_compressed(path: Path) -> None:
     with path.open("rb") as handle:
         start = handle.read(8)
@@ -120,14 +159,20 @@ def open_archive(path: Path, limits: Limits) -> Archive:
     Nothing is written here: sizes and counts come from the headers alone.
     """
     _refuse_compressed(path)
+    handle = _CappedReads(path.open("rb"))
     try:
-        tar = tarfile.open(path, mode="r:")
+        tar = tarfile.open(fileobj=handle, mode="r:")
     except (tarfile.TarError, OSError) as exc:
+        handle.close()
         raise ArchiveRefused(f"not a tar archive: {exc}") from exc
+    except ArchiveRefused:
+        handle.close()
+        raise
     try:
         return _checked(tar, limits)
     except BaseException:
         tar.close()
+        handle.close()
         raise
 
 

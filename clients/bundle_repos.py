@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR
+from typing import IO
 
 from keys.bundle_format import APPROVED_REFS, REPOSITORY_CONFIG
 
@@ -47,44 +48,63 @@ class Budget:
         self.per_object = per_object
 
 
+def _inflate(handle: IO[bytes]) -> Iterator[bytes]:
+    """The inflated bytes of a zlib stream, 64 KiB at a time whatever the ratio."""
+    inflater = zlib.decompressobj()
+    for block in iter(lambda: handle.read(1 << 16), b""):
+        pending = block
+        while True:
+            chunk = inflater.decompress(pending, 1 << 16)
+            pending = inflater.unconsumed_tail
+            if chunk:
+                yield chunk
+            elif not pending or inflater.eof:
+                break  # this block is used up and nothing is held back
+    if not inflater.eof or inflater.unused_data:
+        raise RepositoryError("truncated or followed by other data")
+
+
 def read_object(path: Path, budget: Budget) -> GitObject:
     """Inflate one loose object in bounded steps; check its name is the sha1 of its content."""
     expected = path.parent.name + path.name
-    inflater = zlib.decompressobj()
     digest = hashlib.sha1(usedforsecurity=False)  # git names objects by SHA-1
     header = b""
-    kind, size, data, seen = b"", -1, bytearray(), 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            pending = block
-            while pending:
-                chunk = inflater.decompress(pending, 1 << 16)
-                pending = inflater.unconsumed_tail
+    kind, size, seen = b"", -1, 0
+    data = bytearray()
+    try:
+        with path.open("rb") as handle:
+            for chunk in _inflate(handle):
                 if size < 0:
                     header += chunk
-                    if b"\x00" not in header:
+                    if b"\x00" not in header[:33]:
                         if len(header) > 32:
-                            raise RepositoryError(f"{expected} has no object header")
+                            raise RepositoryError("no object header")
                         continue
                     head, _, chunk = header.partition(b"\x00")
                     match = _HEADER.fullmatch(head)
                     if match is None:
-                        raise RepositoryError(f"{expected} has a malformed object header")
+                        raise RepositoryError("a malformed object header")
                     kind, size = match.group(1), int(match.group(2))
                     if size > budget.per_object or size > budget.left:
-                        raise RepositoryError(f"{expected} is too large ({size} bytes)")
+                        raise RepositoryError(f"too large ({size} bytes)")
                     budget.left -= size
                     digest.update(head + b"\x00")
                 seen += len(chunk)
                 if seen > size:
-                    raise RepositoryError(f"{expected} is longer than its header says")
+                    raise RepositoryError("longer than its header says")
                 digest.update(chunk)
                 if kind != b"blob":
                     data += chunk
-    if not inflater.eof or inflater.unused_data or size < 0 or seen != size:
-        raise RepositoryError(f"{expected} is truncated or has trailing data")
+    except zlib.error as exc:
+        raise RepositoryError(f"objects/{expected[:2]}/{expected[2:]}: not zlib data") from exc
+    except RepositoryError as exc:
+        raise RepositoryError(f"objects/{expected[:2]}/{expected[2:]}: {exc}") from exc
+    if size < 0 or seen != size:
+        raise RepositoryError(f"objects/{expected[:2]}/{expected[2:]}: shorter than its header")
     if digest.hexdigest() != expected:
-        raise RepositoryError(f"{expected} does not hold the object of that name")
+        raise RepositoryError(
+            f"objects/{expected[:2]}/{expected[2:]} is not the object of that name"
+        )
     return GitObject(kind, size, bytes(data) if kind != b"blob" else None)
 
 

@@ -168,7 +168,7 @@ class _Verifier:
 
     def close(self) -> None:
         if self.archive is not None:
-            self.archive.tar.close()
+            self.archive.close()
 
     # -- authentication: nothing of the bundle is interpreted before it passes --------------
 

@@ -209,6 +209,39 @@ def test_a_changed_object_in_a_repository_stops_at_its_checksum(
     assert name.removeprefix(R) in failed
 
 
+def test_an_object_under_another_name_is_refused(agreed: Agreed, tmp_path: Path) -> None:
+    """A genuine, State-signed older commit stored under the approved commit's name would pass
+    `git verify-commit`: every object's name is checked against its content first."""
+    forger = make_forger(agreed, tmp_path)
+    store = services(agreed).store
+    v3, _v2, v1 = (v.sha for v in store.versions("BLR", "export-law"))
+    older = approved_repository(store.reader("BLR"), {"export-law": v1})
+
+    def change(files: Files) -> None:
+        base = R + "repos/BLR.git/objects/"
+        files[f"{base}{v3[:2]}/{v3[2:]}"] = older[f"objects/{v1[:2]}/{v1[2:]}"]
+
+    failed = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    assert any(
+        f.startswith("FAIL repository repos/BLR.git") and "is not the object of that name" in f
+        for f in failed
+    ), failed
+
+
+def test_an_object_outside_the_approved_commits_is_refused(agreed: Agreed, tmp_path: Path) -> None:
+    """The repository carries the approved versions only: an extra (older) commit is named."""
+    forger = make_forger(agreed, tmp_path)
+    store = services(agreed).store
+    v1 = store.versions("BLR", "export-law")[-1].sha
+    older = approved_repository(store.reader("BLR"), {"export-law": v1})
+
+    def change(files: Files) -> None:
+        files[f"{R}repos/BLR.git/objects/{v1[:2]}/{v1[2:]}"] = older[f"objects/{v1[:2]}/{v1[2:]}"]
+
+    failed = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    assert any("outside the approved commits" in f for f in failed), failed
+
+
 # -- the command line -------------------------------------------------------------------------
 
 
@@ -637,6 +670,18 @@ def test_sizes_are_limited_from_the_headers_before_anything_is_written(tmp_path:
     (check,) = verify_bundle(bundle, limits=Limits(max_bytes=1 << 30))
     assert check.name == "archive"
     assert "more than 1073741824 bytes" in check.detail
+
+
+def test_a_huge_long_name_header_is_refused_without_reading_it(tmp_path: Path) -> None:
+    """tarfile reads a GNU long name whole: one claiming 1 GiB is refused, not allocated."""
+    bundle = tmp_path / "longname.tar"
+    longname = _member("././@LongLink", size=1 << 30)
+    longname.type = tarfile.GNUTYPE_LONGNAME
+    with bundle.open("wb") as handle:
+        handle.write(longname.tobuf(tarfile.GNU_FORMAT) + b"r/" + b"a" * 510)
+    (check,) = verify_bundle(bundle)
+    assert check.name == "archive"
+    assert "asks to read more than" in check.detail
 
 
 def test_the_number_of_members_is_limited(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import io
 import json
 import re
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,14 +153,13 @@ class _Verifier:
     def __init__(
         self, bundle: Path, trusted: Path | None, tmp: Path, now: datetime, limits: Limits
     ) -> None:
-        self.bundle, self.trusted, self.tmp, self.now, self.limits = (
-            bundle,
-            trusted,
-            tmp,
-            now,
-            limits,
-        )
-        self.unpacked = tmp / "unpacked"
+        self.bundle = bundle
+        self.trusted = trusted
+        self.tmp = tmp
+        self.now = now
+        self.limits = limits
+        self.unpacked = tmp / "unpacked"  # the verifier's own copy of what it checked
+        self.signers_file = tmp / "allowed_signers"  # the keys it trusts, as git reads them
         self.archive: Archive | None = None
         self.keys: list[SignerKey] = []
         self.sums: dict[str, str] = {}
@@ -182,8 +181,10 @@ class _Verifier:
                 raise _Stop("archive", f"{needed} is missing")
         yield Check("archive", True, f"{len(archive.members)} files in {archive.root}/")
         yield self._load_signers(archive)
-        signer = yield from self._check_sums_signature(archive)
-        yield from self._check_sums(archive)
+        sums = self._small(archive, SUMS)
+        signer, check = self._check_sums_signature(archive, sums)
+        yield check
+        yield self._check_sums(archive, sums)
         manifest = self._manifest()
         yield Check("manifest.json", True, f"review {manifest.review}")
         yield self._check_signer(manifest, signer, archive.root)
@@ -214,14 +215,12 @@ class _Verifier:
         self.keys = parse_allowed_signers(raw.decode("utf-8", "replace"))
         if not self.keys:
             raise _Stop("allowed signers", f"no usable ssh-ed25519 key in {source}")
-        signers = self.tmp / "allowed_signers"
-        signers.write_text(_render_for_git(self.keys))
-        self.signers_file = signers
+        self.signers_file.write_text(_render_for_git(self.keys))
         return Check("allowed signers", True, f"{len(self.keys)} keys from {source}")
 
-    def _check_sums_signature(self, archive: Archive) -> Generator[Check, None, str]:
+    def _check_sums_signature(self, archive: Archive, sums: bytes) -> tuple[str, Check]:
         """The signature first, by a key trusted for bundles now; its party signed the bundle."""
-        sums, signature = self._small(archive, SUMS), self._small(archive, SUMS_SIGNATURE)
+        signature = self._small(archive, SUMS_SIGNATURE)
         try:
             verified = sshsig.verify(signature, sums, BUNDLE_NAMESPACE)
         except sshsig.SignatureError as exc:
@@ -239,14 +238,12 @@ class _Verifier:
                 f"sign bundles ({BUNDLE_NAMESPACE}) at {self.now:%Y-%m-%d %H:%M:%S} UTC",
             )
         signer = parties.pop()
-        self.sums_bytes = sums
-        yield Check(SUMS_SIGNATURE, True, f"signed by {signer} ({verified.fingerprint})")
-        return signer
+        return signer, Check(SUMS_SIGNATURE, True, f"signed by {signer} ({verified.fingerprint})")
 
-    def _check_sums(self, archive: Archive) -> Iterator[Check]:
+    def _check_sums(self, archive: Archive, sums: bytes) -> Check:
         """Every file against SHA256SUMS, hashed as it streams; the first mismatch ends it."""
         try:
-            self.sums = parse_sums(self.sums_bytes)
+            self.sums = parse_sums(sums)
         except (BundleFormatError, UnicodeDecodeError) as exc:
             raise _Stop(SUMS, str(exc)) from exc
         names = set(archive.members) - SIGNED_FILES
@@ -270,7 +267,7 @@ class _Verifier:
                 raise _Stop(f"{SUMS} {name}", "sha256 does not match (changed?)")
             if attachment:
                 self.age_headers[name] = head
-        yield Check(SUMS, True, f"{len(self.sums)} files match")
+        return Check(SUMS, True, f"{len(self.sums)} files match")
 
     def _manifest(self) -> Manifest:
         path = self.unpacked / MANIFEST

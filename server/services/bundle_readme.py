@@ -75,8 +75,8 @@ repository's config, which can name programs to run: first check that it is exac
 (`cat -A repos/BLR.git/config` shows each tab as ^I), then, still in {review}/:
 
     git --git-dir=repos/BLR.git fsck --strict
-    git -c core.hooksPath=/dev/null -c gpg.ssh.program=ssh-keygen \
-        -c gpg.ssh.allowedSignersFile="$PWD/allowed_signers" \
+    git -c core.hooksPath=/dev/null -c gpg.ssh.program=ssh-keygen \\
+        -c gpg.ssh.allowedSignersFile="$PWD/allowed_signers" \\
         --git-dir=repos/BLR.git verify-commit <commit from manifest.json>
     git --git-dir=repos/BLR.git show <commit>:documents/S.md | cmp - documents/BLR/S.md
 

@@ -212,3 +212,28 @@ def test_published_keys_carry_their_namespaces(agreed: Agreed) -> None:
         assert namespaces["blr@parties.peerlex"] == 'namespaces="git,peerlex-approval"'
         assert namespaces["unrcpd@parties.peerlex"] == 'namespaces="git,peerlex-bundle"'
         assert namespaces["peerlex@parties.peerlex"] == 'namespaces="peerlex-audit"'
+
+
+def test_the_readme_repository_steps_run_as_written(agreed: Agreed, tmp_path: Path) -> None:
+    """Step 4 of README.txt, with BLR's commit put in, passes on the unpacked bundle."""
+    out = tmp_path / "unpacked"
+    out.mkdir()
+    run("tar", "-xf", str(agreed.bundle), "-C", str(out))
+    root = out / "dushanbe-2017"
+    readme = (root / "README.txt").read_text()
+    config_shown = readme[readme.index("    [core]\n") : readme.index("\n\n(`cat -A")]
+    assert config_shown.replace("    ", "") + "\n" == (root / "repos/BLR.git/config").read_text()
+    steps = readme[
+        readme.index("still in dushanbe-2017/:\n") : readme.index("Every commit is signed")
+    ]
+    commands = "\n".join(line[4:] for line in steps.splitlines()[1:] if line.startswith("    "))
+    commit = json.loads((root / "manifest.json").read_text())["documents"][0]["commit"]
+    script = (
+        commands.replace("<commit from manifest.json>", commit)
+        .replace("<commit>", commit)
+        .replace("documents/S.md", "documents/export-law.md")
+        .replace("documents/BLR/S.md", "documents/BLR/export-law.md")
+    )
+    assert "verify-commit" in script
+    output = run("bash", "-euo", "pipefail", "-c", script, cwd=root)
+    assert 'Good "git" signature for blr@parties.peerlex' in output

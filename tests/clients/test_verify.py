@@ -74,6 +74,14 @@ def failures(bundle: Path, trusted: Path | None = None, **kwargs: Any) -> list[s
     return [c.line() for c in verify_bundle(bundle, trusted, **kwargs) if not c.ok]
 
 
+def refused(bundle: Path, trusted: Path) -> list[str]:
+    """`peerlex verify` prints NOT VERIFIED and exits 1; the FAIL lines name the checks."""
+    result = CliRunner().invoke(main, ["verify", str(bundle), "--allowed-signers", str(trusted)])
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1].startswith("NOT VERIFIED: "), result.output
+    return [line for line in result.output.splitlines() if line.startswith("FAIL ")]
+
+
 def services(agreed: Agreed) -> Services:
     found: Services = agreed.app.extensions["peerlex.services"]
     return found
@@ -221,7 +229,7 @@ def test_an_object_under_another_name_is_refused(agreed: Agreed, tmp_path: Path)
         base = R + "repos/BLR.git/objects/"
         files[f"{base}{v3[:2]}/{v3[2:]}"] = older[f"objects/{v1[:2]}/{v1[2:]}"]
 
-    failed = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    failed = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert any(
         f.startswith("FAIL repository repos/BLR.git") and "is not the object of that name" in f
         for f in failed
@@ -238,7 +246,7 @@ def test_an_object_outside_the_approved_commits_is_refused(agreed: Agreed, tmp_p
     def change(files: Files) -> None:
         files[f"{R}repos/BLR.git/objects/{v1[:2]}/{v1[2:]}"] = older[f"objects/{v1[:2]}/{v1[2:]}"]
 
-    failed = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    failed = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert any("outside the approved commits" in f for f in failed), failed
 
 
@@ -309,7 +317,7 @@ def test_forged_text_without_its_repository(agreed: Agreed, tmp_path: Path) -> N
         set_manifest(files, manifest)
         _drop_repository("BLR")(files)
 
-    failed = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    failed = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert any("agreement BLR/export-law" in f and "no repository entry" in f for f in failed)
 
 
@@ -339,7 +347,7 @@ def test_forged_older_version_that_was_never_approved(agreed: Agreed, tmp_path: 
                 repo["refs"] = {"refs/peerlex/approved/export-law": v1}
         set_manifest(files, manifest)
 
-    failed = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    failed = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert any(
         "approval approvals/BLR/export-law.sig" in f and "commit differs" in f for f in failed
     ), failed
@@ -356,7 +364,7 @@ def test_forged_bundle_without_one_states_approval(agreed: Agreed, tmp_path: Pat
         del files[R + "approvals/KGZ/action-plan.json"]
         del files[R + "approvals/KGZ/action-plan.sig"]
 
-    failed = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    failed = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert any("agreement KGZ/action-plan" in f and "no approval" in f for f in failed), failed
 
 
@@ -369,14 +377,14 @@ def test_forged_bundle_signed_by_a_non_organiser(agreed: Agreed, tmp_path: Path)
         manifest["signed_by"] = "GOE"
         set_manifest(files, manifest)
 
-    (failed,) = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    (failed,) = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert failed == "FAIL signer: GOE is not an organiser of dushanbe-2017"
 
 
 def test_forged_manifest_that_names_another_signer(agreed: Agreed, tmp_path: Path) -> None:
     """signed_by must be the party whose key signed SHA256SUMS."""
     forger = make_forger(agreed, tmp_path, as_party="OSCE")
-    (failed,) = failures(forger.forge(agreed, tmp_path / "f.tar", lambda f: None), forger.trusted)
+    (failed,) = refused(forger.forge(agreed, tmp_path / "f.tar", lambda f: None), forger.trusted)
     assert failed.startswith("FAIL signer: manifest.json says UNRCPD")
 
 
@@ -398,7 +406,7 @@ def test_a_state_signed_statement_of_another_kind_or_review(
         files[R + "approvals/BLR/export-law.json"] = data
         files[R + "approvals/BLR/export-law.sig"] = blr.sign(data, "peerlex-approval").encode()
 
-    failed = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    failed = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert len(failed) == 1, failed
     assert failed[0].startswith("FAIL approval approvals/BLR/export-law.sig")
     assert ("peerlex-approval/v1" if field == "type" else "another review") in failed[0]
@@ -414,7 +422,7 @@ def test_an_audit_checkpoint_not_signed_by_the_deployment(agreed: Agreed, tmp_pa
             forger.key, statement, "peerlex-audit"
         ).encode()
 
-    (failed,) = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    (failed,) = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert failed.startswith("FAIL audit checkpoint audit/checkpoint.json: signed by")
     assert "not a key of PEERLEX" in failed
 
@@ -450,7 +458,7 @@ def test_an_approval_key_cannot_sign_a_bundle(agreed: Agreed, tmp_path: Path) ->
         set_manifest(files, manifest)
 
     forger = Forger(blr.signing_key, published_signers(agreed, tmp_path))
-    (failed,) = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    (failed,) = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert failed.startswith("FAIL SHA256SUMS.sig")
     assert "peerlex-bundle" in failed
 
@@ -505,7 +513,7 @@ def test_a_party_that_is_a_path_is_refused_before_git_runs(
 
     bundle = forger.forge(agreed, tmp_path / "f.tar", change)
     git_spy.unlink(missing_ok=True)
-    (failed,) = failures(bundle, forger.trusted)
+    (failed,) = refused(bundle, forger.trusted)
     assert failed.startswith("FAIL manifest.json: repositories[0].party must match")
     assert not marker.exists()
     assert not git_spy.exists(), "git ran before the manifest was refused"
@@ -524,7 +532,7 @@ def test_party_values_that_are_not_codes_are_refused(
 
     bundle = forger.forge(agreed, tmp_path / "f.tar", change)
     git_spy.unlink(missing_ok=True)
-    (failed,) = failures(bundle, forger.trusted)
+    (failed,) = refused(bundle, forger.trusted)
     assert failed.startswith("FAIL manifest.json: documents[0].party must match")
     assert not git_spy.exists()
 
@@ -545,7 +553,7 @@ def test_a_repository_config_or_hook_in_the_bundle_never_runs(
         )
         files[repo + "hooks/reference-transaction"] = script.read_bytes()
 
-    failed = failures(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
+    failed = refused(forger.forge(agreed, tmp_path / "f.tar", change), forger.trusted)
     assert any(f.startswith("FAIL repository repos/BLR.git") for f in failed), failed
     assert not marker.exists()
 
@@ -797,7 +805,7 @@ def test_a_manifest_that_is_not_json_is_named(agreed: Agreed, tmp_path: Path, da
     bundle = forger.forge(
         agreed, tmp_path / "f.tar", lambda f: f.__setitem__(R + "manifest.json", data)
     )
-    (failed,) = failures(bundle, forger.trusted)
+    (failed,) = refused(bundle, forger.trusted)
     assert failed.startswith("FAIL manifest.json: ")
 
 

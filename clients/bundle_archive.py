@@ -43,6 +43,7 @@ class Limits:
     max_small_file: int = 64 << 20  # a file read whole: sums, manifest, statements, keys
     max_object: int = 256 << 20  # one git object, inflated
     max_inflated: int = 64 << 30  # every git object of the bundle, inflated
+    max_held: int = 1 << 30  # commits and trees, inflated: they are read into memory
 
 
 @dataclass

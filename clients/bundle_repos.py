@@ -41,11 +41,13 @@ class GitObject:
 
 
 class Budget:
-    """How many inflated bytes the bundle's objects may still take (decompression bombs)."""
+    """How many inflated bytes the bundle's objects may still take (decompression bombs), and
+    how many of them, commits and trees, may be held in memory."""
 
-    def __init__(self, total: int, per_object: int) -> None:
+    def __init__(self, total: int, per_object: int, held: int) -> None:
         self.left = total
         self.per_object = per_object
+        self.held_left = held
 
 
 def _inflate(handle: IO[bytes]) -> Iterator[bytes]:
@@ -85,9 +87,11 @@ def read_object(path: Path, budget: Budget) -> GitObject:
                     if match is None:
                         raise RepositoryError("a malformed object header")
                     kind, size = match.group(1), int(match.group(2))
-                    if size > budget.per_object or size > budget.left:
+                    held = size if kind != b"blob" else 0
+                    if size > budget.per_object or size > budget.left or held > budget.held_left:
                         raise RepositoryError(f"too large ({size} bytes)")
                     budget.left -= size
+                    budget.held_left -= held
                     digest.update(head + b"\x00")
                 seen += len(chunk)
                 if seen > size:

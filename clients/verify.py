@@ -409,7 +409,7 @@ class _Verifier:
         return f"{entry.party} approved {entry.slug} at {entry.commit[:12]} ({fingerprint})"
 
     def _check_repositories(self, manifest: Manifest, archive: Archive) -> Iterator[Check]:
-        budget = Budget(self.limits.max_inflated, self.limits.max_object)
+        budget = Budget(self.limits.max_inflated, self.limits.max_object, self.limits.max_held)
         try:
             git = Git(self.tmp, self.signers_file)
         except RepositoryError as exc:

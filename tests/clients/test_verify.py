@@ -699,19 +699,18 @@ def test_the_number_of_members_is_limited(tmp_path: Path) -> None:
     assert check == Check("archive", False, "more than 20 entries")
 
 
-def test_an_inflating_git_object_is_bounded(agreed: Agreed, tmp_path: Path) -> None:
-    """A loose object that inflates past the limit is refused while it inflates."""
-    files = unpack(agreed.bundle)
-    name = next(n for n in sorted(files) if "/repos/BLR.git/objects/" in n)
-    checks = list(
-        verify_bundle(
-            pack(files, tmp_path / "same.tar"),
-            published_signers(agreed, tmp_path),
-            limits=Limits(max_object=16),
-        )
-    )
-    failed = [c.line() for c in checks if not c.ok]
-    assert any("repos/BLR.git" in f and "too large" in f for f in failed), (failed, name)
+@pytest.mark.parametrize(
+    "limits",
+    [Limits(max_object=16), Limits(max_inflated=2000), Limits(max_held=300)],
+    ids=["one-object", "all-objects", "held-in-memory"],
+)
+def test_inflating_git_objects_is_bounded(agreed: Agreed, tmp_path: Path, limits: Limits) -> None:
+    """Loose objects that inflate past a limit are refused while they inflate (the header
+    names the size): one object, all of them, or the commits and trees kept in memory."""
+    failed = failures(agreed.bundle, published_signers(agreed, tmp_path), limits=limits)
+    assert failed, "the limit was not applied"
+    assert all(f.startswith("FAIL repository repos/") for f in failed), failed
+    assert all("too large" in f for f in failed), failed
 
 
 # -- malformed manifests and keys name the failing check --------------------------------------

@@ -51,6 +51,7 @@ EXIT_NOT_FOUND = 4
 EXIT_CONFLICT = 5
 EXIT_UNREACHABLE = 6
 EXIT_INVALID = 7
+EXIT_SIGNERS_UNCHECKED = 8  # a bundle is consistent, but its keys were not a trusted list
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 PROGRESS_DELAY = 1.0  # seconds a transfer runs before its progress bar appears
@@ -981,6 +982,20 @@ def bundle_pull(state: State, review: str, output: Path) -> None:
     click.echo(f"saved {size} bytes to {output} (sha256 {file_sha256(output)})")
 
 
+@main.command("allowed-signers")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def allowed_signers_save(state: State, output: Path) -> None:
+    """Save the keys the server publishes, for `peerlex verify --allowed-signers FILE`."""
+    text = state.client().allowed_signers()
+    output.write_text(text, encoding="utf-8")
+    count = sum(1 for line in text.splitlines() if line.strip())
+    click.echo(
+        f"saved {count} key(s) to {output}; compare their fingerprints with the parties' "
+        f"(ssh-keygen -lf {output})"
+    )
+
+
 # -- offline ----------------------------------------------------------------------------------
 
 
@@ -989,9 +1004,14 @@ def bundle_pull(state: State, review: str, output: Path) -> None:
 @click.option(
     "--allowed-signers",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A trusted allowed_signers file (else the bundle's own; check its fingerprints).",
+    help="A trusted allowed_signers file (GET /api/v1/allowed_signers, checked out of band).",
 )
-def verify(bundle: Path, allowed_signers: Path | None) -> None:
+@click.option(
+    "--trust-bundle-keys",
+    is_flag=True,
+    help="Without --allowed-signers, accept the bundle's own keys (exit 0, not 8).",
+)
+def verify(bundle: Path, allowed_signers: Path | None, trust_bundle_keys: bool) -> None:
     """Check a final bundle offline: one line per check, then the verdict (exit 0 if all pass)."""
     from clients.verify import verify_bundle  # only this command needs the crypto and git code
 
@@ -1002,6 +1022,12 @@ def verify(bundle: Path, allowed_signers: Path | None) -> None:
     if failed:
         click.echo(f"NOT VERIFIED: {failed} check(s) failed")
         sys.exit(EXIT_FAILED)
+    if allowed_signers is None and not trust_bundle_keys:
+        click.echo(
+            "signatures good, signers not checked against a trusted list: pass "
+            "--allowed-signers with the parties' published keys (or --trust-bundle-keys)"
+        )
+        sys.exit(EXIT_SIGNERS_UNCHECKED)
     click.echo("VERIFIED: every check passed")
     if allowed_signers is None:
         click.echo(

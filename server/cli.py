@@ -12,6 +12,7 @@ from sqlalchemy import select
 from keys.master import create_master_key
 from keys.merkle import DEPLOYMENT_PARTY
 from server import cli_audit, cli_db, cli_ops, keys_admin
+from server.characters import single_line_refusal
 from server.config import Config
 from server.db import Database, db_session
 from server.models import Membership, Party, PartyKind, Role, User
@@ -71,6 +72,13 @@ def init(ctx: click.Context, if_missing: bool) -> None:
     click.echo(f"peerlex data directory ready: {config.data_dir}")
 
 
+def _plain_option(value: str, hint: str) -> str:
+    refusal = single_line_refusal(value)
+    if refusal is not None:
+        raise click.BadParameter(refusal, param_hint=hint)
+    return value
+
+
 @main.group()
 def party() -> None:
     """Manage parties (States and organisations)."""
@@ -91,6 +99,7 @@ def party_add(ctx: click.Context, code: str, name: str, kind: str) -> None:
         raise click.BadParameter("use 2-16 upper-case letters or digits, e.g. BLR") from exc
     if code == DEPLOYMENT_PARTY:
         raise click.BadParameter(f"{code} is reserved for the deployment's own key")
+    _plain_option(name, "--name")
     app = _app(ctx)
     with app.app_context():
         session = db_session()
@@ -129,6 +138,8 @@ def user_add(ctx: click.Context, email: str, party_code: str | None, role: str, 
     email = email.strip().lower()
     if "@" not in email or any(c in email for c in "<> \n\r\t"):
         raise click.BadParameter("not an email address", param_hint="EMAIL")
+    _plain_option(email, "EMAIL")
+    _plain_option(name, "--name")
     password = _read_password(prompt=True)
     try:
         check_password_rules(password, email=email)

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base
 
+# Ids are INTEGER columns: 32 bits on PostgreSQL. A larger number names nothing, and must not
+# reach the database, which would refuse it (or, on SQLite, Python's driver would).
+ID_MAX = 2**31 - 1
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
@@ -166,6 +170,7 @@ class Review(Base):
     participants: Mapped[list[ReviewParticipant]] = relationship(
         back_populates="review", lazy="selectin", cascade="all, delete-orphan"
     )
+
 
     def parties_with(self, role: ParticipantRole) -> list[str]:
         return sorted(p.party.code for p in self.participants if p.role == role.value)

@@ -264,6 +264,8 @@ def read_password() -> str:
 @click.pass_context
 def main(ctx: click.Context, profile: str) -> None:
     """Work with a peerlex server, and verify final bundles offline."""
+    # Saved logins and downloaded attachments and bundles are the user's alone.
+    os.umask(0o077)
     ctx.obj = State(profile)
 
 

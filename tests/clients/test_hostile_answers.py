@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -299,6 +300,15 @@ def test_json_output_escapes_what_json_dumps_leaves_raw(crafted: Path, args: lis
     assert EVIL in _strings(json.loads(result.stdout))
     assert "\\u009b" in result.stdout
     assert "\\u202e" in result.stdout
+
+
+def test_a_downloaded_bundle_is_readable_by_its_owner_alone(crafted: Path) -> None:
+    """`bundle pull` under a permissive umask still writes a file only its owner can read."""
+    result = CliRunner().invoke(main, ["bundle", "pull", "r", "-o", "bundle.tar"])
+    assert result.exit_code == EXIT_OK, result.output
+    saved = crafted / "bundle.tar"
+    assert saved.read_bytes() == BUNDLE_BYTES
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
 
 
 def test_a_coloured_redline_escapes_the_server_text_and_keeps_its_own_colours(

@@ -5,10 +5,15 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ColumnElement, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from repo_store.names import SLUG
 from server.db import Base
+
+# Ids are INTEGER columns: 32 bits on PostgreSQL. A larger number names nothing, and must not
+# reach the database, which would refuse it (or, on SQLite, Python's driver would).
+ID_MAX = 2**31 - 1
 
 
 def utcnow() -> datetime:
@@ -172,6 +177,14 @@ class Review(Base):
     participants: Mapped[list[ReviewParticipant]] = relationship(
         back_populates="review", lazy="selectin", cascade="all, delete-orphan"
     )
+
+    @classmethod
+    def named(cls, rid: str) -> ColumnElement[bool]:
+        """The condition for the review a URL names by id or slug; for anything else, none."""
+        # str.isdigit() is true of "²" and other digits int() cannot read: ASCII only.
+        if rid.isascii() and rid.isdigit():
+            return cls.id == int(rid) if len(rid) <= 10 and int(rid) <= ID_MAX else false()
+        return cls.slug == rid if SLUG.fullmatch(rid) else false()
 
     def parties_with(self, role: ParticipantRole) -> list[str]:
         return sorted(p.party.code for p in self.participants if p.role == role.value)

@@ -172,9 +172,7 @@ def _review_of_request(session: Session) -> int | None:
     rid = (request.view_args or {}).get("rid")
     if not isinstance(rid, str):
         return None
-    column = Review.id if rid.isdigit() else Review.slug
-    value: int | str = int(rid) if rid.isdigit() else rid
-    found: int | None = session.scalar(select(Review.id).where(column == value))
+    found: int | None = session.scalar(select(Review.id).where(Review.named(rid)))
     return found
 
 
@@ -462,9 +460,7 @@ def _audit_scope(user: User) -> set[int] | None:
 
 
 def _review_filter(rid: str, scope: set[int] | None) -> int:
-    column = Review.id if rid.isdigit() else Review.slug
-    value: int | str = int(rid) if rid.isdigit() else rid
-    found = db_session().scalar(select(Review.id).where(column == value))
+    found = db_session().scalar(select(Review.id).where(Review.named(rid)))
     if found is None or (scope is not None and found not in scope):
         raise NotFound("no such review, or you do not organise it")
     return found

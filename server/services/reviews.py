@@ -35,12 +35,7 @@ NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: Re
 
 def find_review(user: User, rid: str) -> Review:
     """The review named by slug or id, if the user takes part in it; else 404."""
-    query = (
-        select(Review).where(Review.id == int(rid))
-        if rid.isdigit()
-        else (select(Review).where(Review.slug == rid))
-    )
-    review = db_session().scalar(query)
+    review = db_session().scalar(select(Review).where(Review.named(rid)))
     if review is None or not can_see_review(user, review):
         raise NotFound(NOT_FOUND)
     return review

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -33,9 +33,15 @@ def principal(party: str) -> str:
     return f"{party.lower()}@parties.peerlex"
 
 
-def _openssh_time(moment: datetime) -> str:
-    # OpenSSH reads YYYYMMDDHHMMSS with a trailing Z as UTC.
-    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S") + "Z"
+def _openssh_time(moment: datetime, *, round_up: bool = False) -> str:
+    # OpenSSH reads YYYYMMDDHHMMSS with a trailing Z as UTC, whole seconds only.
+    moment = moment.astimezone(UTC)
+    if round_up and moment.microsecond:
+        # A key's end rounds up: a signature made in its last second (git's times are whole
+        # seconds) stays valid, and a key made and retired within one second still has
+        # valid-before after valid-after, which ssh-keygen demands.
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment.strftime("%Y%m%d%H%M%S") + "Z"
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,11 @@ class AllowedSigner:
         if self.valid_after is not None:
             options += f',valid-after="{_openssh_time(self.valid_after)}"'
         if self.valid_before is not None:
-            options += f',valid-before="{_openssh_time(self.valid_before)}"'
+            before = self.valid_before
+            if self.valid_after is not None:
+                # ssh-keygen refuses a line whose valid-before is not after its valid-after.
+                before = max(before, self.valid_after.replace(microsecond=0) + timedelta(seconds=1))
+            options += f',valid-before="{_openssh_time(before, round_up=True)}"'
         return f"{principal(self.party)} {options} {sshsig.public_key_line(self.public_key)}"
 
 

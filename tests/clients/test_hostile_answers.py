@@ -343,4 +343,4 @@ def test_verify_shows_a_hostile_bundle_s_names_escaped(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["verify", str(bundle)])
     assert result.exit_code == EXIT_FAILED
     _assert_inert(result.stdout + result.stderr)
-    assert "unpacked A\\x1b[2J" in result.stdout
+    assert "A\\x1b[2J" in result.stdout

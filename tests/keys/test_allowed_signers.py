@@ -95,6 +95,9 @@ def _signed_commit(tmp_path: Path, key: Path, when: datetime) -> Path:
         (timedelta(days=-10), timedelta(days=1), True),
         (timedelta(days=-10), timedelta(days=-1), False),  # rotated out before the commit
         (timedelta(days=1), None, False),  # made after the commit: cannot have signed it
+        # Made, used and retired within one second (times in git are whole seconds).
+        (timedelta(0), timedelta(milliseconds=300), True),
+        (timedelta(0), timedelta(0), True),
     ],
 )
 def test_git_verify_commit_honours_the_validity_of_the_published_key(

@@ -12,6 +12,7 @@ from marshmallow import RAISE
 from server.schemas import (
     AttachmentSchema,
     AttachmentUploadQuerySchema,
+    DiffPageSchema,
     DiffQuerySchema,
     DocumentPutSchema,
     DocumentSchema,
@@ -71,16 +72,20 @@ def versions(party: str, slug: str) -> list[dict[str, Any]]:
 
 @blp.route("/<party>/documents/<slug>/diff")
 @blp.arguments(DiffQuerySchema, location="query", unknown=RAISE)
-@blp.response(200, content_type="application/json")
+@blp.response(200, DiffPageSchema, content_type="application/json")
 @blp.alt_response(200, content_type="text/html", description="format=html: a redline page")
 @blp.alt_response(200, content_type="text/x-diff", description="format=unified: git diff")
+@blp.alt_response(404, description="No such page (or version)")
+@blp.alt_response(422, description="A version has more blocks than a document may have")
+@blp.alt_response(503, description="The worker is busy with other large comparisons")
 def diff(query: dict[str, Any], party: str, slug: str) -> Response:
     """What changed between two versions: structural word-level JSON, git's diff, or a redline.
 
-    `to` defaults to the newest version you may see, `from` to the one before it.
+    `to` defaults to the newest version you may see, `from` to the one before it. JSON and the
+    redline come one page at a time (`page`, from 1; `Link` names the next and previous).
     """
     return diffs.document_diff(
-        current_user, party, slug, query["from_"], query["to"], query["format"]
+        current_user, party, slug, query["from_"], query["to"], query["format"], query["page"]
     )
 
 

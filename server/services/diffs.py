@@ -67,7 +67,7 @@ class DiffCache:
     def entry(self, party: str, slug: str, old: str | None, new: str, fmt: str) -> Path:
         # Every part is validated (party code, slug, commit ids): none can leave the root.
         paging = f"{self.page_blocks}-{self.page_chars}"
-        return self.root / party / slug / f"{old or 'none'}..{new}.{fmt}.{paging}"
+        return self.root / "entries" / party / slug / f"{old or 'none'}..{new}.{fmt}.{paging}"
 
     def meta(self, entry: Path) -> dict[str, Any] | None:
         """The entry's meta.json, or None when it is not cached; a hit counts as a use."""
@@ -100,11 +100,11 @@ class DiffCache:
     def _evict(self) -> None:
         entries = []
         total = 0
-        for path in self.root.glob("*/*/*"):
+        for path in self.root.glob("entries/*/*/*"):
             try:
                 size = sum(f.stat().st_size for f in path.iterdir())
                 entries.append((path.stat().st_mtime, size, path))
-            except FileNotFoundError:
+            except OSError:
                 continue  # removed by another worker meanwhile
             total += size
         if total <= self.max_bytes:

@@ -158,9 +158,11 @@ def test_the_cache_stays_within_its_bound(config: Config) -> None:
     from server.services.diffs import DiffCache
 
     cache = DiffCache(config.data_dir / "cache", 30_000, 500, 200_000)
+    def write(directory: Path) -> None:
+        (directory / "meta.json").write_text("{}" + " " * 9_000)
+
     for n in range(10):
-        entry = cache.entry("BLR", "law", None, f"{n:040x}", "json")
-        cache.fill(entry, lambda d: (d / "meta.json").write_text("{}" + " " * 9_000))
+        cache.fill(cache.entry("BLR", "law", None, f"{n:040x}", "json"), write)
     total = sum(f.stat().st_size for f in (config.data_dir / "cache").rglob("*") if f.is_file())
     assert total <= 30_000
     assert cache.meta(cache.entry("BLR", "law", None, f"{9:040x}", "json")) is not None

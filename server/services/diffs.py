@@ -34,7 +34,7 @@ from server.errors import Problem
 from server.models import User
 from server.services.context import services
 from server.services.documents import previous_readable, readable_version
-from server.services.limits import is_expensive, work_gate
+from server.services.limits import Busy, is_expensive, work_gate
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,9 @@ _CODE_ROOT = str(Path(repo_store.__file__).resolve().parents[1])
 class DiffCache:
     """Comparisons on disk, one directory of pages per (party, slug, from, to, format).
 
-    Bounded in bytes: past the bound, the entries used longest ago are removed. An entry is
+    Bounded in bytes: past the bound, the entries used longest ago are removed. Each worker
+    looks at the whole cache only after it has added a sixteenth of the bound, so the cache
+    may overshoot by that much per worker between two looks. An entry is
     written into a temporary directory and renamed into place whole, so a reader in any worker
     sees all of it or none; two workers that compute the same entry keep the first.
     """
@@ -62,6 +64,7 @@ class DiffCache:
         self.page_blocks = page_blocks
         self.page_chars = page_chars
         self.computed = 0  # comparisons this process computed, hits excluded
+        self._added = 0  # bytes this process added since it last looked at the whole cache
         self._lock = threading.Lock()
 
     def entry(self, party: str, slug: str, old: str | None, new: str, fmt: str) -> Path:
@@ -85,6 +88,7 @@ class DiffCache:
         scratch = Path(tempfile.mkdtemp(dir=work))
         try:
             write(scratch)
+            size = sum(f.stat().st_size for f in scratch.iterdir())
             entry.parent.mkdir(parents=True, exist_ok=True)
             try:
                 scratch.rename(entry)
@@ -95,7 +99,12 @@ class DiffCache:
             shutil.rmtree(scratch, ignore_errors=True)
         with self._lock:
             self.computed += 1
-        self._evict()
+            self._added += size
+            look = self._added >= self.max_bytes // 16
+            if look:
+                self._added = 0
+        if look:
+            self._evict()
 
     def _evict(self) -> None:
         entries = []
@@ -180,14 +189,14 @@ def diff_page(
         )
         meta = cache.meta(entry)
         if meta is None:  # evicted at once: the cache is smaller than one comparison
-            raise Problem(503, "the comparison does not fit in the diff cache", "busy")
+            raise Busy("the comparison was evicted from the diff cache at once; ask again")
     pages = int(meta["pages"])
     if not 1 <= page <= pages:
         raise Problem(404, f"no page {page}: the comparison has {pages}", "no-such-page")
     try:
         body = (entry / f"{page}.{_suffix(fmt)}").read_text(encoding="utf-8")
     except FileNotFoundError as exc:  # evicted by another worker between two reads
-        raise Problem(503, "the comparison was just evicted; ask again", "busy") from exc
+        raise Busy("the comparison was evicted from the diff cache meanwhile; ask again") from exc
     starts = meta.get("starts", [0])
     return DiffPage(
         code,

@@ -20,15 +20,10 @@ RETRY_AFTER = 5
 
 
 class Busy(Problem):
-    """503: this worker already runs as many expensive requests as it may; try again soon."""
+    """503 with Retry-After: the request can be answered, only not now."""
 
-    def __init__(self, what: str) -> None:
-        super().__init__(
-            503,
-            f"the server is busy with other large {what}; try again in {RETRY_AFTER} s",
-            "busy",
-            retry_after=RETRY_AFTER,
-        )
+    def __init__(self, detail: str) -> None:
+        super().__init__(503, detail, "busy", retry_after=RETRY_AFTER)
 
     def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
         return [*super().get_headers(*args, **kwargs), ("Retry-After", str(RETRY_AFTER))]
@@ -50,7 +45,7 @@ class WorkGate:
     def expensive(self, what: str) -> Iterator[None]:
         """Hold one slot for the block's duration, or raise Busy when none is free."""
         if not self._free.acquire(blocking=False):
-            raise Busy(what)
+            raise Busy(f"the server is busy with other large {what}; try again in {RETRY_AFTER} s")
         try:
             yield
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, cast
 
-from flask import Response, request, stream_with_context
+from flask import Response, jsonify, request, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE
@@ -25,6 +25,7 @@ from server.schemas import (
 )
 from server.services import attachments, diffs, documents, recipients
 from server.services.context import services
+from server.services.limits import is_expensive, work_gate
 
 blp = Blueprint(
     "documents", __name__, url_prefix="/api/v1/parties", description="Documents and versions"
@@ -41,9 +42,15 @@ def list_documents(party: str) -> list[dict[str, Any]]:
 @blp.route("/<party>/documents/<slug>", methods=["GET"])
 @blp.arguments(VersionQuerySchema, location="query", as_kwargs=True, unknown=RAISE)
 @blp.response(200, DocumentSchema)
-def get_document(party: str, slug: str, version: str | None) -> dict[str, Any]:
+@blp.alt_response(503, description="The worker is busy with other large documents")
+def get_document(party: str, slug: str, version: str | None) -> dict[str, Any] | Response:
     """A document with its text, at a version (default: the newest one you may see)."""
-    return documents.get_document(current_user, party, slug, version)
+    found = documents.get_document(current_user, party, slug, version)
+    if not is_expensive(found["content"]):
+        return found
+    # Encoding a large text is the costly part: it is done here, holding a slot.
+    with work_gate().expensive("documents"):
+        return jsonify(DocumentSchema().dump(found))
 
 
 @blp.route("/<party>/documents/<slug>", methods=["PUT"])

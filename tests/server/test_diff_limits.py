@@ -158,6 +158,7 @@ def test_the_cache_stays_within_its_bound(config: Config) -> None:
     from server.services.diffs import DiffCache
 
     cache = DiffCache(config.data_dir / "cache", 30_000, 500, 200_000)
+
     def write(directory: Path) -> None:
         (directory / "meta.json").write_text("{}" + " " * 9_000)
 
@@ -235,3 +236,23 @@ def test_the_limits_come_from_the_environment(tmp_path: Path) -> None:
     assert (config.max_document_blocks, config.page_blocks) == (2000, 50)
     assert config.expensive_per_worker == 3
     assert replace(config, page_chars=10).page_chars == 10
+
+
+def test_a_large_document_needs_a_slot_and_a_small_one_does_not(
+    app: Flask, world: dict[str, Api], put_doc: DocFactory
+) -> None:
+    push(put_doc, law(5_000))
+    push(put_doc, law(3), slug="small-law")
+    whole = world["own"].get(DOC)
+    assert whole.status_code == 200
+    gate: WorkGate = app.extensions["peerlex.work_gate"]
+    with ExitStack() as held:
+        for _ in range(gate.slots):
+            held.enter_context(gate.expensive("test"))
+        busy = world["own"].get(DOC)
+        assert busy.status_code == 503
+        assert busy.headers["Retry-After"] == str(RETRY_AFTER)
+        assert world["own"].get(DOC.replace("export-law", "small-law")).status_code == 200
+    again = world["own"].get(DOC)
+    assert again.json == whole.json
+    assert again.json["content"] == law(5_000)

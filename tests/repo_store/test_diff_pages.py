@@ -71,6 +71,17 @@ def test_the_reproduction_is_refused_by_counting_not_parsing() -> None:
     start = time.perf_counter()
     assert count_pieces(REPRODUCTION) > DEFAULT_MAX_BLOCKS
     assert time.perf_counter() - start < 2.0
+    # In a fresh process: what deciding the refusal costs in memory, beyond the text itself.
+    probe = (
+        "import resource\n"
+        "from repo_store.diff.blocks import count_pieces\n"
+        "from tests.diff_worst import REPRODUCTION\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "count_pieces(REPRODUCTION)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, check=True)
+    assert int(done.stdout) * 1024 < 64 * 1024 * 1024
 
 
 @pytest.mark.parametrize("name", sorted(WORST))

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -223,23 +224,16 @@ def _compute(
     """Write the comparison's pages into scratch: small ones here, large ones in a child."""
     store = services().store
     config = services().config
-    if fmt == "unified":
-        old_size = len(store.read_document(code, slug, old_version).content) if old_version else 0
-        new_size = len(store.read_document(code, slug, new_version).content)
-
-        def unified() -> None:
-            text = store.unified_diff(code, slug, old_version, new_version)
-            (scratch / "1.diff").write_text(text, encoding="utf-8")
-
-        if old_size + new_size > config.expensive_chars:
-            with work_gate().expensive("comparisons"):
-                unified()
-        else:
-            unified()
-        (scratch / "meta.json").write_text(json.dumps({"pages": 1, "blocks": 0}))
-        return
     new_doc = store.read_document(code, slug, new_version)
     old_text = store.read_document(code, slug, old_version).content if old_version else ""
+    expensive = is_expensive(old_text, new_doc.content)
+    if fmt == "unified":
+        # git's own diff, in its own process; large ones still take a slot.
+        with work_gate().expensive("comparisons") if expensive else nullcontext():
+            text = store.unified_diff(code, slug, old_version, new_version)
+        (scratch / "1.diff").write_text(text, encoding="utf-8")
+        (scratch / "meta.json").write_text(json.dumps({"pages": 1, "blocks": 0}))
+        return
     limit = config.max_document_blocks
     for text in (old_text, new_doc.content):
         # A version saved before the limit existed, or under a higher one, is refused before
@@ -253,7 +247,7 @@ def _compute(
         "new_label": new_version[:12],
         "lang": str(new_doc.metadata.get("language") or "und"),
     }
-    if not is_expensive(old_text, new_doc.content):
+    if not expensive:
         diff = diff_texts(old_text, new_doc.content)
         if max(diff.stats["old_blocks"], diff.stats["new_blocks"]) > limit:
             raise _too_many_blocks(limit)

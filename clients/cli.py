@@ -40,7 +40,7 @@ from clients.profiles import (
     save_profile,
 )
 from clients.redline import render_redline
-from clients.terminal import printable
+from clients.terminal import json_text, one_line, printable
 
 # Exit codes; docs/cli.md lists them for scripts.
 EXIT_OK = 0
@@ -51,6 +51,7 @@ EXIT_NOT_FOUND = 4
 EXIT_CONFLICT = 5
 EXIT_UNREACHABLE = 6
 EXIT_INVALID = 7
+EXIT_SIGNERS_UNCHECKED = 8  # a bundle is consistent, but its keys were not a trusted list
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 PROGRESS_DELAY = 1.0  # seconds a transfer runs before its progress bar appears
@@ -70,7 +71,8 @@ class Failure(click.ClickException):
     """An error for the user: one line on stderr, and an exit code from the table above."""
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:
-        super().__init__(" ".join(message.split()))
+        # Server answers end up in these messages: shown escaped, they cannot act on a terminal.
+        super().__init__(one_line(" ".join(message.split())))
         # click declares exit_code on the class; each failure carries its own.
         self.exit_code = exit_code  # type: ignore[misc]
 
@@ -184,7 +186,12 @@ def write_text(text: str) -> None:
 
 
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    click.echo(json_text(json.dumps(data, ensure_ascii=False, indent=2)))
+
+
+def say(line: str) -> None:
+    """Print one line built from server values: any control or bidi character in it escaped."""
+    click.echo(one_line(line))
 
 
 def short(sha: str | None) -> str:
@@ -195,6 +202,7 @@ def table(rows: Sequence[Sequence[str]]) -> None:
     """Print rows in aligned columns (the last one left ragged)."""
     if not rows:
         return
+    rows = [[one_line(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
@@ -257,6 +265,8 @@ def read_password() -> str:
 @click.pass_context
 def main(ctx: click.Context, profile: str) -> None:
     """Work with a peerlex server, and verify final bundles offline."""
+    # Saved logins and downloaded attachments and bundles are the user's alone.
+    os.umask(0o077)
     ctx.obj = State(profile)
 
 
@@ -293,7 +303,7 @@ def login(state: State, server: str, email: str) -> None:
     path = save_profile(
         Profile(state.profile, server, email.strip().lower(), token["token"], token["expires_at"])
     )
-    click.echo(
+    say(
         f"logged in to {server} as {email} (profile {state.profile}); "
         f"token saved in {path}, valid until {token['expires_at']}"
     )
@@ -310,7 +320,7 @@ def logout(state: State, everywhere: bool) -> None:
     """Revoke the profile's token on the server and forget it."""
     profile = load_profile(state.profile)
     if profile is None:
-        click.echo(f"profile {state.profile} was not logged in")
+        say(f"profile {state.profile} was not logged in")
         return
     client = Client(profile.server, profile.token)
     try:
@@ -324,7 +334,7 @@ def logout(state: State, everywhere: bool) -> None:
         # expired or revoked already: nothing left to revoke
     delete_profile(state.profile)
     what = f"every session of {profile.email} ended" if everywhere else "logged out"
-    click.echo(f"{what} (profile {state.profile})")
+    say(f"{what} (profile {state.profile})")
 
 
 @main.command()
@@ -340,7 +350,7 @@ def whoami(state: State, as_json: bool) -> None:
     roles = ", ".join(f"{m['role']} of {m['party']}" for m in me["memberships"])
     if me.get("is_admin"):
         roles = ", ".join(filter(None, ["admin", roles]))
-    click.echo(f"{me['email']} on {profile.server} (profile {profile.name}): {roles or 'no role'}")
+    say(f"{me['email']} on {profile.server} (profile {profile.name}): {roles or 'no role'}")
 
 
 @main.command()
@@ -362,7 +372,7 @@ def ping(state: State, server: str | None, wait: float) -> None:
                 raise
             time.sleep(0.2)
             continue
-        click.echo(f"{server}: {health.get('status', 'ok')}")
+        say(f"{server}: {health.get('status', 'ok')}")
         return
 
 
@@ -392,7 +402,7 @@ def docs(state: State, party: str, as_json: bool) -> None:
         echo_json(found)
         return
     if not found:
-        click.echo(f"no documents of {party} you may read")
+        say(f"no documents of {party} you may read")
     table(
         [
             (
@@ -465,10 +475,10 @@ def push(
     if as_json:
         echo_json(saved)
     elif quiet:
-        click.echo(version["commit"])
+        say(version["commit"])
     else:
         what = "created" if base is None else "saved a new version of"
-        click.echo(
+        say(
             f"{what} {party}/{slug}: {version['commit']} "
             f"(signed by {version['signature']['party'] or party}, "
             f"signature {version['signature']['status']})"
@@ -490,7 +500,7 @@ def log(state: State, party: str, slug: str, limit: int | None, quiet: bool, as_
         return
     for v in versions:
         if quiet:
-            click.echo(v["commit"])
+            say(v["commit"])
             continue
         signature = v["signature"]
         signed = (
@@ -498,7 +508,7 @@ def log(state: State, party: str, slug: str, limit: int | None, quiet: bool, as_
             if signature["status"] == "good"
             else f"SIGNATURE {signature['status'].upper()}"
         )
-        click.echo(
+        say(
             f"{v['commit']}  {v['committed_at'][:19].replace('T', ' ')}  "
             f"{v['author']['email']}  {signed}  {v['message']}"
         )
@@ -607,9 +617,9 @@ def attach(
     if as_json:
         echo_json(record)
     elif quiet:
-        click.echo(record["id"])
+        say(record["id"])
     else:
-        click.echo(
+        say(
             f"attached {record['name']} ({record['size']} bytes, {record['media_type']}) "
             f"to {party}/{slug} as {record['id']}"
         )
@@ -629,7 +639,7 @@ def attachments(state: State, party: str, slug: str, quiet: bool, as_json: bool)
         return
     if quiet:
         for a in found:
-            click.echo(a["id"])
+            say(a["id"])
         return
     table([(a["id"], str(a["size"]), a["media_type"], a["uploaded_by"], a["name"]) for a in found])
 
@@ -645,7 +655,7 @@ def fetch_attachment(state: State, party: str, slug: str, attachment_id: str, ou
     client = state.client()
     with TransferProgress(f"downloading {output.name}") as progress:
         size = client.download_attachment(party, slug, attachment_id, output, progress=progress)
-    click.echo(f"saved {size} bytes to {output}")
+    say(f"saved {size} bytes to {output}")
 
 
 # -- reviews ----------------------------------------------------------------------------------
@@ -661,9 +671,9 @@ def reviews(state: State, as_json: bool) -> None:
         echo_json(found)
         return
     if not found:
-        click.echo("no reviews")
+        say("no reviews")
     for r in found:
-        click.echo(
+        say(
             f"{r['slug']}  {r['state']}  {r['title']}  (States: {', '.join(r['states'])}; "
             f"organisers: {', '.join(r['organisers']) or '-'}; "
             f"observers: {', '.join(r['observers']) or '-'})"
@@ -702,7 +712,7 @@ def review_create(
     if as_json:
         echo_json(created)
         return
-    click.echo(f"opened review {created['slug']} ({created['title']})")
+    say(f"opened review {created['slug']} ({created['title']})")
 
 
 @main.command("review-state")
@@ -716,7 +726,7 @@ def review_state(state: State, review: str, new_state: str, as_json: bool) -> No
     if as_json:
         echo_json(changed)
         return
-    click.echo(f"review {changed['slug']} is now in state {changed['state']}")
+    say(f"review {changed['slug']} is now in state {changed['state']}")
 
 
 @main.command()
@@ -732,7 +742,7 @@ def share(state: State, review: str, party: str, slug: str, version: str, as_jso
     if as_json:
         echo_json(shared)
         return
-    click.echo(f"{party}/{slug} version {shared['version']} is shared into {review}")
+    say(f"{party}/{slug} version {shared['version']} is shared into {review}")
 
 
 @main.command()
@@ -792,7 +802,7 @@ def comments(
         echo_json(found)
         return
     if not found:
-        click.echo("no comments")
+        say("no comments")
     for depth, c in threads(found):
         pad = "    " * depth
         head = f"#{c['id']} [{c['status']}] {c['author']} ({c['author_party']})"
@@ -804,10 +814,12 @@ def comments(
             words = ANCHOR_WORDS.get(anchor["status"], anchor["status"])
             if c["parent"] is not None:
                 head += f" reply to #{c['parent']}"
-            click.echo(f"{head} on {where}: {words}")
-            click.echo(f"    > {printable(anchor.get('quote') or c['quote'])}")
+            say(f"{head} on {where}: {words}")
+            quote = printable(anchor.get("quote") or c["quote"])
+            # A quote's own line breaks stay indented under it, never posing as a comment.
+            click.echo("    > " + quote.replace("\n", "\n      "))
         else:
-            click.echo(f"{pad}{head}")
+            say(f"{pad}{head}")
         for line in printable(c["body"]).splitlines() or [""]:
             click.echo(f"{pad}    {line}")
 
@@ -844,10 +856,10 @@ def comment(
     if as_json:
         echo_json(made)
     elif quiet:
-        click.echo(str(made["id"]))
+        say(str(made["id"]))
     else:
         where = f"reply to #{parent}" if parent else f"on {made['party']}/{made['slug']}"
-        click.echo(f"comment #{made['id']} added ({where})")
+        say(f"comment #{made['id']} added ({where})")
 
 
 @main.command()
@@ -864,7 +876,7 @@ def resolve(state: State, review: str, comment_id: int, status: str, as_json: bo
     if as_json:
         echo_json(changed)
         return
-    click.echo(f"comment #{changed['id']} is now {changed['status']}")
+    say(f"comment #{changed['id']} is now {changed['status']}")
 
 
 @main.command()
@@ -880,7 +892,7 @@ def approve(state: State, review: str, party: str, slug: str, version: str, as_j
     if as_json:
         echo_json(made)
         return
-    click.echo(
+    say(
         f"approved {party}/{slug} version {made['version']} in {review} "
         f"(signed statement by {made['approved_by']})"
     )
@@ -926,7 +938,7 @@ def recipient_add(state: State, party: str, age_recipient: str, label: str, as_j
     if as_json:
         echo_json(added)
         return
-    click.echo(f"{party} now has the offline recipient {added['recipient']}")
+    say(f"{party} now has the offline recipient {added['recipient']}")
 
 
 @recipient.command("list")
@@ -957,7 +969,7 @@ def bundle_build(state: State, review: str, as_json: bool) -> None:
     if as_json:
         echo_json(info)
         return
-    click.echo(
+    say(
         f"built the final bundle of {info['review']}: {info['documents']} document(s), "
         f"{info['attachments']} attachment(s), {info['size']} bytes, sha256 {info['sha256']}"
     )
@@ -980,7 +992,21 @@ def bundle_pull(state: State, review: str, output: Path) -> None:
     client = state.client()
     with TransferProgress(f"downloading {output.name}") as progress:
         size = client.download_bundle(review, output, progress=progress)
-    click.echo(f"saved {size} bytes to {output} (sha256 {file_sha256(output)})")
+    say(f"saved {size} bytes to {output} (sha256 {file_sha256(output)})")
+
+
+@main.command("allowed-signers")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def allowed_signers_save(state: State, output: Path) -> None:
+    """Save the keys the server publishes, for `peerlex verify --allowed-signers FILE`."""
+    text = state.client().allowed_signers()
+    output.write_text(text, encoding="utf-8")
+    count = sum(1 for line in text.splitlines() if line.strip())
+    click.echo(
+        f"saved {count} key(s) to {output}; compare their fingerprints with the parties' "
+        f"(ssh-keygen -lf {output})"
+    )
 
 
 # -- offline ----------------------------------------------------------------------------------
@@ -991,22 +1017,33 @@ def bundle_pull(state: State, review: str, output: Path) -> None:
 @click.option(
     "--allowed-signers",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A trusted allowed_signers file (else the bundle's own; check its fingerprints).",
+    help="A trusted allowed_signers file (GET /api/v1/allowed_signers, checked out of band).",
 )
-def verify(bundle: Path, allowed_signers: Path | None) -> None:
+@click.option(
+    "--trust-bundle-keys",
+    is_flag=True,
+    help="Without --allowed-signers, accept the bundle's own keys (exit 0, not 8).",
+)
+def verify(bundle: Path, allowed_signers: Path | None, trust_bundle_keys: bool) -> None:
     """Check a final bundle offline: one line per check, then the verdict (exit 0 if all pass)."""
     from clients.verify import verify_bundle  # only this command needs the crypto and git code
 
     failed = 0
     for check in verify_bundle(bundle, allowed_signers):
         failed += not check.ok
-        click.echo(check.line())
+        say(check.line())
     if failed:
-        click.echo(f"NOT VERIFIED: {failed} check(s) failed")
+        say(f"NOT VERIFIED: {failed} check(s) failed")
         sys.exit(EXIT_FAILED)
-    click.echo("VERIFIED: every check passed")
+    if allowed_signers is None and not trust_bundle_keys:
+        say(
+            "signatures good, signers not checked against a trusted list: pass "
+            "--allowed-signers with the parties' published keys (or --trust-bundle-keys)"
+        )
+        sys.exit(EXIT_SIGNERS_UNCHECKED)
+    say("VERIFIED: every check passed")
     if allowed_signers is None:
-        click.echo(
+        say(
             "note: keys came from the bundle itself; compare their fingerprints with the "
             "parties' published ones (ssh-keygen -lf allowed_signers)"
         )
@@ -1015,4 +1052,4 @@ def verify(bundle: Path, allowed_signers: Path | None) -> None:
 @main.command("config-path")
 def config_path() -> None:
     """Print the file that keeps your logins."""
-    click.echo(str(profiles_path()))
+    say(str(profiles_path()))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clients.terminal import one_line
+
 
 class ApiError(Exception):
     """The server refused a request, or could not be asked; carries its status, title, detail."""
@@ -118,12 +120,16 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 def error_for(
     status: int, problem: dict[str, Any] | None, reason: str = "", retry_after: str | None = None
 ) -> ApiError:
-    """The typed error for an HTTP error status and its problem+json body (if any)."""
+    """The typed error for an HTTP error status and its problem+json body (if any).
+
+    Its title and detail are one line each, with any control or bidi character escaped: they
+    are meant to be shown, and a server must not be able to write to a terminal through them.
+    """
     problem = dict(problem or {})
     if retry_after is not None and retry_after.strip().isdigit():
         problem.setdefault("retry_after", int(retry_after))
-    title = str(problem.get("title") or reason or f"HTTP {status}")
-    detail = str(problem.get("detail") or title)
+    title = one_line(str(problem.get("title") or reason or f"HTTP {status}"))
+    detail = one_line(str(problem.get("detail") or title))
     cls = _BY_STATUS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else ApiError

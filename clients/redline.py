@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from clients.terminal import printable
+from clients.terminal import one_line, printable
 
 # Plain markers (git's word-diff style) for when colour is off: still unambiguous on paper.
 DELETE_OPEN, DELETE_CLOSE = "[-", "-]"
@@ -81,8 +81,9 @@ def render_redline(diff: Mapping[str, Any], *, color: bool, context: bool = True
     old, new = diff.get("from"), diff.get("to")
     header = f"{diff.get('party', '')}/{diff.get('slug', '')}: {str(old or '(none)')[:12]}"
     header += f" -> {str(new or '')[:12]}"
+    header = one_line(header)
     yield click.style(header, bold=True) if color else header
-    yield _summary(diff.get("stats") or {})
+    yield one_line(_summary(diff.get("stats") or {}))
     for block in diff.get("blocks") or []:
         op = str(block.get("op", "equal"))
         if op == "equal" and not context and not block.get("renumbered"):
@@ -92,7 +93,7 @@ def render_redline(diff: Mapping[str, Any], *, color: bool, context: bool = True
             notes.append(f"moved from {block.get('old_id')}")
         elif block.get("renumbered"):
             notes.append(f"renumbered from {block.get('old_id')}")
-        prefix = f"[{'; '.join(notes)}] " if notes else ""
+        prefix = one_line(f"[{'; '.join(notes)}] ") if notes else ""
         mark = GUTTER.get(op, "?")
         yield ""
         yield f"{mark} {_note(prefix, color) if prefix else ''}{_block_text(block, color)}"
@@ -100,9 +101,9 @@ def render_redline(diff: Mapping[str, Any], *, color: bool, context: bool = True
         yield ""
     for warning in diff.get("warnings") or []:
         if warning.get("type") == "more_warnings":
-            yield f"warning: {warning.get('count')} more warning(s) left out"
+            yield one_line(f"warning: {warning.get('count')} more warning(s) left out")
             continue
-        yield (
+        yield one_line(
             f"warning: {warning.get('name')} ({warning.get('code_point')}) in the "
             f"{warning.get('side')} version, block {warning.get('block')}: text may display "
             "differently from how it is stored"

@@ -35,3 +35,13 @@ def one_line(text: str) -> str:
     """A single-line field (a title, a message, a name) for a terminal: line breaks and tabs
     are escaped too, so a value cannot draw a line of its own under or over the real output."""
     return _printable(text, "")
+
+
+def json_text(text: str) -> str:
+    """JSON from json.dumps(ensure_ascii=False) with every control and bidi character written
+    as a \\u escape: the same data, and nothing in it that acts on a terminal."""
+    # json.dumps escapes C0 controls itself, but leaves DEL, C1 and bidi characters raw; in
+    # JSON text they can only stand inside strings, where \\uXXXX means the same character.
+    if not any(_acts(ch, "\n") for ch in text):
+        return text
+    return "".join(f"\\u{ord(ch):04x}" if _acts(ch, "\n") else ch for ch in text)

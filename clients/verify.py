@@ -1,38 +1,69 @@
-"""Offline verification of a final bundle: every signature, checksum, history and file.
+"""Offline verification of a final bundle: authenticated first, then checked against itself.
 
-Needs only git and OpenSSH's ssh-keygen on the machine (for `git verify-commit`); imports
-nothing of the server. Each check names the file it is about, so a failure says what changed.
+The order matters (docs/bundle.md): the tar's headers; the organiser's signature over
+SHA256SUMS, by a key trusted for bundles; every file against SHA256SUMS, stopping at the first
+failure; only then the manifest, against a strict schema; then every document, approval,
+repository, attachment and the audit checkpoint, each cross-checked with the others. Needs only
+git and OpenSSH's ssh-keygen on the machine; imports nothing of the server.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
-import subprocess
-import tarfile
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+from clients.allowed_signers import SignerKey, parse_allowed_signers, principals_for
+from clients.bundle_archive import Archive, ArchiveRefused, Limits, open_archive
+from clients.bundle_manifest import (
+    ApprovalEntry,
+    Manifest,
+    ManifestError,
+    RepositoryEntry,
+    parse_manifest,
+)
+from clients.bundle_repos import (
+    OBJECT_FILE,
+    Budget,
+    Git,
+    GitObject,
+    Repository,
+    RepositoryError,
+    commit_fields,
+    expected_files,
+    fresh_repository,
+    read_object,
+)
+from clients.terminal import one_line
 from keys import sshsig
 from keys.age import AgeError, read_header_stanzas
+from keys.age.header import MAX_HEADER
+from keys.allowed_signers import principal
 from keys.bundle_format import (
     ALLOWED_SIGNERS,
     APPROVAL_NAMESPACE,
+    APPROVAL_TYPE,
     BUNDLE_NAMESPACE,
     MANIFEST,
     SUMS,
     SUMS_SIGNATURE,
     BundleFormatError,
     parse_sums,
-    sha256_hex,
 )
 from keys.merkle import AUDIT_NAMESPACE, DEPLOYMENT_PARTY, CheckpointError, parse_checkpoint
+from keys.statements import canonical_json
 
 SIGNED_FILES = {SUMS, SUMS_SIGNATURE}
+README = "README.txt"
+_PRINCIPAL = re.compile(r"([a-z][a-z0-9]{1,15})@parties\.peerlex")
+_STATEMENT_TIME = "%Y-%m-%dT%H:%M:%SZ"
+APPROVAL_FIELDS = {"type", "review", "party", "slug", "commit", "approved_at", "approved_by"}
 
 
 @dataclass(frozen=True)
@@ -44,279 +75,443 @@ class Check:
     detail: str = ""
 
     def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'} {self.name}" + (
+        """The line printed for this check; nothing from the bundle can break out of it."""
+        text = f"{'ok  ' if self.ok else 'FAIL'} {self.name}" + (
             f": {self.detail}" if self.detail else ""
         )
+        return one_line(text)
 
 
-class _Failed(Exception):
-    """A check failed so badly that the ones after it cannot run."""
+class _Stop(Exception):
+    """A check failed that every later check depends on: verification ends with it."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        super().__init__(detail)
+        self.check = Check(name, False, detail)
 
 
-def parse_allowed_signers(text: str) -> dict[str, list[Ed25519PublicKey]]:
-    """principal -> public keys, from an allowed_signers file (options are not needed here)."""
-    signers: dict[str, list[Ed25519PublicKey]] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        principal, _, rest = line.partition(" ")
-        at = rest.find("ssh-ed25519 ")
-        if at < 0:
-            continue
-        signers.setdefault(principal, []).append(sshsig.parse_public_key_line(rest[at:]))
-    return signers
+def _party_of(name: str) -> str | None:
+    match = _PRINCIPAL.fullmatch(name)
+    return match.group(1).upper() if match else None
 
 
-def _principal(party: str) -> str:
-    return f"{party.lower()}@parties.peerlex"
+def _openssh_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S") + "Z"
 
 
-def _signed_by(
-    signers: dict[str, list[Any]], party: str, armored: bytes, message: bytes, namespace: str
-) -> str:
-    verified = sshsig.verify(armored, message, namespace)
-    raw = {sshsig.public_key_line(k) for k in signers.get(_principal(party), [])}
-    if sshsig.public_key_line(verified.public_key) not in raw:
-        raise sshsig.SignatureError(f"signed by {verified.fingerprint}, not a key of {party}")
-    return verified.fingerprint
+def _render_for_git(keys: list[SignerKey]) -> str:
+    """The keys this verifier understood, as the allowed_signers file git is given: git and
+    the in-process checks then trust exactly the same keys."""
+    lines = []
+    for key in keys:
+        options = []
+        if key.namespaces is not None:
+            options.append(f'namespaces="{",".join(key.namespaces)}"')
+        if key.valid_after is not None:
+            options.append(f'valid-after="{_openssh_time(key.valid_after)}"')
+        if key.valid_before is not None:
+            options.append(f'valid-before="{_openssh_time(key.valid_before)}"')
+        fields = [",".join(key.principals), ",".join(options), key.public_key]
+        lines.append(" ".join(f for f in fields if f))
+    return "".join(line + "\n" for line in lines)
 
 
-def _extract(bundle: Path, into: Path) -> Path:
-    """Unpack safely (no links, no absolute or parent paths) and return the one top folder."""
-    with tarfile.open(bundle) as tar:
-        members = tar.getmembers()
-        roots = {m.name.split("/", 1)[0] for m in members}
-        if len(roots) != 1:
-            raise _Failed("the archive must hold exactly one top-level folder")
-        for member in members:
-            if (
-                not (member.isfile() or member.isdir())
-                or member.name.startswith("/")
-                or (".." in member.name.split("/"))
-            ):
-                raise _Failed(f"unsafe entry {member.name!r}")
-        tar.extractall(into, filter="data")
-    return into / roots.pop()
+def _git_blob_id(path: Path) -> str:
+    digest = hashlib.sha1(usedforsecurity=False)  # git names objects by SHA-1
+    digest.update(b"blob %d\x00" % path.stat().st_size)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def _files(root: Path) -> dict[str, Path]:
-    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
+def verify_bundle(
+    bundle: Path,
+    allowed_signers: Path | None = None,
+    *,
+    now: datetime | None = None,
+    limits: Limits | None = None,
+) -> Iterator[Check]:
+    """Yield every check of the bundle in order; the bundle is good when all are ok.
 
-
-def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
-
-
-def verify_bundle(bundle: Path, allowed_signers: Path | None = None) -> Iterator[Check]:
-    """Yield every check of the bundle in order; the bundle is good when all are ok."""
+    Without allowed_signers the bundle's own keys are used: the checks then show only that
+    the bundle is consistent, not who made it.
+    """
     with tempfile.TemporaryDirectory(prefix="peerlex-verify-") as tmp:
-        try:
-            yield from _verify(bundle, Path(tmp), allowed_signers)
-        except _Failed as exc:
-            yield Check("bundle", False, str(exc))
-
-
-def _verify(bundle: Path, tmp: Path, trusted: Path | None) -> Iterator[Check]:
-    try:
-        root = _extract(bundle, tmp / "unpacked")
-    except (tarfile.TarError, OSError) as exc:
-        raise _Failed(f"not a readable tar archive: {exc}") from exc
-    yield Check("archive", True, f"unpacked {root.name}/")
-    files = _files(root)
-    for needed in (SUMS, SUMS_SIGNATURE, MANIFEST, ALLOWED_SIGNERS):
-        if needed not in files:
-            raise _Failed(f"{needed} is missing")
-    signers_file = trusted or files[ALLOWED_SIGNERS]
-    signers = parse_allowed_signers(signers_file.read_text())
-    source = f"trusted file {trusted}" if trusted else "the bundle's own allowed_signers"
-    yield Check("allowed signers", True, f"{sum(map(len, signers.values()))} keys from {source}")
-
-    manifest_bytes = files[MANIFEST].read_bytes()
-    try:
-        manifest = json.loads(manifest_bytes)
-        organiser = manifest["signed_by"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise _Failed(f"{MANIFEST} is not a peerlex manifest") from exc
-    sums_bytes = files[SUMS].read_bytes()
-    try:
-        fingerprint = _signed_by(
-            signers, organiser, files[SUMS_SIGNATURE].read_bytes(), sums_bytes, BUNDLE_NAMESPACE
+        verifier = _Verifier(
+            bundle, allowed_signers, Path(tmp), now or datetime.now(UTC), limits or Limits()
         )
-        yield Check(f"{SUMS_SIGNATURE}", True, f"signed by {organiser} ({fingerprint})")
-    except sshsig.SignatureError as exc:
-        yield Check(f"{SUMS_SIGNATURE}", False, str(exc))
-
-    try:
-        sums = parse_sums(sums_bytes)
-    except (BundleFormatError, UnicodeDecodeError) as exc:
-        raise _Failed(str(exc)) from exc
-    failures = 0
-    for name, path in files.items():
-        if name in SIGNED_FILES:
-            continue
-        if name not in sums:
-            failures += 1
-            yield Check(f"{SUMS} {name}", False, "file is not listed (added?)")
-        elif sha256_hex(path.read_bytes()) != sums[name]:
-            failures += 1
-            yield Check(f"{SUMS} {name}", False, "sha256 does not match (changed?)")
-    for name in sorted(set(sums) - set(files)):
-        failures += 1
-        yield Check(f"{SUMS} {name}", False, "listed but missing (removed?)")
-    if not failures:
-        yield Check(SUMS, True, f"{len(sums)} files match")
-
-    yield from _check_documents(manifest, files)
-    yield from _check_approvals(manifest, files, signers)
-    yield from _check_repositories(manifest, files, signers_file, tmp)
-    yield from _check_attachments(manifest, files)
-    yield from _check_audit_checkpoint(manifest, files, signers)
+        try:
+            yield from verifier.run()
+        except _Stop as stop:
+            yield stop.check
+        finally:
+            verifier.close()
 
 
-def _check_documents(manifest: dict[str, Any], files: dict[str, Path]) -> Iterator[Check]:
-    for doc in manifest.get("documents", []):
-        name = f"documents/{doc['party']}/{doc['slug']}.md"
-        path = files.get(name)
-        if path is None:
-            yield Check(f"document {name}", False, "missing")
-        elif sha256_hex(path.read_bytes()) != doc["sha256"]:
-            yield Check(f"document {name}", False, "sha256 differs from manifest.json")
+class _Verifier:
+    def __init__(
+        self, bundle: Path, trusted: Path | None, tmp: Path, now: datetime, limits: Limits
+    ) -> None:
+        self.bundle = bundle
+        self.trusted = trusted
+        self.tmp = tmp
+        self.now = now
+        self.limits = limits
+        self.unpacked = tmp / "unpacked"  # the verifier's own copy of what it checked
+        self.signers_file = tmp / "allowed_signers"  # the keys it trusts, as git reads them
+        self.archive: Archive | None = None
+        self.keys: list[SignerKey] = []
+        self.sums: dict[str, str] = {}
+        self.age_headers: dict[str, bytes] = {}
+
+    def close(self) -> None:
+        if self.archive is not None:
+            self.archive.close()
+
+    # -- authentication: nothing of the bundle is interpreted before it passes --------------
+
+    def run(self) -> Iterator[Check]:
+        try:
+            archive = self.archive = open_archive(self.bundle, self.limits)
+        except (ArchiveRefused, OSError) as exc:
+            raise _Stop("archive", str(exc)) from exc
+        for needed in (SUMS, SUMS_SIGNATURE, MANIFEST, ALLOWED_SIGNERS):
+            if needed not in archive.members:
+                raise _Stop("archive", f"{needed} is missing")
+        yield Check("archive", True, f"{len(archive.members)} files in {archive.root}/")
+        yield self._load_signers(archive)
+        sums = self._small(archive, SUMS)
+        signer, check = self._check_sums_signature(archive, sums)
+        yield check
+        yield self._check_sums(archive, sums)
+        manifest = self._manifest()
+        yield Check("manifest.json", True, f"review {manifest.review}")
+        yield self._check_signer(manifest, signer, archive.root)
+        yield from self._check_inventory(manifest, archive)
+        yield from self._cross_check(manifest)
+        yield from self._check_documents(manifest)
+        yield from self._check_approvals(manifest)
+        yield from self._check_repositories(manifest, archive)
+        yield from self._check_attachments(manifest)
+        yield from self._check_audit_checkpoint(manifest)
+
+    def _small(self, archive: Archive, name: str) -> bytes:
+        try:
+            return archive.read_small(name, self.limits.max_small_file)
+        except (ArchiveRefused, OSError) as exc:
+            raise _Stop(name, str(exc)) from exc
+
+    def _load_signers(self, archive: Archive) -> Check:
+        if self.trusted is not None:
+            try:
+                raw = self.trusted.read_bytes()
+            except OSError as exc:
+                raise _Stop("allowed signers", f"cannot read {self.trusted}: {exc}") from exc
+            source = f"the trusted file {self.trusted}"
         else:
-            yield Check(f"document {name}", True, f"commit {doc['commit'][:12]}")
+            raw = self._small(archive, ALLOWED_SIGNERS)
+            source = "the bundle's own allowed_signers (not a trusted list)"
+        self.keys = parse_allowed_signers(raw.decode("utf-8", "replace"))
+        if not self.keys:
+            raise _Stop("allowed signers", f"no usable ssh-ed25519 key in {source}")
+        self.signers_file.write_text(_render_for_git(self.keys))
+        return Check("allowed signers", True, f"{len(self.keys)} keys from {source}")
 
-
-def _check_approvals(
-    manifest: dict[str, Any], files: dict[str, Path], signers: dict[str, list[Any]]
-) -> Iterator[Check]:
-    review = manifest.get("review", {}).get("slug")
-    for entry in manifest.get("approvals", []):
-        party, slug = entry["party"], entry["slug"]
-        statement_path, signature_path = (
-            files.get(entry["statement"]),
-            files.get(entry["signature"]),
-        )
-        name = f"approval {entry['signature']}"
-        if statement_path is None or signature_path is None:
-            yield Check(name, False, "statement or signature missing")
-            continue
-        statement_bytes = statement_path.read_bytes()
+    def _check_sums_signature(self, archive: Archive, sums: bytes) -> tuple[str, Check]:
+        """The signature first, by a key trusted for bundles now; its party signed the bundle."""
+        signature = self._small(archive, SUMS_SIGNATURE)
         try:
-            statement = json.loads(statement_bytes)
-        except ValueError:
-            yield Check(name, False, f"{entry['statement']} is not JSON")
-            continue
-        expected = {"review": review, "party": party, "slug": slug, "commit": entry["commit"]}
-        if any(statement.get(k) != v for k, v in expected.items()):
-            yield Check(name, False, f"{entry['statement']} does not match manifest.json")
-            continue
-        try:
-            fingerprint = _signed_by(
-                signers, party, signature_path.read_bytes(), statement_bytes, APPROVAL_NAMESPACE
-            )
-            yield Check(
-                name, True, f"{party} approved {slug} at {entry['commit'][:12]} ({fingerprint})"
-            )
+            verified = sshsig.verify(signature, sums, BUNDLE_NAMESPACE)
         except sshsig.SignatureError as exc:
-            yield Check(name, False, str(exc))
-
-
-def _check_repositories(
-    manifest: dict[str, Any], files: dict[str, Path], signers_file: Path, tmp: Path
-) -> Iterator[Check]:
-    for repo in manifest.get("repositories", []):
-        party, bundle_name = repo["party"], repo["file"]
-        bundle = files.get(bundle_name)
-        name = f"repository {bundle_name}"
-        if bundle is None:
-            yield Check(name, False, "missing")
-            continue
-        work = tmp / f"git-{party}"
-        _git(tmp, "init", "--quiet", str(work))
-        verified = _git(work, "bundle", "verify", "--quiet", str(bundle.resolve()))
-        if verified.returncode != 0:
-            yield Check(
-                name,
-                False,
-                "git bundle verify failed: "
-                + verified.stderr.decode(errors="replace").strip().splitlines()[-1:][0]
-                if verified.stderr.strip()
-                else "git bundle verify failed",
+            raise _Stop(SUMS_SIGNATURE, str(exc)) from exc
+        key = sshsig.public_key_line(verified.public_key)
+        parties = {
+            party
+            for name in principals_for(self.keys, key, BUNDLE_NAMESPACE, self.now)
+            if (party := _party_of(name)) is not None
+        }
+        if len(parties) != 1:
+            raise _Stop(
+                SUMS_SIGNATURE,
+                f"signed by {verified.fingerprint}, which is not one party's key trusted to "
+                f"sign bundles ({BUNDLE_NAMESPACE}) at {self.now:%Y-%m-%d %H:%M:%S} UTC",
             )
-            continue
-        _git(work, "fetch", "--quiet", str(bundle.resolve()), "refs/peerlex/*:refs/peerlex/*")
-        yield Check(name, True, "git bundle verify")
-        for ref, commit in sorted(repo["refs"].items()):
-            slug = ref.rsplit("/", 1)[-1]
-            label = f"commit {party}/{slug} {commit[:12]}"
-            head = _git(work, "rev-parse", "--verify", "--end-of-options", ref).stdout.strip()
-            if head.decode() != commit:
-                yield Check(label, False, f"{ref} in the git bundle is not the approved commit")
-                continue
-            signed = _git(
-                work,
-                "-c",
-                f"gpg.ssh.allowedSignersFile={signers_file.resolve()}",
-                "verify-commit",
-                commit,
-            )
-            if signed.returncode != 0:
-                yield Check(label, False, "git verify-commit failed")
-                continue
-            text = _git(work, "show", f"{commit}:documents/{slug}.md").stdout
-            document = files.get(f"documents/{party}/{slug}.md")
-            if document is None or document.read_bytes() != text:
-                yield Check(label, False, f"documents/{party}/{slug}.md differs from the commit")
-                continue
-            yield Check(label, True, "signature good, text matches")
+        signer = parties.pop()
+        return signer, Check(SUMS_SIGNATURE, True, f"signed by {signer} ({verified.fingerprint})")
 
-
-def _check_attachments(manifest: dict[str, Any], files: dict[str, Path]) -> Iterator[Check]:
-    for entry in manifest.get("attachments", []):
-        name = f"attachment {entry['file']}"
-        path = files.get(entry["file"])
-        if path is None:
-            yield Check(name, False, "missing")
-            continue
+    def _check_sums(self, archive: Archive, sums: bytes) -> Check:
+        """Every file against SHA256SUMS, hashed as it streams; the first mismatch ends it."""
         try:
-            with path.open("rb") as handle:
-                stanzas = read_header_stanzas(handle)
-        except AgeError as exc:
-            yield Check(name, False, f"not an age file: {exc}")
-            continue
-        if len(stanzas) != len(entry["recipients"]):
-            yield Check(name, False, "encrypted to other recipients than manifest.json says")
-            continue
-        yield Check(name, True, f"age, {len(stanzas)} offline recipient(s)")
+            self.sums = parse_sums(sums)
+        except (BundleFormatError, UnicodeDecodeError) as exc:
+            raise _Stop(SUMS, str(exc)) from exc
+        names = set(archive.members) - SIGNED_FILES
+        added, removed = sorted(names - set(self.sums)), sorted(set(self.sums) - names)
+        if added:
+            raise _Stop(f"{SUMS} {added[0]}", "file is not listed (added?)")
+        if removed:
+            raise _Stop(f"{SUMS} {removed[0]}", "listed but missing (removed?)")
+        for name in sorted(names):
+            attachment = name.startswith("attachments/")
+            try:
+                # Attachments are only hashed (and their age header kept): nothing reads them.
+                digest, head = archive.copy_hashed(
+                    name,
+                    None if attachment else self.unpacked / name,
+                    MAX_HEADER if attachment else 0,
+                )
+            except (ArchiveRefused, OSError) as exc:
+                raise _Stop(f"{SUMS} {name}", f"cannot be read: {exc}") from exc
+            if digest != self.sums[name]:
+                raise _Stop(f"{SUMS} {name}", "sha256 does not match (changed?)")
+            if attachment:
+                self.age_headers[name] = head
+        return Check(SUMS, True, f"{len(self.sums)} files match")
 
+    def _manifest(self) -> Manifest:
+        path = self.unpacked / MANIFEST
+        if path.stat().st_size > self.limits.max_small_file:
+            raise _Stop(MANIFEST, "too large")
+        try:
+            return parse_manifest(path.read_bytes())
+        except ManifestError as exc:
+            raise _Stop(MANIFEST, str(exc)) from exc
 
-def _check_audit_checkpoint(
-    manifest: dict[str, Any], files: dict[str, Path], signers: dict[str, list[Any]]
-) -> Iterator[Check]:
-    """The audit log's signed tree head: signed by the deployment key, as manifest.json says."""
-    entry = manifest.get("audit_checkpoint")
-    if not isinstance(entry, dict):
-        yield Check("audit checkpoint", False, "manifest.json names no audit checkpoint")
-        return
-    statement_path, signature_path = files.get(entry["statement"]), files.get(entry["signature"])
-    name = f"audit checkpoint {entry['statement']}"
-    if statement_path is None or signature_path is None:
-        yield Check(name, False, "statement or signature missing")
-        return
-    statement = statement_path.read_bytes()
-    try:
-        size, root, time = parse_checkpoint(statement)
-    except CheckpointError as exc:
-        yield Check(name, False, str(exc))
-        return
-    if (size, root.hex(), time) != (entry.get("size"), entry.get("root"), entry.get("time")):
-        yield Check(name, False, f"{entry['statement']} does not match manifest.json")
-        return
-    try:
-        fingerprint = _signed_by(
-            signers, DEPLOYMENT_PARTY, signature_path.read_bytes(), statement, AUDIT_NAMESPACE
+    def _check_signer(self, manifest: Manifest, signer: str, root: str) -> Check:
+        if manifest.review != root:
+            raise _Stop(MANIFEST, f"names review {manifest.review}, the folder is {root}")
+        if manifest.signed_by != signer:
+            raise _Stop("signer", f"manifest.json says {manifest.signed_by}, the key is {signer}'s")
+        if signer not in manifest.organisers:
+            raise _Stop("signer", f"{signer} is not an organiser of {manifest.review}")
+        return Check("signer", True, f"{signer}, an organiser of {manifest.review}")
+
+    # -- the bundle against itself ------------------------------------------------------------
+
+    def _check_inventory(self, manifest: Manifest, archive: Archive) -> Iterator[Check]:
+        """Every file is one the manifest names (or a part of a repository it names)."""
+        named = {README, MANIFEST, ALLOWED_SIGNERS, *SIGNED_FILES}
+        named |= {manifest.audit.statement, manifest.audit.signature}
+        named |= {f"documents/{d.party}/{d.slug}.md" for d in manifest.documents}
+        named |= {a.statement for a in manifest.approvals} | {
+            a.signature for a in manifest.approvals
+        }
+        named |= {a.file for a in manifest.attachments}
+        prefixes = tuple(f"{r.path}/" for r in manifest.repositories)
+        unnamed = sorted(
+            n for n in archive.members if n not in named and not n.startswith(prefixes)
         )
-    except sshsig.SignatureError as exc:
-        yield Check(name, False, str(exc))
-        return
-    yield Check(name, True, f"{size} entries, root {root.hex()[:16]}, {time} ({fingerprint})")
+        missing = sorted(n for n in named - {README} if n not in archive.members)
+        for name in unnamed:
+            yield Check(f"file {name}", False, "manifest.json does not name it")
+        for name in missing:
+            yield Check(f"file {name}", False, "manifest.json names it, the bundle lacks it")
+        if not unnamed and not missing:
+            yield Check("inventory", True, "every file is named by manifest.json")
+
+    def _cross_check(self, manifest: Manifest) -> Iterator[Check]:
+        """Each document has its repository entry and its approval, all at the same commit."""
+        documents = {(d.party, d.slug): d.commit for d in manifest.documents}
+        approvals = {(a.party, a.slug): a.commit for a in manifest.approvals}
+        refs = {(r.party, s): c for r in manifest.repositories for s, c in r.commits.items()}
+        for key in sorted(set(documents) | set(approvals) | set(refs)):
+            party, slug = key
+            name = f"agreement {party}/{slug}"
+            problems = []
+            if key not in documents:
+                problems.append("no document in manifest.json")
+            if key not in approvals:
+                problems.append("no approval")
+            if key not in refs:
+                problems.append("no repository entry")
+            if len({d[key] for d in (documents, approvals, refs) if key in d}) > 1:
+                problems.append("document, approval and repository name different commits")
+            if party not in manifest.states:
+                problems.append(f"{party} is not a State of the review")
+            if problems:
+                yield Check(name, False, "; ".join(problems))
+            else:
+                yield Check(name, True, f"approved at {documents[key][:12]}")
+        for entry in manifest.attachments:
+            if (entry.party, entry.slug) not in documents:
+                yield Check(f"attachment {entry.file}", False, "of no approved document")
+        if not documents:
+            yield Check("agreement", False, "manifest.json names no document")
+
+    def _check_documents(self, manifest: Manifest) -> Iterator[Check]:
+        for doc in manifest.documents:
+            name = f"documents/{doc.party}/{doc.slug}.md"
+            if self.sums.get(name) != doc.sha256:
+                yield Check(f"document {name}", False, "sha256 differs from manifest.json")
+            else:
+                yield Check(f"document {name}", True, f"commit {doc.commit[:12]}")
+
+    def _verify_signed(
+        self, party: str, signature: bytes, message: bytes, namespace: str, at: datetime
+    ) -> str:
+        """The fingerprint, if party had a key trusted for namespace at at that signed it."""
+        verified = sshsig.verify(signature, message, namespace)
+        key = sshsig.public_key_line(verified.public_key)
+        if principal(party) not in principals_for(self.keys, key, namespace, at):
+            raise sshsig.SignatureError(
+                f"signed by {verified.fingerprint}, not a key of {party} trusted for "
+                f"{namespace} at {at:%Y-%m-%d %H:%M:%S} UTC"
+            )
+        return verified.fingerprint
+
+    def _read(self, name: str) -> bytes:
+        path = self.unpacked / name
+        if path.stat().st_size > self.limits.max_small_file:
+            raise ValueError(f"{name} is too large")
+        return path.read_bytes()
+
+    def _check_approvals(self, manifest: Manifest) -> Iterator[Check]:
+        for entry in manifest.approvals:
+            name = f"approval {entry.signature}"
+            try:
+                detail = self._check_approval(manifest, entry)
+            except (ValueError, sshsig.SignatureError, OSError) as exc:
+                yield Check(name, False, str(exc))
+                continue
+            yield Check(name, True, detail)
+
+    def _check_approval(self, manifest: Manifest, entry: ApprovalEntry) -> str:
+        statement = self._read(entry.statement)
+        try:
+            data = json.loads(statement)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise ValueError(f"{entry.statement} is not JSON") from exc
+        if not isinstance(data, dict) or set(data) != APPROVAL_FIELDS:
+            raise ValueError(f"{entry.statement} must have exactly {sorted(APPROVAL_FIELDS)}")
+        if canonical_json(data) != statement:
+            raise ValueError(f"{entry.statement} is not in canonical form")
+        if data["type"] != APPROVAL_TYPE:
+            raise ValueError(f"{entry.statement} is not a {APPROVAL_TYPE} statement")
+        if data["review"] != manifest.review:
+            raise ValueError(f"{entry.statement} approves for another review")
+        expected = {
+            "party": entry.party,
+            "slug": entry.slug,
+            "commit": entry.commit,
+            "approved_by": entry.approved_by,
+        }
+        for key, value in expected.items():
+            if data[key] != value:
+                raise ValueError(f"{entry.statement}: {key} differs from manifest.json")
+        try:
+            at = datetime.strptime(str(data["approved_at"]), _STATEMENT_TIME).replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise ValueError(f"{entry.statement}: approved_at is not a UTC time") from exc
+        fingerprint = self._verify_signed(
+            entry.party, self._read(entry.signature), statement, APPROVAL_NAMESPACE, at
+        )
+        return f"{entry.party} approved {entry.slug} at {entry.commit[:12]} ({fingerprint})"
+
+    def _check_repositories(self, manifest: Manifest, archive: Archive) -> Iterator[Check]:
+        budget = Budget(self.limits.max_inflated, self.limits.max_object, self.limits.max_held)
+        try:
+            git = Git(self.tmp, self.signers_file)
+        except RepositoryError as exc:
+            yield Check("repositories", False, str(exc))
+            return
+        for entry in manifest.repositories:
+            name = f"repository {entry.path}"
+            try:
+                repository, detail = self._checked_repository(archive, entry, budget)
+            except (RepositoryError, OSError) as exc:
+                yield Check(name, False, str(exc))
+                continue
+            fresh = fresh_repository(
+                self.tmp / "git" / f"{entry.party}.git", repository, entry.commits
+            )
+            complaint = git.fsck(fresh)
+            if complaint is not None:
+                yield Check(name, False, f"git fsck --strict: {complaint}")
+                continue
+            yield Check(name, True, f"{detail}, git fsck --strict")
+            for slug, commit in sorted(entry.commits.items()):
+                yield self._check_commit(git, fresh, repository, entry.party, slug, commit)
+
+    def _checked_repository(
+        self, archive: Archive, entry: RepositoryEntry, budget: Budget
+    ) -> tuple[Repository, str]:
+        """The repository's files are exactly the prescribed ones and its objects' closure."""
+        prefix = f"{entry.path}/"
+        inside = {n[len(prefix) :] for n in archive.members if n.startswith(prefix)}
+        for file_name, data in expected_files(entry.commits).items():
+            if file_name not in inside:
+                raise RepositoryError(f"{file_name} is missing")
+            if self._read(prefix + file_name) != data:
+                raise RepositoryError(f"{file_name} is not as the bundle format prescribes")
+            inside.discard(file_name)
+        objects: dict[str, GitObject] = {}
+        files: dict[str, Path] = {}
+        for file_name in sorted(inside):
+            match = OBJECT_FILE.fullmatch(file_name)
+            if match is None:
+                raise RepositoryError(f"{file_name} has no place in a bundle repository")
+            sha = match.group(1) + match.group(2)
+            path = self.unpacked / (prefix + file_name)
+            objects[sha] = read_object(path, budget)
+            files[sha] = path
+        repository = Repository(objects, files)
+        reachable = repository.reachable(set(entry.commits.values()))
+        extra = sorted(set(objects) - reachable)
+        if extra:
+            raise RepositoryError(f"holds {len(extra)} object(s) outside the approved commits")
+        return repository, f"{len(objects)} objects, each named by its content"
+
+    def _check_commit(
+        self, git: Git, fresh: Path, repository: Repository, party: str, slug: str, commit: str
+    ) -> Check:
+        label = f"commit {party}/{slug} {commit[:12]}"
+        try:
+            _tree, committer = commit_fields(repository.objects[commit].data or b"")
+            if committer != principal(party):
+                return Check(label, False, f"committed by {committer}, not {party}")
+            signed = git.verify_commit(fresh, commit)
+            if isinstance(signed, str):
+                return Check(label, False, f"git verify-commit: {signed}")
+            if signed[0] != principal(party):
+                return Check(label, False, f"signed by {signed[0]}, not {party}")
+            found = repository.path_in(commit, f"documents/{slug}.md")
+        except RepositoryError as exc:
+            return Check(label, False, str(exc))
+        document = self.unpacked / f"documents/{party}/{slug}.md"
+        if found is None or not document.exists() or found[0] != _git_blob_id(document):
+            return Check(label, False, f"documents/{party}/{slug}.md differs from the commit")
+        return Check(label, True, f"signed by {party} ({signed[1]}), text matches")
+
+    def _check_attachments(self, manifest: Manifest) -> Iterator[Check]:
+        for entry in manifest.attachments:
+            name = f"attachment {entry.file}"
+            try:
+                stanzas = read_header_stanzas(io.BytesIO(self.age_headers.get(entry.file, b"")))
+            except AgeError as exc:
+                yield Check(name, False, f"not an age file: {exc}")
+                continue
+            if len(stanzas) != len(entry.recipients):
+                yield Check(name, False, "encrypted to other recipients than manifest.json says")
+                continue
+            yield Check(name, True, f"age, {len(stanzas)} offline recipient(s)")
+
+    def _check_audit_checkpoint(self, manifest: Manifest) -> Iterator[Check]:
+        """The audit log's signed tree head, signed by the deployment key at its own time."""
+        entry = manifest.audit
+        name = f"audit checkpoint {entry.statement}"
+        try:
+            statement = self._read(entry.statement)
+            size, root, time = parse_checkpoint(statement)
+            if (size, root.hex(), time) != (entry.size, entry.root, entry.time):
+                raise ValueError(f"{entry.statement} does not match manifest.json")
+            if entry.signer != principal(DEPLOYMENT_PARTY):
+                raise ValueError(f"signer {entry.signer} is not the deployment")
+            at = datetime.strptime(time, _STATEMENT_TIME).replace(tzinfo=UTC)
+            fingerprint = self._verify_signed(
+                DEPLOYMENT_PARTY, self._read(entry.signature), statement, AUDIT_NAMESPACE, at
+            )
+        except (CheckpointError, ValueError, sshsig.SignatureError, OSError) as exc:
+            yield Check(name, False, str(exc))
+            return
+        yield Check(name, True, f"{size} entries, root {root.hex()[:16]}, {time} ({fingerprint})")

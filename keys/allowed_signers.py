@@ -1,16 +1,31 @@
-"""The allowed_signers file that `ssh-keygen -Y verify` and `git verify-commit` read."""
+"""The allowed_signers file that `ssh-keygen -Y verify` and `git verify-commit` read.
+
+Each key is published with only the namespaces its party signs in, and with the time it began
+and stopped signing, so that a key is never accepted for another purpose or another time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from keys import sshsig
 
-NAMESPACES = ("git", "peerlex-approval", "peerlex-bundle", "peerlex-audit")
+GIT = "git"
+APPROVAL = "peerlex-approval"
+BUNDLE = "peerlex-bundle"
+AUDIT = "peerlex-audit"
+
+# What each kind of party signs: a State its commits and approvals, an organisation its
+# commits and final bundles, the deployment its audit checkpoints.
+NAMESPACES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "state": (GIT, APPROVAL),
+    "organisation": (GIT, BUNDLE),
+    "deployment": (AUDIT,),
+}
 
 
 def principal(party: str) -> str:
@@ -18,19 +33,28 @@ def principal(party: str) -> str:
     return f"{party.lower()}@parties.peerlex"
 
 
+def _openssh_time(moment: datetime) -> str:
+    # OpenSSH reads YYYYMMDDHHMMSS with a trailing Z as UTC.
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S") + "Z"
+
+
 @dataclass(frozen=True)
 class AllowedSigner:
-    """One line: a party's public key, the namespaces it signs in and when it stopped."""
+    """One line: a party's public key, the namespaces it signs in and when it signed."""
 
     party: str
     public_key: Ed25519PublicKey
     valid_before: datetime | None = None
+    kind: str = "state"  # a key of NAMESPACES_BY_KIND
+    valid_after: datetime | None = None
 
     def line(self) -> str:
-        options = f'namespaces="{",".join(NAMESPACES)}"'
+        namespaces = NAMESPACES_BY_KIND[self.kind]
+        options = f'namespaces="{",".join(namespaces)}"'
+        if self.valid_after is not None:
+            options += f',valid-after="{_openssh_time(self.valid_after)}"'
         if self.valid_before is not None:
-            # OpenSSH reads YYYYMMDDHHMMSS with a trailing Z as UTC.
-            options += f',valid-before="{self.valid_before.strftime("%Y%m%d%H%M%S")}Z"'
+            options += f',valid-before="{_openssh_time(self.valid_before)}"'
         return f"{principal(self.party)} {options} {sshsig.public_key_line(self.public_key)}"
 
 

@@ -15,6 +15,11 @@ MANIFEST = "manifest.json"
 ALLOWED_SIGNERS = "allowed_signers"
 BUNDLE_NAMESPACE = "peerlex-bundle"
 APPROVAL_NAMESPACE = "peerlex-approval"
+BUNDLE_FORMAT = "peerlex-bundle/v2"
+APPROVAL_TYPE = "peerlex-approval/v1"
+# Each party's approved commits: a shallow bare repository, repos/<PARTY>.git/ (docs/bundle.md).
+APPROVED_REFS = "refs/peerlex/approved/"
+REPOSITORY_CONFIG = b"[core]\n\trepositoryformatversion = 0\n\tbare = true\n"
 # Paths inside a bundle: plain relative names, no "..", no absolute paths, no odd characters.
 SAFE_PATH = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9._-]*/)*[A-Za-z0-9][A-Za-z0-9._-]*")
 _SUMS_LINE = re.compile(r"([0-9a-f]{64})  (.+)")

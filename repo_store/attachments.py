@@ -276,6 +276,7 @@ def record_attachment(
 
     return store.commit_files(
         party,
+        slug,
         {path: record.to_json()},
         author=author,
         committer_name=committer_name,
@@ -325,6 +326,7 @@ def update_recipients(
 
     return store.commit_files(
         party,
+        slug,
         {path: new_record.to_json()},
         author=author,
         committer_name=committer_name,
@@ -333,9 +335,9 @@ def update_recipients(
     )
 
 
-def _resolve(store: RepoStore, party: str, at: str | None) -> str | None:
+def _resolve(store: RepoStore, party: str, slug: str, at: str | None) -> str | None:
     if at is None:
-        return store.head(party)
+        return store.head(party, slug)
     return check_sha(at)
 
 
@@ -344,7 +346,7 @@ def list_attachments(
 ) -> list[AttachmentRecord]:
     """The attachments of a document at a commit (default: head), oldest first."""
     check_slug(slug)
-    commit = _resolve(store, party, at)
+    commit = _resolve(store, party, slug, at)
     if commit is None:
         return []
     reader = store.reader(party)
@@ -371,7 +373,7 @@ def get_attachment(
     if not ATTACHMENT_ID.fullmatch(attachment_id):
         # An id that cannot exist is simply not there: the caller answers 404 either way.
         raise DocumentNotFound(f"no attachment {attachment_id!r}")
-    record = _record_at(store, party, slug, attachment_id, _resolve(store, party, at))
+    record = _record_at(store, party, slug, attachment_id, _resolve(store, party, slug, at))
     if record is None:
         raise DocumentNotFound(f"no attachment {attachment_id} on {slug!r}")
     return record
@@ -401,7 +403,7 @@ def upload_attachment(
     check_party(party)
     check_slug(slug)
     codes = [check_party(code) for code in recipients]
-    if not _document_exists(store, party, slug, store.head(party)):
+    if not _document_exists(store, party, slug, store.head(party, slug)):
         raise DocumentNotFound(f"no document {slug!r}")
     blob = blobs.put(src, list(recipients.values()), max_bytes=max_bytes)
     record = new_attachment_record(

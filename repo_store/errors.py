@@ -33,3 +33,8 @@ class StaleVersion(StoreError):
     def __init__(self, head: str | None) -> None:
         super().__init__(f"stale base: the document's current version is {head}")
         self.head = head
+
+
+class LegacyLayout(StoreError):
+    """A repository in the first layout (every document on one branch) that this version
+    does not read: its commits disclose every document at once."""

@@ -1,4 +1,4 @@
-"""A per-repository write lock that holds across threads and processes (flock on a file)."""
+"""Per-document write locks that hold across threads and processes (flock on a file)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from repo_store.names import check_slug
+
+LOCKS = "peerlex-locks"
+
 
 @contextmanager
-def repository_lock(repo_path: Path) -> Iterator[None]:
-    """Hold the repository's exclusive write lock for the duration of the block.
+def document_lock(repo_path: Path, slug: str) -> Iterator[None]:
+    """Hold the document's exclusive write lock for the duration of the block.
 
-    flock locks belong to an open file description, so each call opens its own descriptor:
-    two threads of one process exclude each other just as two processes do, and the kernel
-    releases the lock if the holder dies.
+    Each document has its own history, so writers of different documents never wait for each
+    other. flock locks belong to an open file description, so each call opens its own
+    descriptor: two threads of one process exclude each other just as two processes do, and
+    the kernel releases the lock if the holder dies.
     """
-    fd = os.open(repo_path / "peerlex.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    path = repo_path / LOCKS / f"{check_slug(slug)}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except FileNotFoundError:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -1,4 +1,9 @@
-"""One bare git repository per party: documents committed, signed, read and listed by version."""
+"""One bare git repository per party, one history per document: signed commits, read by version.
+
+Each document has its own ref, refs/documents/<slug>, whose commits hold only that document's
+text, metadata and attachment pointers, so a signed commit discloses one document and nothing
+else (docs/formats.md).
+"""
 
 from __future__ import annotations
 
@@ -31,12 +36,13 @@ from repo_store.commits import (
 from repo_store.errors import (
     DocumentExists,
     DocumentNotFound,
+    LegacyLayout,
     RepositoryNotFound,
     StaleVersion,
     UnknownVersion,
 )
-from repo_store.locking import repository_lock
-from repo_store.names import check_party, check_sha, check_slug
+from repo_store.locking import document_lock
+from repo_store.names import SLUG, check_party, check_sha, check_slug
 from repo_store.objects import (
     ObjectReader,
     ObjectWriter,
@@ -45,7 +51,9 @@ from repo_store.objects import (
     start_writeback,
 )
 
-MAIN_REF = "refs/heads/main"
+DOCUMENT_REFS = "refs/documents/"
+# The first layout's single branch with every document of a party in one tree.
+LEGACY_REF = "refs/heads/main"
 # The id git gives the empty tree: the "before" of a document's first version.
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 DOCUMENTS = "documents"
@@ -67,6 +75,16 @@ def git_blob_id(data: bytes) -> bytes:
 def document_paths(slug: str) -> tuple[str, str]:
     """The text and metadata paths of a document in the repository tree."""
     return f"{DOCUMENTS}/{slug}.md", f"{DOCUMENTS}/{slug}.json"
+
+
+def document_ref(slug: str) -> str:
+    """The ref whose history is the document's: its versions and attachment commits."""
+    return DOCUMENT_REFS + check_slug(slug)
+
+
+def belongs_to_document(path: str, slug: str) -> bool:
+    """Whether a tree path may be written in the document's own history."""
+    return path in document_paths(slug) or path.startswith(f"attachments/{slug}/")
 
 
 @dataclass(frozen=True)
@@ -161,6 +179,7 @@ class RepoStore:
         self._commits: OrderedDict[tuple[str, str], CommitInfo] = OrderedDict()
         # Metadata blob id -> its bytes: every edit that keeps the metadata reads it.
         self._metadata_blobs: OrderedDict[bytes, bytes] = OrderedDict()
+        self._layout_checked: set[str] = set()
 
     # -- repositories -------------------------------------------------------------------------
 
@@ -175,59 +194,70 @@ class RepoStore:
             git.Repo.init(path, bare=True, mkdir=True, initial_branch="main").close()
         return path
 
+    def check_layout(self) -> None:
+        """Refuse a data directory that holds a repository of the first layout."""
+        check_layout(self.root)
+
     def _existing(self, party: str) -> Path:
         path = self.path(party)
         if not os.path.exists(f"{path}/HEAD"):
             raise RepositoryNotFound(f"party {party} has no repository")
+        if party not in self._layout_checked:
+            if _read_ref(path, LEGACY_REF) is not None:
+                raise LegacyLayout(f"the repository of {party} is in the first layout")
+            with self._lock:
+                self._layout_checked.add(party)
         return path
 
     def reader(self, party: str) -> ObjectReader:
         with self._lock:
             reader = self._readers.get(party)
-            if reader is None:
-                reader = ObjectReader(self._existing(party) / "objects")
-                self._readers[party] = reader
-            return reader
+        if reader is None:
+            path = self._existing(party)
+            with self._lock:
+                reader = self._readers.get(party)
+                if reader is None:
+                    reader = ObjectReader(path / "objects")
+                    self._readers[party] = reader
+        return reader
 
-    def head(self, party: str) -> str | None:
-        """The commit refs/heads/main points at, or None in an empty repository."""
-        return self._read_head(self._existing(party))
+    def head(self, party: str, slug: str) -> str | None:
+        """The newest commit of the document's history, or None if there is no such document."""
+        return _read_ref(self._existing(party), document_ref(slug))
+
+    def slugs(self, party: str) -> list[str]:
+        """Every document of the party, sorted."""
+        path = self._existing(party)
+        names: set[str] = set()
+        with contextlib.suppress(FileNotFoundError):
+            names.update(os.listdir(path / DOCUMENT_REFS))
+        names.update(
+            ref.removeprefix(DOCUMENT_REFS)
+            for ref in _packed_refs(path)
+            if ref.startswith(DOCUMENT_REFS)
+        )
+        # A ref file that is not a slug (a git lock file, say) is not a document.
+        return sorted(name for name in names if SLUG.fullmatch(name))
 
     @staticmethod
-    def _read_head(path: Path) -> str | None:
-        try:
-            return _read_small_file(f"{path}/{MAIN_REF}").strip() or None
-        except FileNotFoundError:
-            packed = path / "packed-refs"
-            if packed.exists():
-                for line in packed.read_text().splitlines():
-                    sha, _, name = line.partition(" ")
-                    if name == MAIN_REF:
-                        return sha
-            return None
+    def _stage_ref(path: Path, ref_name: str, new: str, old: str | None) -> tuple[str, int]:
+        """Check that the ref is still old and write new to its lock file.
 
-    @staticmethod
-    def _stage_ref(path: Path, new: str, old: str | None) -> tuple[str, int]:
-        """Check that refs/heads/main is still old and write new to its lock file.
-
-        Returns the lock file's path and its open descriptor. The caller holds the repository
+        Returns the lock file's path and its open descriptor. The caller holds the document
         lock, fsyncs the lock file together with the new objects, closes it and then calls
         _publish_ref.
         """
-        ref = f"{path}/{MAIN_REF}"
-        try:
-            current = _read_small_file(ref).strip() or None
-        except FileNotFoundError:
-            current = None
-        if current != old:
-            raise StaleVersion(current)
+        ref = f"{path}/{ref_name}"
+        if _read_ref(path, ref_name) != old:
+            raise StaleVersion(_read_ref(path, ref_name))
         # git's own lock-file name, so a git process running by hand sees the ref as busy.
         lock = ref + ".lock"
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         try:
             fd = os.open(lock, flags, 0o644)
-        except FileNotFoundError:  # a repository whose refs/heads git did not create
+        except FileNotFoundError:  # the first document of a repository: no refs/documents yet
             os.makedirs(os.path.dirname(ref), exist_ok=True)
+            fsync_path(os.path.dirname(os.path.dirname(ref)))
             fd = os.open(lock, flags, 0o644)
         try:
             os.write(fd, f"{new}\n".encode())
@@ -271,22 +301,22 @@ class RepoStore:
             if len(self._commits) > self._COMMIT_CACHE_SIZE:
                 self._commits.popitem(last=False)
 
-    def history(self, party: str, start: str | None = None) -> Iterator[CommitInfo]:
-        """Commits from start (default: head) back along first parents."""
-        sha = start or self.head(party)
+    def history(self, party: str, slug: str, start: str | None = None) -> Iterator[CommitInfo]:
+        """The document's commits from start (default: its head) back along first parents."""
+        sha = start or self.head(party, slug)
         while sha:
             info = self.commit(party, sha)
             yield info
             sha = info.parent
 
-    def in_history(self, party: str, sha: str) -> bool:
-        """Whether sha is a commit reachable from the party's head."""
+    def in_history(self, party: str, slug: str, sha: str) -> bool:
+        """Whether sha is a commit of the document's own history."""
         check_sha(sha)
         try:
             self.commit(party, sha)
         except UnknownVersion:
             return False
-        return any(info.sha == sha for info in self.history(party))
+        return any(info.sha == sha for info in self.history(party, slug))
 
     def verify_commit(self, party: str, sha: str) -> SignatureCheck:
         """Check a commit's signature against every key the party has had."""
@@ -296,6 +326,7 @@ class RepoStore:
     def commit_files(
         self,
         party: str,
+        slug: str,
         files: Mapping[str, bytes],
         *,
         author: Identity,
@@ -303,16 +334,21 @@ class RepoStore:
         message: str,
         precondition: Callable[[str | None], None] = lambda head: None,
     ) -> str:
-        """Write files as one signed commit on top of head; return the new commit id.
+        """Write files as one signed commit on top of the document's head; return its id.
 
-        precondition(head) runs under the repository lock and raises to refuse the write, so
+        Every path must be the document's own (its text, metadata or attachment pointers).
+        precondition(head) runs under the document's lock and raises to refuse the write, so
         the check and the ref update are one atomic step.
         """
+        ref = document_ref(slug)
+        strays = [name for name in files if not belongs_to_document(name, slug)]
+        if strays:
+            raise ValueError(f"{strays[0]} is not a file of document {slug}")
         path = self._existing(party)
         reader = self.reader(party)
         party_keys = self.keys.current(party)
-        with repository_lock(path), ObjectWriter(path / "objects", reader) as writer:
-            head = self._read_head(path)
+        with document_lock(path, slug), ObjectWriter(path / "objects", reader) as writer:
+            head = _read_ref(path, ref)
             precondition(head)
             root = bytes.fromhex(self.commit(party, head).tree) if head else None
             tree = writer.write_paths(root, files).hex()
@@ -328,7 +364,7 @@ class RepoStore:
             sha = writer.write(b"commit", raw).hex()
             # Objects and the new ref value are durable before the ref moves: a crash at any
             # point leaves either the old head or the new one, never a dangling ref.
-            lock, lock_fd = self._stage_ref(path, sha, head)
+            lock, lock_fd = self._stage_ref(path, ref, sha, head)
             try:
                 writer.make_durable(also=[lock_fd])
             finally:
@@ -363,9 +399,10 @@ class RepoStore:
         return metadata
 
     def current_version(self, party: str, slug: str, at: str | None = None) -> str | None:
-        """The newest commit at or before `at` (default: head) that changed the document."""
+        """The newest commit at or before `at` (default: the document's head) that changed its
+        text or metadata (commits that only attach files are not versions)."""
         check_slug(slug)
-        sha = at or self.head(party)
+        sha = at or self.head(party, slug)
         walked: list[str] = []
         result: str | None = None
         while sha:
@@ -398,12 +435,12 @@ class RepoStore:
         return result
 
     def resolve_version(self, party: str, slug: str, version: str | None) -> str:
-        """Map a requested version (any commit in history, or None for head) to the version of
-        the document it holds; raise if the document did not exist there."""
+        """Map a requested version (any commit of the document's history, or None for its head)
+        to the version it holds; raise if it is not of this document."""
         if version is not None:
             check_sha(version)
-            if not self.in_history(party, version):
-                raise UnknownVersion(f"{version} is not in the history of {party}")
+            if not self.in_history(party, slug, version):
+                raise UnknownVersion(f"{version} is not in the history of {party}/{slug}")
         resolved = self.current_version(party, slug, version)
         if resolved is None:
             raise DocumentNotFound(f"no document {slug!r} at that version")
@@ -432,22 +469,13 @@ class RepoStore:
         return result
 
     def list_documents(self, party: str) -> list[DocumentSummary]:
-        """Every document at head, sorted by slug."""
-        head = self.head(party)
-        if head is None:
-            return []
-        reader = self.reader(party)
-        docs = reader.entry_at(bytes.fromhex(self.commit(party, head).tree), DOCUMENTS)
-        if docs is None:
-            return []
+        """Every document at its current version, sorted by slug."""
         summaries = []
-        for name, (sha, _mode) in sorted(reader.tree(docs[0]).items()):
-            if not name.endswith(".json"):
-                continue
-            slug = name.removesuffix(".json")
-            version = self.current_version(party, slug, head)
+        for slug in self.slugs(party):
+            version = self.current_version(party, slug)
             if version is not None:
-                metadata = json.loads(reader.read(sha, b"blob"))
+                _, meta_entry = self._entries(party, self.commit(party, version), slug)
+                metadata = self._metadata(party, meta_entry)
                 summaries.append(DocumentSummary(slug=slug, version=version, metadata=metadata))
         return summaries
 
@@ -498,10 +526,10 @@ class RepoStore:
         check_slug(slug)
         if base is not None:
             check_sha(base)
-        head = self.head(party)
+        head = self.head(party, slug)
         current = self.current_version(party, slug, head) if head else None
-        if base is not None and base != current and not self.in_history(party, base):
-            raise UnknownVersion(f"base {base} is not in the history of {party}")
+        if base is not None and base != current and not self.in_history(party, slug, base):
+            raise UnknownVersion(f"base {base} is not in the history of {party}/{slug}")
         text = normalise_document_text(content).encode()
         text_entry = meta_entry = None
         if base is not None and base == current:
@@ -529,6 +557,7 @@ class RepoStore:
 
         sha = self.commit_files(
             party,
+            slug,
             {text_path: text, meta_path: meta_bytes},
             author=author,
             committer_name=committer_name,
@@ -539,3 +568,48 @@ class RepoStore:
             # The new commit is the document's current version: the next write need not walk.
             self._versions[(party, sha, slug)] = sha
         return sha, base is None
+
+
+def legacy_repositories(root: Path) -> list[str]:
+    """The parties whose repository is in the first layout (one branch for everything)."""
+    if not root.is_dir():
+        return []
+    return sorted(
+        path.name.removesuffix(".git")
+        for path in root.glob("*.git")
+        if _read_ref(path, LEGACY_REF) is not None
+    )
+
+
+def check_layout(root: Path) -> None:
+    """Raise LegacyLayout, naming the parties, if any repository is in the first layout."""
+    legacy = legacy_repositories(root)
+    if legacy:
+        raise LegacyLayout(
+            f"the repositories of {', '.join(legacy)} keep every document on one branch (the "
+            "first layout); this version keeps one history per document and does not read "
+            "them: start from a new data directory"
+        )
+
+
+def _packed_refs(path: Path) -> dict[str, str]:
+    """ref -> commit from packed-refs (what `git pack-refs` or `git gc` leaves)."""
+    try:
+        text = (path / "packed-refs").read_text()
+    except FileNotFoundError:
+        return {}
+    refs = {}
+    for line in text.splitlines():
+        if line.startswith(("#", "^")):
+            continue
+        sha, _, name = line.partition(" ")
+        refs[name] = sha
+    return refs
+
+
+def _read_ref(path: Path, ref: str) -> str | None:
+    """The commit a ref points at: its loose file, else packed-refs; None if there is none."""
+    try:
+        return _read_small_file(f"{path}/{ref}").strip() or None
+    except (FileNotFoundError, NotADirectoryError):
+        return _packed_refs(path).get(ref)

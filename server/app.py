@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import uuid
 
 from flask import Flask, Response, g, request
@@ -35,9 +37,28 @@ API_BLUEPRINTS = (
 )
 
 
+def _warn_if_open(config: Config) -> None:
+    try:
+        mode = stat.S_IMODE(config.data_dir.stat().st_mode)
+    except FileNotFoundError:
+        return
+    if mode & 0o077:
+        log.warning(
+            "the data directory %s is open to other users (mode %04o): "
+            "run `chmod 700 %s` or `peerlex-server init --if-missing`",
+            config.data_dir,
+            mode,
+            config.data_dir,
+        )
+
+
 def create_app(config: Config | None = None) -> Flask:
     """Create and configure an instance of the peerlex application."""
     config = config or Config.from_env()
+    # Served by gunicorn or any other WSGI server, the app makes its files (database, WAL,
+    # repositories, blobs, bundles) readable by their owner alone, as `peerlex-server` does.
+    os.umask(0o077)
+    _warn_if_open(config)
     master = load_master_key(config.master_key_path, dict(config.environ))
     app = Flask(__name__)
     app.config.update(
@@ -70,10 +91,11 @@ def create_app(config: Config | None = None) -> Flask:
     database.create_schema()
     init_db(app, database)
     keys = KeyStore(config.keys_dir, master)
+    store = RepoStore(config.repos_dir, keys)
+    # Refuse to serve repositories of the first layout rather than answer 500s from them.
+    store.check_layout()
     app.extensions["peerlex.config"] = config
-    app.extensions["peerlex.services"] = Services(
-        config=config, keys=keys, store=RepoStore(config.repos_dir, keys)
-    )
+    app.extensions["peerlex.services"] = Services(config=config, keys=keys, store=store)
     init_limits(app)
     init_diffs(app)
     init_errors(app)

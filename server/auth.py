@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Request, g, request
+from flask import Flask, Request, current_app, g, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
 from werkzeug.exceptions import Unauthorized
 
+from server.config import Config, Network
 from server.db import db_session
 from server.models import ApiToken, User, utcnow
 from server.signin import session_user
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 TOKEN_PREFIX = "plx_"  # noqa: S105 - a public marker, not a secret
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints anyone may call; everything else needs a logged-in user.
@@ -119,6 +122,38 @@ def init_auth(app: Flask) -> None:
             csrf.protect()
 
 
+def _address(value: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
+def forwarded_client(peer: str, forwarded_for: list[str], trusted: tuple[Network, ...]) -> str:
+    """The client's address: the peer, or what trusted proxies say they were connected from.
+
+    X-Forwarded-For is read from the right (each proxy appends the address it was connected
+    from) and only while the hop that wrote the entry is a trusted proxy, so an entry a client
+    wrote itself is never believed. An entry that is no address ends the walk at the last
+    trusted hop.
+    """
+    hops = [hop for header in forwarded_for for hop in header.split(",")]
+    current = _address(peer)
+    if current is None:
+        return peer or "unknown"
+    while hops and any(current in network for network in trusted):
+        previous = _address(hops.pop())
+        if previous is None:
+            break
+        current = previous
+    return str(current)
+
+
 def client_address() -> str:
-    """The client's address as the WSGI server saw it (a proxy must set it, see deployment)."""
-    return request.remote_addr or "unknown"
+    """The client's address (PEERLEX_TRUSTED_PROXIES says whose X-Forwarded-For to believe)."""
+    config: Config = current_app.extensions["peerlex.config"]
+    return forwarded_client(
+        request.remote_addr or "",
+        request.headers.getlist("X-Forwarded-For"),
+        config.trusted_proxies,
+    )

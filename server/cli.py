@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,12 +14,19 @@ from sqlalchemy import select
 
 from keys.master import create_master_key
 from keys.merkle import DEPLOYMENT_PARTY
+from repo_store.errors import LegacyLayout
+from repo_store.store import check_layout
 from server import cli_audit, cli_db, cli_ops, keys_admin
+from server.characters import single_line_refusal
 from server.config import Config
 from server.db import Database, db_session
 from server.models import Membership, Party, PartyKind, Role, User
 from server.passwords import WeakPassword, check_password_rules, hash_password
 from server.services.context import services
+
+# Every file and directory a command makes is its owner's alone: the database, the keys, the
+# repositories and the bundles hold what only the parties may read (docs/deployment.md).
+PRIVATE_UMASK = 0o077
 
 
 def _config(ctx: click.Context) -> Config:
@@ -24,10 +34,19 @@ def _config(ctx: click.Context) -> Config:
     return config
 
 
+def _refuse_first_layout(config: Config) -> None:
+    """Stop with a clear message on a data directory of the first repository layout."""
+    try:
+        check_layout(config.repos_dir)
+    except LegacyLayout as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 def _app(ctx: click.Context) -> Flask:
     from server.app import create_app
 
     if "app" not in ctx.obj:
+        _refuse_first_layout(_config(ctx))
         app = create_app(_config(ctx))
         ctx.obj["app"] = app
         # Close the database connections when the command ends, not at interpreter exit.
@@ -48,6 +67,7 @@ def _app(ctx: click.Context) -> Flask:
 @click.pass_context
 def main(ctx: click.Context, data: str) -> None:
     """Run and administer a peerlex server."""
+    os.umask(PRIVATE_UMASK)
     ctx.ensure_object(dict)
     ctx.obj["config"] = Config.from_env(data_dir=data)
 
@@ -58,10 +78,12 @@ def main(ctx: click.Context, data: str) -> None:
 def init(ctx: click.Context, if_missing: bool) -> None:
     """Create the data directory, the master key and the database."""
     config = _config(ctx)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _refuse_first_layout(config)
     has_key = config.master_key_path.exists() or bool(config.environ.get("PEERLEX_MASTER_KEY"))
     if has_key and not if_missing:
         raise click.ClickException(f"{config.data_dir} is already initialised")
+    _make_private(config.data_dir)
     if not has_key:
         create_master_key(config.master_key_path)
         click.echo(f"master key written to {config.master_key_path} (mode 0600); back it up")
@@ -69,6 +91,21 @@ def init(ctx: click.Context, if_missing: bool) -> None:
     for sub in (config.repos_dir, config.keys_dir, config.blobs_dir, config.bundles_dir):
         sub.mkdir(exist_ok=True)
     click.echo(f"peerlex data directory ready: {config.data_dir}")
+
+
+def _make_private(directory: Path) -> None:
+    """Close the data directory to other users; everything in it is reached through it."""
+    mode = stat.S_IMODE(directory.stat().st_mode)
+    if mode & 0o077:
+        directory.chmod(0o700)
+        click.echo(f"{directory} was open to other users (mode {mode:04o}); it is now 0700")
+
+
+def _plain_option(value: str, hint: str) -> str:
+    refusal = single_line_refusal(value)
+    if refusal is not None:
+        raise click.BadParameter(refusal, param_hint=hint)
+    return value
 
 
 @main.group()
@@ -91,6 +128,7 @@ def party_add(ctx: click.Context, code: str, name: str, kind: str) -> None:
         raise click.BadParameter("use 2-16 upper-case letters or digits, e.g. BLR") from exc
     if code == DEPLOYMENT_PARTY:
         raise click.BadParameter(f"{code} is reserved for the deployment's own key")
+    _plain_option(name, "--name")
     app = _app(ctx)
     with app.app_context():
         session = db_session()
@@ -129,6 +167,8 @@ def user_add(ctx: click.Context, email: str, party_code: str | None, role: str, 
     email = email.strip().lower()
     if "@" not in email or any(c in email for c in "<> \n\r\t"):
         raise click.BadParameter("not an email address", param_hint="EMAIL")
+    _plain_option(email, "EMAIL")
+    _plain_option(name, "--name")
     password = _read_password(prompt=True)
     try:
         check_password_rules(password, email=email)
@@ -175,6 +215,7 @@ def user_add(ctx: click.Context, email: str, party_code: str | None, role: str, 
 def run(ctx: click.Context, host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     """Serve the API (gunicorn, several worker processes)."""
     config = _config(ctx)
+    _refuse_first_layout(config)
     if dev:
         _app(ctx).run(host=host, port=port, threaded=True)
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ DEFAULT_PAGE_BLOCKS = 500
 DEFAULT_PAGE_CHARS = 200_000
 DEFAULT_DIFF_CACHE = 512 * 1024 * 1024
 DEFAULT_DIFF_MEMORY = 1024 * 1024 * 1024
+DEFAULT_SESSION_IDLE_MINUTES = 30
+DEFAULT_SESSION_MAX_HOURS = 12
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -26,6 +31,25 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(value)
     except ValueError as exc:
         raise ValueError(f"{name} must be a whole number, not {value!r}") from exc
+
+
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(environ, name, default)
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def parse_networks(value: str, name: str = "PEERLEX_TRUSTED_PROXIES") -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR networks; a bad one stops the start, never skipped."""
+    networks = []
+    for item in value.split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {item.strip()!r} is no address or network") from exc
+    return tuple(networks)
 
 
 @dataclass(frozen=True)
@@ -47,6 +71,11 @@ class Config:
     diff_cpu_seconds: int = 60
     scrypt_n: int = 2**15
     secure_cookies: bool = True
+    # Reverse proxies whose X-Forwarded-For is believed (docs/deployment.md); none by default.
+    trusted_proxies: tuple[Network, ...] = ()
+    # A cookie session ends after this long without a request, and this long after sign-in.
+    session_idle_minutes: int = DEFAULT_SESSION_IDLE_MINUTES
+    session_max_hours: int = DEFAULT_SESSION_MAX_HOURS
     testing: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -72,6 +101,13 @@ class Config:
             "diff_cpu_seconds": _int(env, "PEERLEX_DIFF_CPU_SECONDS", 60),
             "scrypt_n": _int(env, "PEERLEX_SCRYPT_N", 2**15),
             "secure_cookies": env.get("PEERLEX_INSECURE_COOKIES", "") != "1",
+            "trusted_proxies": parse_networks(env.get("PEERLEX_TRUSTED_PROXIES", "")),
+            "session_idle_minutes": _positive(
+                env, "PEERLEX_SESSION_IDLE_MINUTES", DEFAULT_SESSION_IDLE_MINUTES
+            ),
+            "session_max_hours": _positive(
+                env, "PEERLEX_SESSION_MAX_HOURS", DEFAULT_SESSION_MAX_HOURS
+            ),
             "environ": env,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

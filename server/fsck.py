@@ -16,6 +16,9 @@ from keys.age import AgeError, check_header
 from repo_store.attachments import list_attachments
 from repo_store.blobs import BlobError
 from repo_store.commits import check_signature
+from repo_store.errors import LegacyLayout
+from repo_store.objects import TREE_MODE, ObjectReader
+from repo_store.store import belongs_to_document
 from server.db import db_session
 from server.models import Approval, Party
 from server.services.attachments import blob_store
@@ -31,8 +34,14 @@ class _Null:
 
 
 def check_repositories() -> Iterator[str]:
-    """git fsck of each repository and the signature of every commit on every branch."""
+    """git fsck of each repository; the signature of every commit of every document's history,
+    and that a document's history holds its own files only."""
     store, keys = services().store, services().keys
+    try:
+        store.check_layout()
+    except LegacyLayout as exc:
+        yield str(exc)
+        return
     for party in db_session().scalars(select(Party.code).order_by(Party.code)):
         path = store.path(party)
         if not path.exists():
@@ -49,31 +58,41 @@ def check_repositories() -> Iterator[str]:
                 yield f"{party}: git fsck: {line}"
             continue
         trusted = [k.public_key for k in keys.verifying_keys(party)]
-        refs = subprocess.run(
-            [
-                "git",
-                f"--git-dir={path}",
-                "for-each-ref",
-                "--format=%(objectname) %(refname)",
-                "refs/heads/",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split("\n")
-        for line in filter(None, refs):
-            head, ref = line.split(" ", 1)
-            for info in store.history(party, head):
+        for slug in store.slugs(party):
+            for info in store.history(party, slug):
                 check = check_signature(info, party, trusted)
                 if check.status != "good":
-                    yield f"{party}: {ref} commit {info.sha}: signature {check.status}"
+                    yield f"{party}: {slug} commit {info.sha}: signature {check.status}"
+            stray = _files_of_other_documents(party, slug)
+            if stray:
+                yield f"{party}: {slug} history holds files of other documents: {stray}"
+
+
+def _files_of_other_documents(party: str, slug: str) -> str | None:
+    """The first path in a document's history that is not the document's own, if any."""
+    store = services().store
+    reader = store.reader(party)
+    for info in store.history(party, slug):
+        for name, (sha, mode) in reader.tree(bytes.fromhex(info.tree)).items():
+            for path in _paths(reader, name, sha, mode):
+                if not belongs_to_document(path, slug):
+                    return path
+    return None
+
+
+def _paths(reader: ObjectReader, path: str, sha: bytes, mode: int) -> Iterator[str]:
+    if mode != TREE_MODE:
+        yield path
+        return
+    for name, (child, child_mode) in reader.tree(sha).items():
+        yield from _paths(reader, f"{path}/{name}", child, child_mode)
 
 
 def check_blobs() -> Iterator[str]:
     """Every attachment's blob: present, hash right, opened by every recipient's key."""
     store, keys, blobs = services().store, services().keys, blob_store()
     for party in db_session().scalars(select(Party.code).order_by(Party.code)):
-        if not store.path(party).exists() or store.head(party) is None:
+        if not store.path(party).exists():
             continue
         for summary in store.list_documents(party):
             for record in list_attachments(store, party, summary.slug):

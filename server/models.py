@@ -5,10 +5,15 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ColumnElement, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from repo_store.names import SLUG
 from server.db import Base
+
+# Ids are INTEGER columns: 32 bits on PostgreSQL. A larger number names nothing, and must not
+# reach the database, which would refuse it (or, on SQLite, Python's driver would).
+ID_MAX = 2**31 - 1
 
 
 def utcnow() -> datetime:
@@ -120,11 +125,17 @@ class UserSession(Base):
     # The cookie carries a random session id; only its SHA-256 is stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its last request (kept to the minute), for the idle limit; NULL: none since sign-in.
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginFailure(Base):
-    """A failed sign-in, counted per account and per address for throttling and lockout."""
+    """A password guess that is being checked or was wrong, counted for sign-in throttling.
+
+    The row is written before the password is checked (a claimed attempt) and deleted when the
+    password proves right, so a guess still being checked counts as a failure (server/signin.py).
+    """
 
     __tablename__ = "login_failures"
 
@@ -166,6 +177,14 @@ class Review(Base):
     participants: Mapped[list[ReviewParticipant]] = relationship(
         back_populates="review", lazy="selectin", cascade="all, delete-orphan"
     )
+
+    @classmethod
+    def named(cls, rid: str) -> ColumnElement[bool]:
+        """The condition for the review a URL names by id or slug; for anything else, none."""
+        # str.isdigit() is true of "²" and other digits int() cannot read: ASCII only.
+        if rid.isascii() and rid.isdigit():
+            return cls.id == int(rid) if len(rid) <= 10 and int(rid) <= ID_MAX else false()
+        return cls.slug == rid if SLUG.fullmatch(rid) else false()
 
     def parties_with(self, role: ParticipantRole) -> list[str]:
         return sorted(p.party.code for p in self.participants if p.role == role.value)

@@ -9,6 +9,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from repo_store.names import PARTY_CODE, SHA, SLUG
+from server.characters import multi_line_refusal, single_line_refusal, unify_line_breaks
+from server.models import ID_MAX
 
 DOCUMENT_KINDS = ("law", "regulation", "control-list", "action-plan", "report", "other")
 # BCP 47 language tags as documents use them: `ru`, `en`, `en-GB`, `sr-Latn`.
@@ -20,6 +22,46 @@ MAX_DOCUMENT_CHARS = 5_000_000
 def _no_nul(value: str) -> None:
     if "\x00" in value:
         raise ValidationError("must not contain NUL characters")
+
+
+def _single_line(value: str) -> None:
+    refusal = single_line_refusal(value)
+    if refusal is not None:
+        raise ValidationError(refusal)
+
+
+def _multi_line(value: str) -> None:
+    refusal = multi_line_refusal(value)
+    if refusal is not None:
+        raise ValidationError(refusal)
+
+
+class FullMatch(validate.Validator):
+    """The whole value must match the pattern (marshmallow's Regexp accepts a matching prefix)."""
+
+    default_message = "String does not match expected pattern."
+
+    def __init__(self, regex: re.Pattern[str], *, error: str | None = None) -> None:
+        # Anchored, so that the OpenAPI document, where a pattern may match anywhere in a
+        # value, says the same as this check.
+        self.regex = re.compile(f"^(?:{regex.pattern})$", regex.flags)
+        self.error = error or self.default_message
+
+    def _repr_args(self) -> str:
+        return f"regex={self.regex!r}"
+
+    def __call__(self, value: Any) -> Any:
+        if not isinstance(value, str) or self.regex.fullmatch(value) is None:
+            raise ValidationError(self.error or self.default_message)
+        return value
+
+
+class MultiLineText(fields.String):
+    """Text of several lines (a commit message, a comment): CR LF arrives as LF."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text: str = super()._deserialize(value, attr, data, **kwargs)
+        return unify_line_breaks(text)
 
 
 class StrictSchema(Schema):
@@ -59,7 +101,7 @@ class PartySchema(Schema):
 
 
 class PartyPathSchema(Schema):
-    party = fields.String(required=True, validate=validate.Regexp(PARTY_CODE))
+    party = fields.String(required=True, validate=FullMatch(PARTY_CODE))
 
 
 class AuthorSchema(Schema):
@@ -99,16 +141,18 @@ class DocumentPutSchema(StrictSchema):
     content = fields.String(
         required=True, validate=[validate.Length(max=MAX_DOCUMENT_CHARS), _no_nul]
     )
-    message = fields.String(required=True, validate=[validate.Length(min=1, max=5000), _no_nul])
+    message = MultiLineText(required=True, validate=[validate.Length(min=1, max=5000), _multi_line])
     base = fields.String(
         load_default=None,
-        validate=validate.Regexp(SHA, error="base must be a 40-character commit id"),
+        validate=FullMatch(SHA, error="base must be a 40-character commit id"),
     )
-    title = fields.String(load_default=None, validate=[validate.Length(min=1, max=500), _no_nul])
+    title = fields.String(
+        load_default=None, validate=[validate.Length(min=1, max=500), _single_line]
+    )
     kind = fields.String(load_default=None, validate=validate.OneOf(DOCUMENT_KINDS))
     language = fields.String(
         load_default=None,
-        validate=validate.Regexp(LANGUAGE, error="language must be a BCP 47 tag such as ru"),
+        validate=FullMatch(LANGUAGE, error="language must be a BCP 47 tag such as ru"),
     )
 
     @validates("content")
@@ -123,7 +167,7 @@ class DocumentPutSchema(StrictSchema):
 class VersionQuerySchema(StrictSchema):
     version = fields.String(
         load_default=None,
-        validate=validate.Regexp(SHA, error="version must be a 40-character commit id"),
+        validate=FullMatch(SHA, error="version must be a 40-character commit id"),
     )
 
 
@@ -137,36 +181,24 @@ def version_from_header(value: str) -> str:
     return sha
 
 
-# Characters that reorder how text is displayed; in a comment they can make it say something
-# else on screen than in the record, so comment bodies refuse them.
-BIDI_CONTROLS = frozenset(
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-)
-
-
-def _no_bidi(value: str) -> None:
-    if any(ch in BIDI_CONTROLS for ch in value):
-        raise ValidationError("must not contain bidirectional control characters")
-
-
 REVIEW_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 class ReviewCreateSchema(StrictSchema):
-    slug = fields.String(required=True, validate=validate.Regexp(REVIEW_SLUG))
-    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), _no_nul])
+    slug = fields.String(required=True, validate=FullMatch(REVIEW_SLUG))
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), _single_line])
     states = fields.List(
-        fields.String(validate=validate.Regexp(PARTY_CODE)),
+        fields.String(validate=FullMatch(PARTY_CODE)),
         required=True,
         validate=validate.Length(min=1, max=200),
     )
     organisers = fields.List(
-        fields.String(validate=validate.Regexp(PARTY_CODE)),
+        fields.String(validate=FullMatch(PARTY_CODE)),
         load_default=list,
         validate=validate.Length(max=50),
     )
     observers = fields.List(
-        fields.String(validate=validate.Regexp(PARTY_CODE)),
+        fields.String(validate=FullMatch(PARTY_CODE)),
         load_default=list,
         validate=validate.Length(max=50),
     )
@@ -188,9 +220,9 @@ class ReviewPatchSchema(StrictSchema):
 
 
 class ShareCreateSchema(StrictSchema):
-    party = fields.String(required=True, validate=validate.Regexp(PARTY_CODE))
-    slug = fields.String(required=True, validate=validate.Regexp(SLUG))
-    version = fields.String(required=True, validate=validate.Regexp(SHA))
+    party = fields.String(required=True, validate=FullMatch(PARTY_CODE))
+    slug = fields.String(required=True, validate=FullMatch(SLUG))
+    version = fields.String(required=True, validate=FullMatch(SHA))
 
 
 class ShareSchema(Schema):
@@ -201,25 +233,25 @@ class ShareSchema(Schema):
     shared_at = fields.DateTime()
 
 
-COMMENT_BODY: list[Callable[[str], Any]] = [validate.Length(min=1, max=20_000), _no_nul, _no_bidi]
+COMMENT_BODY: list[Callable[[str], Any]] = [validate.Length(min=1, max=20_000), _multi_line]
 COMMENT_STATUSES = ("open", "resolved", "accepted", "rejected")
 
 
 class CommentCreateSchema(StrictSchema):
-    party = fields.String(validate=validate.Regexp(PARTY_CODE))
-    slug = fields.String(validate=validate.Regexp(SLUG))
-    version = fields.String(validate=validate.Regexp(SHA))
+    party = fields.String(validate=FullMatch(PARTY_CODE))
+    slug = fields.String(validate=FullMatch(SLUG))
+    version = fields.String(validate=FullMatch(SHA))
     quote = fields.String(validate=[validate.Length(min=1, max=5000), _no_nul])
     prefix = fields.String(validate=[validate.Length(max=200), _no_nul])
     suffix = fields.String(validate=[validate.Length(max=200), _no_nul])
-    block = fields.String(validate=validate.Length(max=200))
-    body = fields.String(required=True, validate=COMMENT_BODY)
-    parent = fields.Integer(validate=validate.Range(min=1))
+    block = fields.String(validate=[validate.Length(max=200), _single_line])
+    body = MultiLineText(required=True, validate=COMMENT_BODY)
+    parent = fields.Integer(validate=validate.Range(min=1, max=ID_MAX))
 
 
 class CommentPatchSchema(StrictSchema):
     status = fields.String(validate=validate.OneOf(COMMENT_STATUSES))
-    body = fields.String(validate=COMMENT_BODY)
+    body = MultiLineText(validate=COMMENT_BODY)
 
 
 class AnchorSchema(Schema):
@@ -250,17 +282,17 @@ class CommentSchema(Schema):
 
 
 class CommentQuerySchema(StrictSchema):
-    party = fields.String(load_default=None, validate=validate.Regexp(PARTY_CODE))
-    slug = fields.String(load_default=None, validate=validate.Regexp(SLUG))
-    version = fields.String(load_default=None, validate=validate.Regexp(SHA))
+    party = fields.String(load_default=None, validate=FullMatch(PARTY_CODE))
+    slug = fields.String(load_default=None, validate=FullMatch(SLUG))
+    version = fields.String(load_default=None, validate=FullMatch(SHA))
     status = fields.String(load_default=None, validate=validate.OneOf(COMMENT_STATUSES))
 
 
 class DiffQuerySchema(StrictSchema):
     from_ = fields.String(
-        data_key="from", load_default=None, validate=validate.Regexp(SHA, error="not a commit id")
+        data_key="from", load_default=None, validate=FullMatch(SHA, error="not a commit id")
     )
-    to = fields.String(load_default=None, validate=validate.Regexp(SHA, error="not a commit id"))
+    to = fields.String(load_default=None, validate=FullMatch(SHA, error="not a commit id"))
     format = fields.String(
         load_default="json", validate=validate.OneOf(["json", "unified", "html"])
     )
@@ -311,9 +343,9 @@ class ApprovalSchema(Schema):
 
 class RecipientCreateSchema(StrictSchema):
     recipient = fields.String(
-        required=True, validate=validate.Regexp(re.compile(r"age1[02-9ac-hj-np-z]{58}"))
+        required=True, validate=FullMatch(re.compile(r"age1[02-9ac-hj-np-z]{58}"))
     )
-    label = fields.String(load_default="", validate=[validate.Length(max=200), _no_nul])
+    label = fields.String(load_default="", validate=[validate.Length(max=200), _single_line])
 
 
 class RecipientSchema(Schema):
@@ -325,7 +357,7 @@ class RecipientSchema(Schema):
 
 class AttachmentUploadQuerySchema(StrictSchema):
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
-    base = fields.String(load_default=None, validate=validate.Regexp(SHA))
+    base = fields.String(load_default=None, validate=FullMatch(SHA))
 
 
 class AttachmentSchema(Schema):
@@ -352,16 +384,16 @@ class BundleInfoSchema(Schema):
 class AuditQuerySchema(StrictSchema):
     after = fields.Integer(
         load_default=-1,
-        validate=validate.Range(min=-1),
+        validate=validate.Range(min=-1, max=ID_MAX),
         metadata={"description": "answer entries with a larger leaf index (for paging)"},
     )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     size = fields.Integer(
         load_default=None,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=ID_MAX),
         metadata={"description": "tree size for the proofs (default: the latest checkpoint's)"},
     )
-    review = fields.String(load_default=None, validate=validate.Regexp(SLUG))
+    review = fields.String(load_default=None, validate=FullMatch(SLUG))
 
 
 class AuditCheckpointSchema(Schema):
@@ -410,8 +442,10 @@ class AuditPageSchema(Schema):
 
 
 class AuditConsistencyQuerySchema(StrictSchema):
-    from_ = fields.Integer(data_key="from", required=True, validate=validate.Range(min=0))
-    to = fields.Integer(load_default=None, validate=validate.Range(min=0))
+    from_ = fields.Integer(
+        data_key="from", required=True, validate=validate.Range(min=0, max=ID_MAX)
+    )
+    to = fields.Integer(load_default=None, validate=validate.Range(min=0, max=ID_MAX))
 
 
 class AuditConsistencySchema(Schema):

@@ -1,100 +1,219 @@
-"""Signing in and out: credential checks with throttling and lockout, server-side sessions.
+"""Signing in and out: password guesses bounded per account, server-side sessions that expire.
 
-A failed sign-in is recorded for the account (whether it exists or not, so that an unknown
-email behaves exactly as a wrong password) and for the client address. Too many failures in the
-window lock the account, or the address, until the oldest one ages out: 429 with Retry-After.
+Every password check first claims a slot: a row in `login_failures`, written and committed
+under a lock on the account before the password is looked at, and deleted only when the
+password proves right. A guess being checked therefore already counts, so however many requests
+race (threads, worker processes, hosts), no more guesses are checked than the limits allow:
+`MAX_PAIR_FAILURES` per account from one address and `MAX_ACCOUNT_FAILURES` per account from all
+addresses, in any `WINDOW`. A guess past either limit is refused with 429 and Retry-After
+without being checked. Failures for other accounts never refuse anyone: one address cannot lock
+out the users who share it (docs/decisions.md). An unknown email is counted exactly like a
+wrong password.
+
 Sessions live in the database; the cookie holds a random id, so ending a session on the server
-ends it everywhere at once.
+ends it everywhere at once. A session ends after `session_idle_minutes` without a request and
+`session_max_hours` after sign-in, whatever the cookie says.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, delete, func, select, text, update
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests, Unauthorized
 
-from server.db import db_session
+from server.config import Config
+from server.db import Database, db_session
 from server.models import ApiToken, LoginFailure, User, UserSession, utcnow
 from server.passwords import dummy_hash, verify_password
 
 BAD_CREDENTIALS = "wrong email or password"
 WINDOW = timedelta(minutes=15)
-MAX_ACCOUNT_FAILURES = 5
-MAX_ADDRESS_FAILURES = 20
+# Wrong passwords checked for one account from one address, and from all addresses together.
+MAX_PAIR_FAILURES = 5
+MAX_ACCOUNT_FAILURES = 20
+PRUNE_AT_ONCE = 100
 SESSION_KEY = "sid"
+# A session's last request is written at most this often (one small write per user a minute).
+SEEN_EVERY = timedelta(minutes=1)
 
 
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+def _config() -> Config:
+    config: Config = current_app.extensions["peerlex.config"]
+    return config
+
+
 def _dummy_hash() -> str:
     cached: str | None = current_app.extensions.get("peerlex.dummy_hash")
     if cached is None:
-        cached = dummy_hash(current_app.extensions["peerlex.config"].scrypt_n)
+        cached = dummy_hash(_config().scrypt_n)
         current_app.extensions["peerlex.dummy_hash"] = cached
     return cached
 
 
-def _throttle(column: InstrumentedAttribute[str], value: str, limit: int) -> None:
-    """Refuse with 429 while value has limit or more failures inside the window."""
-    since = utcnow() - WINDOW
-    count, oldest = (
-        db_session()
-        .execute(
-            select(func.count(), func.min(LoginFailure.at)).where(
-                column == value,
-                LoginFailure.at > since,
-            )
-        )
-        .one()
+def throttle_address(address: str) -> str:
+    """The address as sign-in throttling counts it: an IPv6 client by its /64 network.
+
+    One IPv6 host commonly holds a whole /64, so counting single addresses would give it
+    billions of fresh budgets.
+    """
+    try:
+        found = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(found, ipaddress.IPv6Address):
+        if found.ipv4_mapped is not None:
+            return str(found.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{found}/64", strict=False))
+    return str(found)
+
+
+def _account_lock_key(email: str) -> int:
+    # A PostgreSQL advisory lock key per account: 64 bits of a hash (collisions only serialise).
+    digest = hashlib.sha256(b"peerlex sign-in\0" + email.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _slot_frees_at(
+    claims: Session, where: ColumnElement[bool], limit: int, since: datetime
+) -> datetime | None:
+    """When a slot frees up, if `limit` claims inside the window already match `where`."""
+    query = (
+        select(LoginFailure.at)
+        .where(where, LoginFailure.at > since)
+        .order_by(LoginFailure.at.desc())
+        .offset(limit - 1)
+        .limit(1)
     )
-    if count >= limit:
-        wait = int((oldest + WINDOW - utcnow()).total_seconds()) + 1
-        raise TooManyRequests("too many failed sign-ins; try again later", retry_after=max(wait, 1))
+    oldest_that_counts: datetime | None = claims.scalar(query)
+    return None if oldest_that_counts is None else oldest_that_counts + WINDOW
+
+
+def _claim_attempt(email: str, address: str) -> None:
+    """Count this guess before it is checked, or refuse it with 429 when a limit is reached.
+
+    Runs in its own short transaction, committed before the (slow) password check so that
+    every other worker sees the claim: on SQLite under the write lock (BEGIN IMMEDIATE), on
+    PostgreSQL under a transaction advisory lock on the account, taken before the counting
+    statements so that they see the claims committed by whoever held it before.
+    """
+    database: Database = current_app.extensions["peerlex.db"]
+    now = utcnow()
+    since = now - WINDOW
+    with database.sessions() as claims:
+        if not database.is_sqlite:
+            claims.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _account_lock_key(email)}
+            )
+        # Claims out of every window count for nothing; dropping a few each time keeps the
+        # table small. Rows another transaction is deleting are skipped, never waited for.
+        stale = (
+            select(LoginFailure.id)
+            .where(LoginFailure.at <= since)
+            .limit(PRUNE_AT_ONCE)
+            .with_for_update(skip_locked=True)
+        )
+        claims.execute(delete(LoginFailure).where(LoginFailure.id.in_(stale)))
+        account = LoginFailure.email == email
+        pair = account & (LoginFailure.address == address)
+        limits = ((pair, MAX_PAIR_FAILURES), (account, MAX_ACCOUNT_FAILURES))
+        found = (_slot_frees_at(claims, where, limit, since) for where, limit in limits)
+        frees_at = [at for at in found if at is not None]
+        if frees_at:
+            claims.commit()
+            wait = int((max(frees_at) - now).total_seconds()) + 1
+            raise TooManyRequests(
+                "too many failed sign-ins; try again later", retry_after=max(wait, 1)
+            )
+        claims.add(LoginFailure(email=email, address=address, at=now))
+        claims.commit()
 
 
 def authenticate(email: str, password: str, address: str) -> User:
-    """Return the user for valid credentials, or raise 401 (wrong) or 429 (locked out)."""
+    """Return the user for valid credentials, or raise 401 (wrong) or 429 (throttled)."""
     email = email.strip().lower()
-    address = address[:64]
-    _throttle(LoginFailure.email, email, MAX_ACCOUNT_FAILURES)
-    _throttle(LoginFailure.address, address, MAX_ADDRESS_FAILURES)
+    address = throttle_address(address)
+    _claim_attempt(email, address)
     session_db = db_session()
     user = session_db.scalar(select(User).where(User.email == email))
     # The same scrypt work whether or not the account exists: no enumeration by timing.
     good = verify_password(password, user.password_hash if user else _dummy_hash())
     if user is None or not good or not user.active:
-        session_db.add(LoginFailure(email=email, address=address))
-        session_db.commit()
+        # The claim stays: it is the failure.
         raise Unauthorized(BAD_CREDENTIALS)
-    session_db.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    # Right: this claim and the earlier failures from this address no longer count. Failures
+    # from elsewhere still do, so that the user's sign-in gives no one else a fresh budget.
+    session_db.execute(
+        delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
+    )
     return user
 
 
 def start_session(user: User) -> None:
     """Log the user in with a fresh session id (never the one the client came with)."""
     sid = secrets.token_urlsafe(32)
-    db_session().add(UserSession(user_id=user.id, token_hash=_digest(sid)))
+    db_session().add(UserSession(user_id=user.id, token_hash=_digest(sid), created_at=utcnow()))
     session.clear()
     session[SESSION_KEY] = sid
     login_user(user)
 
 
+def _last_seen(record: UserSession) -> datetime:
+    return record.last_seen_at or record.created_at
+
+
+def _session_is_current(record: UserSession, now: datetime) -> bool:
+    """Open, and within both the idle and the absolute limit."""
+    config = _config()
+    return (
+        record.revoked_at is None
+        and now - _last_seen(record) < timedelta(minutes=config.session_idle_minutes)
+        and now - record.created_at < timedelta(hours=config.session_max_hours)
+    )
+
+
+def _mark_seen(record: UserSession, now: datetime) -> None:
+    """Move the session's last request forward, in a short transaction of its own.
+
+    Its own, because a GET request's session never commits; it runs while the request loads
+    its user, before the request has written anything.
+    """
+    database: Database = current_app.extensions["peerlex.db"]
+    with database.sessions() as own:
+        # Conditional, so that workers serving one user's requests at once write once.
+        since = now - SEEN_EVERY
+        own.execute(
+            update(UserSession)
+            .where(
+                UserSession.id == record.id,
+                func.coalesce(UserSession.last_seen_at, UserSession.created_at) < since,
+            )
+            .values(last_seen_at=now)
+        )
+        own.commit()
+
+
 def session_user(user_id: str) -> User | None:
-    """flask-login's loader: the user, if the cookie's session is still open on the server."""
+    """flask-login's loader: the user, if the cookie's session is still current on the server."""
     sid = session.get(SESSION_KEY)
     if not isinstance(sid, str) or not user_id.isdigit():
         return None
     record = db_session().scalar(select(UserSession).where(UserSession.token_hash == _digest(sid)))
-    if record is None or record.revoked_at is not None or record.user_id != int(user_id):
+    now = utcnow()
+    if record is None or record.user_id != int(user_id) or not _session_is_current(record, now):
         return None
+    if now - _last_seen(record) >= SEEN_EVERY:
+        _mark_seen(record, now)
     user = db_session().get(User, record.user_id)
     return user if user is not None and user.active else None
 

@@ -31,8 +31,8 @@ def list_entries(query: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/checkpoint", methods=["GET"])
 @blp.response(200, AuditCheckpointSchema)
 def latest_checkpoint() -> dict[str, Any]:
-    """The newest signed checkpoint: tree size, root hash and time."""
-    return audit.current_checkpoint()
+    """The newest signed checkpoint: tree size, root hash and time (organisers, admins)."""
+    return audit.current_checkpoint(current_user)
 
 
 @blp.route("/checkpoint", methods=["POST"])
@@ -46,5 +46,5 @@ def make_checkpoint() -> dict[str, Any]:
 @blp.arguments(AuditConsistencyQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, AuditConsistencySchema)
 def consistency(query: dict[str, Any]) -> dict[str, Any]:
-    """Proof that the log of `from` entries is a prefix of the log of `to` entries."""
-    return audit.consistency(query)
+    """Proof that the log of `from` entries is a prefix of that of `to` (organisers, admins)."""
+    return audit.consistency(current_user, query)

@@ -35,8 +35,12 @@ def login(credentials: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/logout", methods=["POST"])
 @blp.response(204)
 def logout() -> None:
-    """End this session (on the server, not only in the cookie)."""
-    end_session()
+    """End this session (on the server, not only in the cookie), or revoke this API token."""
+    record = current_token()
+    if record is not None:
+        record.revoked_at = utcnow()
+    else:
+        end_session()
     db_session().commit()
 
 

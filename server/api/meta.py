@@ -10,12 +10,11 @@ from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
-from keys.allowed_signers import AllowedSigner, render
 from server.auth import current_token
 from server.db import db_session
 from server.schemas import MeSchema, PartySchema
-from server.services import audit
 from server.services.context import services
+from server.services.signers import allowed_signers_text
 from server.services.users import list_parties, me_payload
 
 blp = Blueprint("meta", __name__, url_prefix="/api/v1", description="Service and identity")
@@ -47,12 +46,6 @@ def parties() -> list[Any]:
 @blp.route("/allowed_signers")
 @blp.response(200, content_type="text/plain")
 def allowed_signers() -> Response:
-    """Every signing key: parties (git, ssh-keygen) and the deployment (audit checkpoints)."""
-    keys = services().keys
-    audit.ensure_deployment_key(keys)
-    signers = [
-        AllowedSigner(party, key.public_key, key.valid_before)
-        for party in keys.parties()
-        for key in keys.verifying_keys(party)
-    ]
-    return Response(render(signers), mimetype="text/plain")
+    """Every signing key: parties (git, ssh-keygen) and the deployment (audit checkpoints),
+    each with only the namespaces it signs in."""
+    return Response(allowed_signers_text(), mimetype="text/plain")

@@ -172,9 +172,7 @@ def _review_of_request(session: Session) -> int | None:
     rid = (request.view_args or {}).get("rid")
     if not isinstance(rid, str):
         return None
-    column = Review.id if rid.isdigit() else Review.slug
-    value: int | str = int(rid) if rid.isdigit() else rid
-    found: int | None = session.scalar(select(Review.id).where(column == value))
+    found: int | None = session.scalar(select(Review.id).where(Review.named(rid)))
     return found
 
 
@@ -400,8 +398,9 @@ def checkpoint_payload(checkpoint: AuditCheckpoint) -> dict[str, Any]:
     }
 
 
-def current_checkpoint() -> dict[str, Any]:
-    """The newest signed checkpoint (made first when it is an hour old)."""
+def current_checkpoint(user: User) -> dict[str, Any]:
+    """The newest signed checkpoint (made first when it is an hour old), for auditors."""
+    _organiser_parties(user)
     return checkpoint_payload(ensure_recent_checkpoint())
 
 
@@ -436,13 +435,23 @@ def _tree_size(session: Session, wanted: int | None, default: int, name: str) ->
     return size
 
 
+def _organiser_parties(user: User) -> set[int]:
+    """The organisations the user organises for; refuses anyone who is no organiser or admin.
+
+    The log's size, roots and checkpoints grow with every write and refusal in every review,
+    so showing them to anyone else would let a State watch the others' activity.
+    """
+    parties = {m.party_id for m in user.memberships if m.role == Role.ORGANISER}
+    if not parties and not user.is_admin:
+        raise Forbidden("only organisers and administrators read the audit log")
+    return parties
+
+
 def _audit_scope(user: User) -> set[int] | None:
     """Review ids whose entries the user may read; None for all (administrators)."""
+    parties = _organiser_parties(user)
     if user.is_admin:
         return None
-    parties = {m.party_id for m in user.memberships if m.role == Role.ORGANISER}
-    if not parties:
-        raise Forbidden("only organisers and administrators read the audit log")
     query = select(ReviewParticipant.review_id).where(
         ReviewParticipant.party_id.in_(parties),
         ReviewParticipant.role == ParticipantRole.ORGANISER.value,
@@ -451,9 +460,7 @@ def _audit_scope(user: User) -> set[int] | None:
 
 
 def _review_filter(rid: str, scope: set[int] | None) -> int:
-    column = Review.id if rid.isdigit() else Review.slug
-    value: int | str = int(rid) if rid.isdigit() else rid
-    found = db_session().scalar(select(Review.id).where(column == value))
+    found = db_session().scalar(select(Review.id).where(Review.named(rid)))
     if found is None or (scope is not None and found not in scope):
         raise NotFound("no such review, or you do not organise it")
     return found
@@ -499,8 +506,9 @@ def audit_page(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def consistency(query: Mapping[str, Any]) -> dict[str, Any]:
+def consistency(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
     """A proof that the tree of `from` entries is a prefix of the tree of `to` entries."""
+    _organiser_parties(user)
     checkpoint = ensure_recent_checkpoint()
     session = db_session()
     new = _tree_size(session, query.get("to"), checkpoint.size, "to")

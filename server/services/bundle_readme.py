@@ -19,7 +19,8 @@ Contents
   allowed_signers          the public keys of every signer
   approvals/P/S.json       each State's approval statement of its document S
   approvals/P/S.sig        the State's SSH signature of that statement
-  repos/P.bundle           the git history of State P up to the approved commits
+  repos/P.git/             State P's approved commits, their trees and blobs: a shallow bare
+                           git repository (its refs: refs/peerlex/approved/S)
   documents/P/S.md         the approved text of each document
   attachments/P/S/*.age    attachments, encrypted to the organisations' offline age keys
   audit/checkpoint.json    the server's audit log checkpoint (size, Merkle root, time)
@@ -33,8 +34,11 @@ those the delegations read out or published:
     ssh-keygen -lf allowed_signers     # one line per key; compare the SHA256:... values
 
 (ssh-keygen prints the first key only for some versions; `cut -d' ' -f3- allowed_signers`
-shows every key.) Keep an allowed_signers file you trust and use it below instead of the one in
-this archive if you can.
+shows every key.) Keep an allowed_signers file you trust (the parties' published keys) and use
+it below instead of the one in this archive if you can. Each key is listed with the namespaces
+it signs in (a State's: git and peerlex-approval; an organisation's: git and peerlex-bundle;
+the deployment's: peerlex-audit) and the time it was valid: ssh-keygen and git refuse it
+elsewhere.
 
 1. The organiser's signature over the checksums
 ------------------------------------------------
@@ -58,17 +62,27 @@ case):
 
 The statement names the review, the State, the document, the approved commit and the time.
 
-4. The git history and every commit's signature
------------------------------------------------
-    git init --quiet /tmp/check && cd /tmp/check
-    git bundle verify {review_path}/repos/BLR.bundle
-    git fetch --quiet {review_path}/repos/BLR.bundle 'refs/peerlex/*:refs/peerlex/*'
-    git -c gpg.ssh.allowedSignersFile={review_path}/allowed_signers \\
-        verify-commit <commit from manifest.json>
-    git show <commit>:documents/S.md | cmp - {review_path}/documents/BLR/S.md
+4. Every approved commit and its signature
+-------------------------------------------
+repos/BLR.git is a bare git repository holding only the approved commits (listed in its
+`shallow` file, so their parents are not needed), their trees and their blobs. Git reads a
+repository's config, which can name programs to run: first check that it is exactly
 
-Every commit is signed by its State (namespace "git"); `git log --show-signature` with the
-same setting checks the whole history.
+    [core]
+    {tab}repositoryformatversion = 0
+    {tab}bare = true
+
+(`cat -A repos/BLR.git/config` shows each tab as ^I), then, still in {review}/:
+
+    git --git-dir=repos/BLR.git fsck --strict
+    git -c core.hooksPath=/dev/null -c gpg.ssh.program=ssh-keygen \\
+        -c gpg.ssh.allowedSignersFile="$PWD/allowed_signers" \\
+        --git-dir=repos/BLR.git verify-commit <commit from manifest.json>
+    git --git-dir=repos/BLR.git show <commit>:documents/S.md | cmp - documents/BLR/S.md
+
+Every commit is signed by its State (namespace "git"): verify-commit must say
+Good "git" signature for blr@parties.peerlex. Its refs (refs/peerlex/approved/S) name the same
+commits as manifest.json and the approvals.
 
 5. Attachments
 --------------
@@ -80,7 +94,7 @@ organisation's identity file (kept offline):
 
 6. The audit checkpoint
 ----------------------
-    ssh-keygen -Y verify -f allowed_signers -I peerlex@parties.peerlex -n peerlex-audit \
+    ssh-keygen -Y verify -f allowed_signers -I peerlex@parties.peerlex -n peerlex-audit \\
         -s audit/checkpoint.sig < audit/checkpoint.json
 
 Keep the checkpoint: `peerlex-server audit verify --checkpoint checkpoint.json` on the server
@@ -95,6 +109,6 @@ def readme_text(review: str, organiser: str) -> str:
         review=review,
         underline="=" * (len("peerlex final bundle: ") + len(review)),
         organiser=organiser,
+        tab="\t",  # the config's lines are indented with a tab, as git writes them
         organiser_principal=f"{organiser.lower()}@parties.peerlex",
-        review_path=f"/path/to/{review}",
     )

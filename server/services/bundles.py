@@ -1,8 +1,8 @@
 """The final bundle of a review: what was agreed, by whom, signed, verifiable offline.
 
 Layout and verification steps are in docs/bundle.md. The same review state always gives the
-same bytes: sorted tar entries, fixed times and owners, canonical JSON, reproducible git
-bundles, and attachment headers re-wrapped once and then reused.
+same bytes: sorted tar entries, fixed times and owners, canonical JSON, repositories of loose
+objects written in-process, and attachment headers re-wrapped once and then reused.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import Any, BinaryIO
 
 from werkzeug.exceptions import Forbidden, NotFound
 
-from keys.allowed_signers import AllowedSigner, render
 from keys.bundle_format import (
     ALLOWED_SIGNERS,
+    APPROVED_REFS,
+    BUNDLE_FORMAT,
     BUNDLE_NAMESPACE,
     MANIFEST,
     SUMS,
@@ -30,7 +31,7 @@ from keys.bundle_format import (
 )
 from keys.merkle import DEPLOYMENT_PARTY
 from keys.statements import canonical_json
-from repo_store.git_bundles import create_git_bundle
+from repo_store.shallow_repos import approved_repository
 from server.db import db_session
 from server.errors import Problem
 from server.models import ParticipantRole, Review, ReviewState, Role, User
@@ -40,8 +41,8 @@ from server.services.bundle_attachments import bundle_attachments
 from server.services.bundle_readme import readme_text
 from server.services.context import services
 from server.services.reviews import find_review
+from server.services.signers import allowed_signers_text
 
-BUNDLE_FORMAT = "peerlex-bundle/v1"
 # The audit log's newest signed checkpoint when the bundle was built (docs/audit.md).
 AUDIT_CHECKPOINT = "audit/checkpoint.json"
 AUDIT_CHECKPOINT_SIGNATURE = "audit/checkpoint.sig"
@@ -53,6 +54,11 @@ def _organiser_party(user: User, review: Review) -> str:
         if review.role_of(code) == ParticipantRole.ORGANISER and membership.role == Role.ORGANISER:
             return code
     raise Forbidden("only the review's organisers build its bundle")
+
+
+def repository_path(party: str) -> str:
+    """Where a party's approved commits lie in the bundle: a shallow bare repository."""
+    return f"repos/{party}.git"
 
 
 def bundle_path(review: Review) -> Path:
@@ -136,17 +142,12 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
                 "signature": f"approvals/{code}/{slug}.sig",
             }
         )
-    with tempfile.TemporaryDirectory(prefix="peerlex-bundle-") as tmp:
-        for code, commits in sorted(heads.items()):
-            out = Path(tmp) / f"{code}.bundle"
-            create_git_bundle(store.path(code), commits, out)
-            files[f"repos/{code}.bundle"] = out.read_bytes()
+    for code, commits in sorted(heads.items()):
+        for name, data in approved_repository(store.reader(code), commits).items():
+            files[f"{repository_path(code)}/{name}"] = data
     attachment_entries = bundle_attachments(review, approvals, files)
-    signer_parties = sorted({*heads, organiser, DEPLOYMENT_PARTY})
-    files[ALLOWED_SIGNERS] = render(
-        AllowedSigner(party, key.public_key, key.valid_before)
-        for party in signer_parties
-        for key in keys.verifying_keys(party)
+    files[ALLOWED_SIGNERS] = allowed_signers_text(
+        sorted({*heads, organiser, DEPLOYMENT_PARTY})
     ).encode()
     manifest = {
         "format": BUNDLE_FORMAT,
@@ -163,8 +164,8 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
         "repositories": [
             {
                 "party": code,
-                "file": f"repos/{code}.bundle",
-                "refs": {f"refs/peerlex/approved/{s}": c for s, c in sorted(h.items())},
+                "path": repository_path(code),
+                "refs": {f"{APPROVED_REFS}{s}": c for s, c in sorted(h.items())},
             }
             for code, h in sorted(heads.items())
         ],

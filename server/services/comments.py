@@ -16,6 +16,7 @@ from repo_store.anchor import Anchor, Reanchored, locate_quote, reanchor
 from server.db import db_session
 from server.errors import Problem
 from server.models import (
+    ID_MAX,
     AnchorCache,
     Comment,
     CommentStatus,
@@ -166,7 +167,7 @@ def _may_set_status(user: User, review: Review, comment: Comment, status: str) -
 def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """Change a comment's status, or edit one's own comment's body."""
     review = find_review(user, rid)
-    comment = db_session().get(Comment, comment_id)
+    comment = db_session().get(Comment, comment_id) if 0 < comment_id <= ID_MAX else None
     if comment is None or comment.review_id != review.id:
         raise NotFound("no such comment in this review")
     if review.state == ReviewState.CLOSED:

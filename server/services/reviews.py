@@ -35,12 +35,7 @@ NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: Re
 
 def find_review(user: User, rid: str) -> Review:
     """The review named by slug or id, if the user takes part in it; else 404."""
-    query = (
-        select(Review).where(Review.id == int(rid))
-        if rid.isdigit()
-        else (select(Review).where(Review.slug == rid))
-    )
-    review = db_session().scalar(query)
+    review = db_session().scalar(select(Review).where(Review.named(rid)))
     if review is None or not can_see_review(user, review):
         raise NotFound(NOT_FOUND)
     return review
@@ -162,7 +157,10 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
     if review.state == ReviewState.CLOSED:
         raise Problem(409, "the review is closed", "review-closed")
     store = services().store
-    if not store.in_history(code, version) or store.current_version(code, slug, version) != version:
+    if (
+        not store.in_history(code, slug, version)
+        or store.current_version(code, slug, version) != version
+    ):
         raise Problem(422, f"{version} is not a version of {code}/{slug}", "unknown-version")
     session = db_session()
     existing = session.scalar(

@@ -56,7 +56,7 @@ def test_sigkill_during_commits_and_uploads(tmp_path: Path) -> None:
             writer.stderr.close()
 
     fresh = RepoStore(data / "repos", keys)
-    history = [info.sha for info in fresh.history("BLR")]
+    history = [info.sha for info in fresh.history("BLR", "law")]
     acks = (data / "acks.log").read_text().splitlines()
     versions = [line.split()[1] for line in acks if line.startswith("version ")]
     attachments = [line.split()[1:] for line in acks if line.startswith("attachment ")]

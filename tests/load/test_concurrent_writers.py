@@ -367,11 +367,12 @@ def test_writers_and_readers_on_four_workers(server: Server) -> None:
         assert head in position[slug], f"409 named {head}, not a version of {slug}"
         assert position[slug][head] < position[slug][base], f"409 head {head} is not newer"
 
-    # The repository: one linear history holding exactly these versions, with their texts.
+    # The repository: one linear history per document holding exactly its versions.
     stop(server.process)
-    lines = git(server.data, "rev-list", "--parents", "refs/heads/main").splitlines()
-    assert all(len(line.split()) <= 2 for line in lines), "a merge in the history"
-    assert len(lines) == sum(len(h) for h in history.values())
+    for slug in DOCUMENTS:
+        lines = git(server.data, "rev-list", "--parents", f"refs/documents/{slug}").splitlines()
+        assert all(len(line.split()) <= 2 for line in lines), "a merge in the history"
+        assert [line.split()[0] for line in lines] == history[slug]
     query = "".join(f"{new}:documents/{slug}.md\n" for slug, _, new, _, _ in acknowledged)
     blobs = git(server.data, "cat-file", "--batch", stdin=query)
     for _slug, _base, _new, number, edit in acknowledged:

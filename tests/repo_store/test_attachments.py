@@ -307,9 +307,9 @@ def test_recording_needs_the_document(store: RepoStore) -> None:
             committer_name=COMMITTER,
             message="attach",
         )
-    assert store.head("BLR") is None
+    assert store.head("BLR", SLUG) is None
     put_document(store, "other-law")
-    head = store.head("BLR")
+    head = store.head("BLR", SLUG)
     with pytest.raises(DocumentNotFound):
         record_attachment(
             store,
@@ -320,7 +320,7 @@ def test_recording_needs_the_document(store: RepoStore) -> None:
             committer_name=COMMITTER,
             message="attach",
         )
-    assert store.head("BLR") == head
+    assert store.head("BLR", SLUG) == head
 
 
 def test_recorded_pointer_is_a_signed_commit_git_accepts(store: RepoStore) -> None:
@@ -335,12 +335,12 @@ def test_recorded_pointer_is_a_signed_commit_git_accepts(store: RepoStore) -> No
         committer_name=COMMITTER,
         message="attach the control list",
     )
-    assert store.head("BLR") == sha
+    assert store.head("BLR", SLUG) == sha
     assert store.verify_commit("BLR", sha).status == "good"
     repo = store.path("BLR")
     fsck = git(repo, "fsck", "--strict")
     assert fsck.returncode == 0, fsck.stderr
-    log = git(repo, "log", "--format=%H", "--name-status", "-1").stdout
+    log = git(repo, "log", "--format=%H", "--name-status", "-1", sha).stdout
     assert f"A\tattachments/{SLUG}/{pointer.id}.json" in log
     shown = git(repo, "show", f"{sha}:attachments/{SLUG}/{pointer.id}.json").stdout
     assert shown.encode() == pointer.to_json()
@@ -359,7 +359,7 @@ def test_an_id_is_never_recorded_twice(store: RepoStore) -> None:
     record_attachment(
         store, "BLR", SLUG, record(), author=AUTHOR, committer_name=COMMITTER, message="a"
     )
-    head = store.head("BLR")
+    head = store.head("BLR", SLUG)
     with pytest.raises(AttachmentConflict):
         record_attachment(
             store,
@@ -370,7 +370,7 @@ def test_an_id_is_never_recorded_twice(store: RepoStore) -> None:
             committer_name=COMMITTER,
             message="b",
         )
-    assert store.head("BLR") == head
+    assert store.head("BLR", SLUG) == head
 
 
 def test_listing_is_ordered_by_time_then_id(store: RepoStore) -> None:
@@ -456,7 +456,7 @@ def test_sharing_rewraps_and_commits_new_recipients(store: RepoStore, blobs: Blo
         blobs.decrypt_to(pointer.sha256, io.BytesIO(), [store.keys.current("KGZ").encryption_key])
 
     # A writer that started from the old blob has lost the race.
-    head = store.head("BLR")
+    head = store.head("BLR", SLUG)
     with pytest.raises(AttachmentConflict) as raised:
         update_recipients(
             store,
@@ -470,7 +470,7 @@ def test_sharing_rewraps_and_commits_new_recipients(store: RepoStore, blobs: Blo
             expected_sha256=pointer.sha256,
         )
     assert raised.value.current == blob.sha256
-    assert store.head("BLR") == head
+    assert store.head("BLR", SLUG) == head
 
 
 def test_update_recipients_changes_nothing_else(store: RepoStore) -> None:
@@ -479,7 +479,7 @@ def test_update_recipients_changes_nothing_else(store: RepoStore) -> None:
     record_attachment(
         store, "BLR", SLUG, pointer, author=AUTHOR, committer_name=COMMITTER, message="a"
     )
-    head = store.head("BLR")
+    head = store.head("BLR", SLUG)
     for changed in (
         record(sha256="b" * 64, name="renamed.pdf"),
         record(sha256="b" * 64, size=13),
@@ -518,14 +518,14 @@ def test_update_recipients_changes_nothing_else(store: RepoStore) -> None:
             committer_name=COMMITTER,
             message="b",
         )
-    assert store.head("BLR") == head
+    assert store.head("BLR", SLUG) == head
 
 
 def test_a_failed_upload_leaves_neither_blob_nor_pointer(
     store: RepoStore, blobs: BlobStore
 ) -> None:
     put_document(store)
-    head = store.head("BLR")
+    head = store.head("BLR", SLUG)
     with pytest.raises(BlobTooLarge):
         upload_attachment(
             store,
@@ -556,7 +556,7 @@ def test_a_failed_upload_leaves_neither_blob_nor_pointer(
             committer_name=COMMITTER,
             message="nowhere",
         )
-    assert store.head("BLR") == head
+    assert store.head("BLR", SLUG) == head
     assert blob_files(blobs) == []
 
 
@@ -564,11 +564,11 @@ def test_the_blob_is_durable_before_the_pointer_is_committed(
     store: RepoStore, blobs: BlobStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     put_document(store)
-    head = store.head("BLR")
+    head = store.head("BLR", SLUG)
     seen: list[bool] = []
 
     def crash(*args: object, **kwargs: object) -> str:
-        files = kwargs.get("files") or args[1]
+        files = kwargs.get("files") or args[2]
         (data,) = files.values()  # type: ignore[attr-defined]
         pointer = AttachmentRecord.from_json(data)
         seen.append(blobs.exists(pointer.sha256))
@@ -579,7 +579,7 @@ def test_the_blob_is_durable_before_the_pointer_is_committed(
         upload(store, blobs, b"Article 2")
     # The crash left an unreferenced blob, never a pointer without its blob.
     assert seen == [True]
-    assert store.head("BLR") == head
+    assert store.head("BLR", SLUG) == head
     assert len(blob_files(blobs)) == 1
 
 

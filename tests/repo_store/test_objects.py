@@ -22,8 +22,9 @@ AUTHOR = Identity("Ivan Petrov", "ivan@blr.example")
 
 
 def commit(store: RepoStore, files: dict[str, bytes]) -> str:
+    """Commit files to document "a": its text, metadata and anything under attachments/a/."""
     return store.commit_files(
-        "BLR", files, author=AUTHOR, committer_name="Belarus", message="files"
+        "BLR", "a", files, author=AUTHOR, committer_name="Belarus", message="files"
     )
 
 
@@ -40,8 +41,19 @@ def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
 
 def test_trees_are_the_ones_git_writes(store: RepoStore, tmp_path: Path) -> None:
     # "a-b" < "a.md" < "a/" < "a0": a directory sorts as if its name ended in "/".
-    commit(store, {"d/a.md": b"1\n", "d/a/x.md": b"2\n", "d/a0.md": b"3\n", "d/Ä.md": b"4\n"})
-    sha = commit(store, {"d/a-b.md": b"5\n", "d/a/x.md": b"6\n", "top.md": b"7\n"})
+    commit(
+        store,
+        {
+            "attachments/a/a.md": b"1\n",
+            "attachments/a/a/x.md": b"2\n",
+            "attachments/a/a0.md": b"3\n",
+            "attachments/a/Ä.md": b"4\n",
+        },
+    )
+    sha = commit(
+        store,
+        {"attachments/a/a-b.md": b"5\n", "attachments/a/a/x.md": b"6\n", "documents/a.md": b"7\n"},
+    )
     repo = store.path("BLR")
     git(repo, "fsck", "--strict")
     # git's own index round trip rebuilds the same tree from the commit's contents.
@@ -49,15 +61,24 @@ def test_trees_are_the_ones_git_writes(store: RepoStore, tmp_path: Path) -> None
     git(repo, "read-tree", sha, env=index)
     assert git(repo, "write-tree", env=index).strip() == store.commit("BLR", sha).tree
     listing = git(repo, "-c", "core.quotePath=false", "ls-tree", "-r", "--name-only", sha)
-    assert listing.split() == ["d/a-b.md", "d/a.md", "d/a/x.md", "d/a0.md", "d/Ä.md", "top.md"]
+    assert listing.split() == [
+        "attachments/a/a-b.md",
+        "attachments/a/a.md",
+        "attachments/a/a/x.md",
+        "attachments/a/a0.md",
+        "attachments/a/Ä.md",
+        "documents/a.md",
+    ]
 
 
-@pytest.mark.parametrize("path", ["documents/.git", "documents/../x", "documents//x", ".Git/x"])
+@pytest.mark.parametrize(
+    "path", ["attachments/a/.git", "attachments/a/../x", "attachments/a//x", "attachments/a/.Git/x"]
+)
 def test_names_git_refuses_are_refused(store: RepoStore, path: str) -> None:
-    before = commit(store, {"documents/ok.md": b"ok\n"})
+    before = commit(store, {"documents/a.md": b"ok\n"})
     with pytest.raises(ValueError, match="path|name"):
         commit(store, {path: b"x\n"})
-    assert store.head("BLR") == before
+    assert store.head("BLR", "a") == before
 
 
 def test_object_found_on_disk_is_made_durable(
@@ -217,14 +238,14 @@ def test_background_closer_works_in_a_forked_child(tmp_path: Path) -> None:
 def test_ref_moves_and_no_lock_file_is_left(store: RepoStore) -> None:
     first = commit(store, {"documents/a.md": b"1\n"})
     second = commit(store, {"documents/a.md": b"2\n"})
-    ref = store.path("BLR") / "refs" / "heads" / "main"
+    ref = store.path("BLR") / "refs" / "documents" / "a"
     assert ref.read_text() == f"{second}\n"
     assert store.commit("BLR", second).parent == first
-    assert not ref.with_name("main.lock").exists()
+    assert not ref.with_name("a.lock").exists()
 
 
 def test_threads_reading_a_new_reader_at_once_all_find_the_object(store: RepoStore) -> None:
-    sha = bytes.fromhex(commit(store, {"documents/law.md": b"text\n"}))
+    sha = bytes.fromhex(commit(store, {"documents/a.md": b"text\n"}))
     objects_dir = store.path("BLR") / "objects"
     missed = 0
     interval = sys.getswitchinterval()
@@ -254,10 +275,10 @@ def test_threads_reading_a_new_reader_at_once_all_find_the_object(store: RepoSto
 
 
 def test_objects_packed_after_the_reader_opened_are_still_found(store: RepoStore) -> None:
-    first = commit(store, {"documents/law.md": b"one\n"})
+    first = commit(store, {"documents/a.md": b"one\n"})
     reader = store.reader("BLR")
     assert reader.has(bytes.fromhex(first))
-    second = commit(store, {"documents/law.md": b"two\n"})
+    second = commit(store, {"documents/a.md": b"two\n"})
     git(store.path("BLR"), "repack", "-a", "-d", "-q")
     git(store.path("BLR"), "prune-packed")
     assert not list((store.path("BLR") / "objects").glob("??/*"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import subprocess
+import threading
 import zlib
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from keys.allowed_signers import AllowedSigner, render
 from keys.master import load_master_key
 from keys.party_keys import KeyStore
 from repo_store.commits import Identity
-from repo_store.errors import DocumentExists, StaleVersion, UnknownVersion
+from repo_store.errors import DocumentExists, LegacyLayout, StaleVersion, UnknownVersion
+from repo_store.locking import document_lock
 from repo_store.names import InvalidName
 from repo_store.store import RepoStore
 
@@ -98,8 +100,9 @@ def test_versions_reads_and_conflicts(store: RepoStore) -> None:
     assert [v.sha for v in store.versions("BLR", "export-law")] == [v2, v1]
     assert store.versions("BLR", "action-plan")[0].sha == other
     assert store.read_document("BLR", "export-law", v1).content == LAW_V1
-    # Any commit resolves to the document's version as of that commit.
-    assert store.read_document("BLR", "export-law", other).version.sha == v1
+    # A commit of another document is no version of this one.
+    with pytest.raises(UnknownVersion):
+        store.read_document("BLR", "export-law", other)
     with pytest.raises(StaleVersion) as stale:
         put(store, "lost update?\n", base=v1)
     assert stale.value.head == v2
@@ -114,11 +117,68 @@ def test_versions_reads_and_conflicts(store: RepoStore) -> None:
     assert [s.slug for s in store.list_documents("BLR")] == ["action-plan", "export-law"]
 
 
-def test_base_of_other_document_in_between_is_no_conflict(store: RepoStore) -> None:
+def test_each_document_has_a_history_of_its_own(store: RepoStore) -> None:
+    v1 = put(store, LAW_V1)
+    plan = put(store, "plan\n", slug="action-plan")
+    v2 = put(store, LAW_V1 + "more\n", base=v1)
+    # The other document's commit came in between, but is not in this document's history.
+    assert store.commit("BLR", v2).parent == v1
+    assert store.commit("BLR", plan).parent is None
+    assert [info.sha for info in store.history("BLR", "export-law")] == [v2, v1]
+    assert store.head("BLR", "export-law") == v2
+    assert store.head("BLR", "action-plan") == plan
+    assert store.head("BLR", "missing") is None
+    assert store.slugs("BLR") == ["action-plan", "export-law"]
+
+
+def test_a_signed_commit_discloses_its_own_document_only(store: RepoStore) -> None:
+    put(store, "Секретный проект\n", slug="secret-plan")
+    v1 = put(store, LAW_V1)
+    # Every commit of the law's history, to its root, holds the law's files and nothing else.
+    for info in store.history("BLR", "export-law"):
+        files = git(store.path("BLR"), "ls-tree", "-r", "--name-only", info.sha).stdout.split()
+        assert files == ["documents/export-law.json", "documents/export-law.md"]
+    assert git(store.path("BLR"), "rev-list", v1).stdout.split() == [v1]
+
+
+def test_a_document_writes_only_its_own_files(store: RepoStore) -> None:
+    put(store, LAW_V1)
+    head = store.head("BLR", "export-law")
+    for path in ["documents/other.md", "attachments/other/x.json", "documents/export-law.mdx"]:
+        with pytest.raises(ValueError, match="not a file of document"):
+            store.commit_files(
+                "BLR", "export-law", {path: b"x\n"}, author=AUTHOR, committer_name="B", message="m"
+            )
+    assert store.head("BLR", "export-law") == head
+
+
+def test_writers_of_different_documents_do_not_wait_for_each_other(store: RepoStore) -> None:
     v1 = put(store, LAW_V1)
     put(store, "plan\n", slug="action-plan")
-    v2 = put(store, LAW_V1 + "more\n", base=v1)
-    assert store.commit("BLR", v2).parent != v1  # on top of the head, not of the base
+    written = threading.Event()
+
+    def write_plan() -> None:
+        put(store, "plan 2\n", slug="action-plan", base=store.head("BLR", "action-plan"))
+        written.set()
+
+    # While the law's lock is held (a writer mid-commit), the plan can still be written.
+    with document_lock(store.path("BLR"), "export-law"):
+        thread = threading.Thread(target=write_plan)
+        thread.start()
+        assert written.wait(timeout=30)
+        thread.join()
+    assert put(store, LAW_V1 + "more\n", base=v1) != v1
+
+
+def test_a_repository_of_the_first_layout_is_refused(store: RepoStore) -> None:
+    put(store, LAW_V1)
+    # The first layout kept every document on refs/heads/main.
+    head = store.head("BLR", "export-law")
+    assert git(store.path("BLR"), "update-ref", "refs/heads/main", head or "").returncode == 0
+    with pytest.raises(LegacyLayout, match="BLR"):
+        store.check_layout()
+    with pytest.raises(LegacyLayout):
+        RepoStore(store.root, store.keys).read_document("BLR", "export-law")
 
 
 def _racer(
@@ -168,7 +228,7 @@ def test_racing_processes_lose_no_update(store: RepoStore, tmp_path: Path) -> No
     for process in workers:
         process.join(timeout=30)
         assert process.exitcode == 0
-    history = [info.sha for info in RepoStore(store.root, store.keys).history("BLR")]
+    history = [info.sha for info in RepoStore(store.root, store.keys).history("BLR", "export-law")]
     assert len(acknowledged) == 100
     assert sorted(history) == sorted([*acknowledged, first])  # each exactly once, nothing else
     assert len(set(history)) == len(history) == 101

@@ -125,12 +125,14 @@ def test_oversized_upload_is_413_and_stores_nothing(app: Flask, review_world: Re
     world.push(LAW_V1)
     config = app.extensions["peerlex.config"]
     object.__setattr__(config, "max_attachment_bytes", 1000)
-    refs_before = (config.repos_dir / "BLR.git" / "refs" / "heads" / "main").read_text()
+    refs_before = (config.repos_dir / "BLR.git" / "refs" / "documents" / "export-law").read_text()
     response = upload(world, b"x" * 5000)
     assert response.status_code == 413
     assert blobs(app) == []
     assert not list(config.blobs_dir.rglob("*"))
-    assert (config.repos_dir / "BLR.git" / "refs" / "heads" / "main").read_text() == refs_before
+    assert (
+        config.repos_dir / "BLR.git" / "refs" / "documents" / "export-law"
+    ).read_text() == refs_before
 
 
 class _Disconnecting(io.BytesIO):
@@ -151,12 +153,12 @@ def test_interrupted_upload_leaves_nothing(app: Flask, review_world: ReviewWorld
     world = review_world
     world.push(LAW_V1)
     config = app.extensions["peerlex.config"]
-    head = (config.repos_dir / "BLR.git" / "refs" / "heads" / "main").read_text()
+    head = (config.repos_dir / "BLR.git" / "refs" / "documents" / "export-law").read_text()
     # The client goes away half-way: the server's input stream raises, as werkzeug does.
     response = world["own"].post(ATTACH, input_stream=_Disconnecting(b"x" * 3_000_000))
     assert 400 <= response.status_code < 500
     assert blobs(app) == []
-    assert (config.repos_dir / "BLR.git" / "refs" / "heads" / "main").read_text() == head
+    assert (config.repos_dir / "BLR.git" / "refs" / "documents" / "export-law").read_text() == head
 
 
 def test_upload_to_missing_or_foreign_document(review_world: ReviewWorld) -> None:

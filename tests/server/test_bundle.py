@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from keys.bundle_format import REPOSITORY_CONFIG
 from tests.bundle_fixtures import ANNEX, Agreed
 from tests.server.review_fixtures import LAW_V1, LAW_V3, ReviewWorld
 
@@ -59,26 +61,19 @@ def test_bundle_verifies_with_standard_tools(agreed: Agreed, tmp_path: Path) -> 
             stdin=(root / approval["statement"]).read_bytes(),
         )
     for repo in manifest["repositories"]:
-        work = tmp_path / f"clone-{repo['party']}"
-        run("git", "init", "--quiet", str(work))
-        run("git", "bundle", "verify", str(root / repo["file"]), cwd=work)
-        run(
-            "git",
-            "fetch",
-            "--quiet",
-            str(root / repo["file"]),
-            "refs/peerlex/*:refs/peerlex/*",
-            cwd=work,
-        )
-        for commit in repo["refs"].values():
-            assert 'Good "git" signature' in run(
-                "git",
-                "-c",
-                f"gpg.ssh.allowedSignersFile={signers}",
-                "verify-commit",
-                commit,
-                cwd=work,
-            )
+        # The README's way: compare the config with the prescribed one, then run git with
+        # options that keep any other configuration from mattering.
+        git_dir = root / repo["path"]
+        assert (git_dir / "config").read_bytes() == REPOSITORY_CONFIG
+        git = ["git", "-c", "core.hooksPath=/dev/null", "-c", "gpg.ssh.program=ssh-keygen"]
+        git += ["-c", f"gpg.ssh.allowedSignersFile={signers}", f"--git-dir={git_dir}"]
+        run(*git, "fsck", "--strict", "--no-dangling")
+        for ref, commit in repo["refs"].items():
+            assert 'Good "git" signature' in run(*git, "verify-commit", commit)
+            assert run(*git, "rev-parse", "--verify", "--end-of-options", ref).strip() == commit
+            slug = ref.rsplit("/", 1)[-1]
+            text = run(*git, "show", f"{commit}:documents/{slug}.md")
+            assert text == (root / f"documents/{repo['party']}/{slug}.md").read_text()
     (attachment,) = manifest["attachments"]
     plain = subprocess.run(
         ["age", "-d", "-i", str(agreed.identity), str(root / attachment["file"])],
@@ -89,9 +84,18 @@ def test_bundle_verifies_with_standard_tools(agreed: Agreed, tmp_path: Path) -> 
     assert (root / "documents/BLR/export-law.md").read_text() == LAW_V3
 
 
-def test_peerlex_verify_passes(agreed: Agreed) -> None:
+def test_peerlex_verify_passes(agreed: Agreed, tmp_path: Path) -> None:
+    """With the keys GET /api/v1/allowed_signers publishes as the trusted list."""
+    trusted = tmp_path / "trusted_signers"
+    trusted.write_bytes(agreed.world["organiser"].get("/api/v1/allowed_signers").data)
     result = subprocess.run(
-        [".venv/bin/peerlex", "verify", str(agreed.bundle)],
+        [
+            str(Path(sys.executable).parent / "peerlex"),
+            "verify",
+            str(agreed.bundle),
+            "--allowed-signers",
+            str(trusted),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -156,3 +160,80 @@ def test_tar_is_deterministic_in_form(agreed: Agreed) -> None:
     assert [m.name for m in members] == sorted(m.name for m in members)
     assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "", "")}
     assert len({m.mtime for m in members}) == 1
+
+
+def test_each_repository_holds_exactly_the_approved_commits(agreed: Agreed, tmp_path: Path) -> None:
+    """repos/<P>.git is a shallow bare repository of the approved commits, their trees and blobs:
+    no parent, no version that was shared but not approved (BLR's first), nothing else."""
+    out = tmp_path / "unpacked"
+    out.mkdir()
+    run("tar", "-xf", str(agreed.bundle), "-C", str(out))
+    root = out / "dushanbe-2017"
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert manifest["format"] == "peerlex-bundle/v2"
+    for repo in manifest["repositories"]:
+        git = ["git", f"--git-dir={root / repo['path']}"]
+        assert repo["path"] == f"repos/{repo['party']}.git"
+        approved = sorted(repo["refs"].values())
+        assert (root / repo["path"] / "shallow").read_text() == "".join(f"{c}\n" for c in approved)
+        listed = [
+            line.split()
+            for line in run(*git, "cat-file", "--batch-all-objects", "--batch-check").splitlines()
+        ]
+        assert sorted(sha for sha, kind, _ in listed if kind == "commit") == approved
+        reachable = run(*git, "rev-list", "--objects", "--no-walk", *approved).split()
+        assert {sha for sha, _, _ in listed} == {r for r in reachable if len(r) == 40}
+        assert sorted(p.name for p in (root / repo["path"]).iterdir()) == [
+            "HEAD",
+            "config",
+            "objects",
+            "refs",
+            "shallow",
+        ]
+    store = agreed.app.extensions["peerlex.services"].store
+    history = [v.sha for v in store.versions("BLR", "export-law")]
+    assert len(history) == 3
+    blr = root / "repos/BLR.git/objects"
+    assert [(blr / sha[:2] / sha[2:]).exists() for sha in history] == [True, False, False]
+
+
+def test_published_keys_carry_their_namespaces(agreed: Agreed) -> None:
+    """States sign commits and approvals, organisations commits and bundles, the deployment
+    its audit checkpoints: each published line says so, in the API and in the bundle."""
+    published = agreed.world["organiser"].get("/api/v1/allowed_signers").data.decode()
+    with tarfile.open(agreed.bundle) as tar:
+        member = tar.extractfile("dushanbe-2017/allowed_signers")
+        assert member is not None
+        in_bundle = member.read().decode()
+    for text in (published, in_bundle):
+        namespaces = {
+            line.split()[0]: line.split()[1].split(",valid-")[0] for line in text.splitlines()
+        }
+        assert namespaces["blr@parties.peerlex"] == 'namespaces="git,peerlex-approval"'
+        assert namespaces["unrcpd@parties.peerlex"] == 'namespaces="git,peerlex-bundle"'
+        assert namespaces["peerlex@parties.peerlex"] == 'namespaces="peerlex-audit"'
+
+
+def test_the_readme_repository_steps_run_as_written(agreed: Agreed, tmp_path: Path) -> None:
+    """Step 4 of README.txt, with BLR's commit put in, passes on the unpacked bundle."""
+    out = tmp_path / "unpacked"
+    out.mkdir()
+    run("tar", "-xf", str(agreed.bundle), "-C", str(out))
+    root = out / "dushanbe-2017"
+    readme = (root / "README.txt").read_text()
+    config_shown = readme[readme.index("    [core]\n") : readme.index("\n\n(`cat -A")]
+    assert config_shown.replace("    ", "") + "\n" == (root / "repos/BLR.git/config").read_text()
+    steps = readme[
+        readme.index("still in dushanbe-2017/:\n") : readme.index("Every commit is signed")
+    ]
+    commands = "\n".join(line[4:] for line in steps.splitlines()[1:] if line.startswith("    "))
+    commit = json.loads((root / "manifest.json").read_text())["documents"][0]["commit"]
+    script = (
+        commands.replace("<commit from manifest.json>", commit)
+        .replace("<commit>", commit)
+        .replace("documents/S.md", "documents/export-law.md")
+        .replace("documents/BLR/S.md", "documents/BLR/export-law.md")
+    )
+    assert "verify-commit" in script
+    output = run("bash", "-euo", "pipefail", "-c", script, cwd=root)
+    assert 'Good "git" signature for blr@parties.peerlex' in output

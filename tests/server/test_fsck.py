@@ -5,10 +5,12 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+from server.cli import main
 from server.db import db_session
 from server.fsck import run_fsck
 from server.models import Approval
 from tests.bundle_fixtures import Agreed
+from tests.server.conftest import server_cli
 
 
 def problems(agreed: Agreed) -> list[str]:
@@ -22,7 +24,7 @@ def test_healthy_data_has_no_problems(agreed: Agreed) -> None:
 
 def test_corrupted_git_object_is_found(agreed: Agreed) -> None:
     repos: Path = agreed.app.extensions["peerlex.config"].repos_dir
-    head = (repos / "BLR.git" / "refs" / "heads" / "main").read_text().strip()
+    head = (repos / "BLR.git" / "refs" / "documents" / "export-law").read_text().strip()
     path = repos / "BLR.git" / "objects" / head[:2] / head[2:]
     raw = zlib.decompress(path.read_bytes())
     path.chmod(0o644)
@@ -54,3 +56,22 @@ def test_forged_approval_is_found(agreed: Agreed) -> None:
         db_session().commit()
     found = problems(agreed)
     assert any(line.startswith("approval ") for line in found), found
+
+
+def test_a_repository_of_the_first_layout_is_refused(agreed: Agreed) -> None:
+    """One branch holding every document discloses them all: never served, named by fsck."""
+    config = agreed.app.extensions["peerlex.config"]
+    repo = config.repos_dir / "KGZ.git"
+    head = (repo / "refs" / "documents" / "action-plan").read_text().strip()
+    (repo / "refs" / "heads").mkdir(exist_ok=True)
+    (repo / "refs" / "heads" / "main").write_text(f"{head}\n")
+    found = problems(agreed)
+    assert len(found) == 1
+    assert "KGZ" in found[0]
+    assert "first layout" in found[0]
+    runner = server_cli(agreed.app)
+    for command in (["init", "--if-missing"], ["fsck"], ["run", "--port", "1"]):
+        result = runner.invoke(main, ["--data", str(config.data_dir), *command])
+        assert result.exit_code != 0
+        assert "first layout" in result.output
+        assert "Traceback" not in result.output

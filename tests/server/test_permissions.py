@@ -27,6 +27,11 @@ TABLE = [
     ),
     ("PUT", DOC, {"content": "x", "message": "m"}, (401, 409, 404, 404, 404)),
     ("DELETE", "/api/v1/auth/tokens", None, (401, 204, 204, 204, 204)),
+    # With a token, logout revokes it (tests/server/test_auth.py).
+    ("POST", "/api/v1/auth/logout", None, (401, 204, 204, 204, 204)),
+    # The audit log's size is for organisers and admins (tests/server/test_audit.py).
+    ("GET", "/api/v1/audit/checkpoint", None, (401, 403, 403, 200, 200)),
+    ("GET", "/api/v1/audit/consistency?from=0", None, (401, 403, 403, 200, 200)),
 ]
 
 

@@ -10,16 +10,18 @@ from server.services import comments
 from server.web.views import PAGE_CSP
 from tests.server.web.conftest import DOC, WebWorld, csrf_of
 
-HOSTILE = '<script>alert("x")</script> \'q\' "dq" \u202eevil\u202c'
+MARKUP = '<script>alert("x")</script> \'q\' "dq"'
+HOSTILE = MARKUP + " \u202eevil\u202c"
 
 
 def _hostile_world(web_world: WebWorld) -> str:
-    """A shared version whose title and text carry markup, quotes and bidi controls."""
+    """A shared version whose title carries markup and quotes, and its text bidi controls too
+    (a title refuses them; a document's text keeps what its authors wrote)."""
     world = web_world.world
     text = f"# Закон\n\nСтатья 1. Общие положения\n\nТекст {HOSTILE} конец.\n"
     answer = world["own"].put(
         "/api/v1/parties/BLR/documents/export-law",
-        json={"content": text, "message": HOSTILE, "base": world.versions[-1], "title": HOSTILE},
+        json={"content": text, "message": MARKUP, "base": world.versions[-1], "title": MARKUP},
     )
     assert answer.status_code == 200, answer.json
     version: str = answer.json["version"]["commit"]

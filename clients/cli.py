@@ -557,6 +557,7 @@ def want_color(choice: str) -> bool:
     help="auto: colour on a terminal unless NO_COLOR is set.",
 )
 @click.option("--changes-only", is_flag=True, help="Leave unchanged provisions out.")
+@click.option("--page", type=click.IntRange(min=1), help="html: which page of a long redline.")
 @pass_state
 def diff(
     state: State,
@@ -567,11 +568,12 @@ def diff(
     fmt: str,
     color: str,
     changes_only: bool,
+    page: int | None,
 ) -> None:
     """What changed between two versions, word by word, provision by provision."""
     client = state.client()
     if fmt in ("unified", "html"):
-        write_text(str(client.diff(party, slug, old=old, new=new, fmt=fmt)))
+        write_text(str(client.diff(party, slug, old=old, new=new, fmt=fmt, page=page)))
         return
     data = client.diff(party, slug, old=old, new=new, fmt="json")
     if fmt == "json":

@@ -313,13 +313,27 @@ class Client:
         old: str | None = None,
         new: str | None = None,
         fmt: str = "json",
+        page: int | None = None,
     ) -> Any:
-        """The diff as JSON data (fmt json) or as text (unified, html)."""
+        """The diff as JSON data (fmt json) or as text (unified, html).
+
+        The server answers JSON and html in pages. JSON without `page` is every page, fetched
+        in turn and joined into one comparison; html is one page, the first by default.
+        """
         path = _path("parties", party, "documents", slug, "diff")
-        query = {"from": old, "to": new, "format": fmt}
-        if fmt == "json":
-            return self._json("GET", path, query=query)
-        return self._text(path, query)
+        query: dict[str, str | int | None] = {"from": old, "to": new, "format": fmt, "page": page}
+        if fmt != "json":
+            return self._text(path, query)
+        first = self._json("GET", path, query=query)
+        if page is not None:
+            return first
+        # The later pages of the very versions the first one resolved.
+        query.update({"from": first["from"], "to": first["to"]})
+        blocks = list(first["blocks"])
+        for number in range(2, int(first.get("pages", 1)) + 1):
+            blocks += self._json("GET", path, query={**query, "page": number})["blocks"]
+        paging = ("page", "pages", "first_block")
+        return {**{k: v for k, v in first.items() if k not in paging}, "blocks": blocks}
 
     # -- attachments ----------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ from server.db import Database, init_db
 from server.errors import ProblemApi, init_errors
 from server.services import audit
 from server.services.context import Services
+from server.services.diffs import init_diffs
+from server.services.limits import init_limits
 from server.web import init_web
 
 log = logging.getLogger(__name__)
@@ -94,6 +96,8 @@ def create_app(config: Config | None = None) -> Flask:
     store.check_layout()
     app.extensions["peerlex.config"] = config
     app.extensions["peerlex.services"] = Services(config=config, keys=keys, store=store)
+    init_limits(app)
+    init_diffs(app)
     init_errors(app)
     init_auth(app)
     api = ProblemApi(app)

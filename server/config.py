@@ -10,6 +10,13 @@ from pathlib import Path
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_MAX_ATTACHMENT = 512 * 1024 * 1024
+# What one document may cost (docs/deployment.md, "Limits"): a long national control list has
+# about 10,000 entries of a few blocks each.
+DEFAULT_MAX_BLOCKS = 100_000
+DEFAULT_PAGE_BLOCKS = 500
+DEFAULT_PAGE_CHARS = 200_000
+DEFAULT_DIFF_CACHE = 512 * 1024 * 1024
+DEFAULT_DIFF_MEMORY = 1024 * 1024 * 1024
 DEFAULT_SESSION_IDLE_MINUTES = 30
 DEFAULT_SESSION_MAX_HOURS = 12
 
@@ -54,6 +61,14 @@ class Config:
     max_body_bytes: int = DEFAULT_MAX_BODY
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT
     token_ttl_hours: int = 24 * 30
+    max_document_blocks: int = DEFAULT_MAX_BLOCKS
+    page_blocks: int = DEFAULT_PAGE_BLOCKS
+    page_chars: int = DEFAULT_PAGE_CHARS
+    diff_cache_bytes: int = DEFAULT_DIFF_CACHE
+    expensive_per_worker: int = 2
+    expensive_chars: int = 200_000
+    diff_memory_bytes: int = DEFAULT_DIFF_MEMORY
+    diff_cpu_seconds: int = 60
     scrypt_n: int = 2**15
     secure_cookies: bool = True
     # Reverse proxies whose X-Forwarded-For is believed (docs/deployment.md); none by default.
@@ -76,6 +91,14 @@ class Config:
                 env, "PEERLEX_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT
             ),
             "token_ttl_hours": _int(env, "PEERLEX_TOKEN_TTL_HOURS", 24 * 30),
+            "max_document_blocks": _int(env, "PEERLEX_MAX_DOCUMENT_BLOCKS", DEFAULT_MAX_BLOCKS),
+            "page_blocks": _int(env, "PEERLEX_PAGE_BLOCKS", DEFAULT_PAGE_BLOCKS),
+            "page_chars": _int(env, "PEERLEX_PAGE_CHARS", DEFAULT_PAGE_CHARS),
+            "diff_cache_bytes": _int(env, "PEERLEX_DIFF_CACHE_BYTES", DEFAULT_DIFF_CACHE),
+            "expensive_per_worker": _int(env, "PEERLEX_EXPENSIVE_PER_WORKER", 2),
+            "expensive_chars": _int(env, "PEERLEX_EXPENSIVE_CHARS", 200_000),
+            "diff_memory_bytes": _int(env, "PEERLEX_DIFF_MEMORY_BYTES", DEFAULT_DIFF_MEMORY),
+            "diff_cpu_seconds": _int(env, "PEERLEX_DIFF_CPU_SECONDS", 60),
             "scrypt_n": _int(env, "PEERLEX_SCRYPT_N", 2**15),
             "secure_cookies": env.get("PEERLEX_INSECURE_COOKIES", "") != "1",
             "trusted_proxies": parse_networks(env.get("PEERLEX_TRUSTED_PROXIES", "")),
@@ -111,6 +134,10 @@ class Config:
     @property
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+    @property
+    def diff_cache_dir(self) -> Path:
+        return self.data_dir / "cache" / "diffs"
 
     @property
     def bundles_dir(self) -> Path:

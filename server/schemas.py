@@ -15,7 +15,8 @@ from server.models import ID_MAX
 DOCUMENT_KINDS = ("law", "regulation", "control-list", "action-plan", "report", "other")
 # BCP 47 language tags as documents use them: `ru`, `en`, `en-GB`, `sr-Latn`.
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
-MAX_DOCUMENT_CHARS = 10_000_000
+# A document's text; its blocks are limited too (PEERLEX_MAX_DOCUMENT_BLOCKS, docs/deployment.md).
+MAX_DOCUMENT_CHARS = 5_000_000
 
 
 def _no_nul(value: str) -> None:
@@ -295,6 +296,34 @@ class DiffQuerySchema(StrictSchema):
     format = fields.String(
         load_default="json", validate=validate.OneOf(["json", "unified", "html"])
     )
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, max=1_000_000),
+        metadata={
+            "description": "json and html come in pages of at most PEERLEX_PAGE_BLOCKS blocks "
+            "(500) and PEERLEX_PAGE_CHARS characters (200,000); unified is one page"
+        },
+    )
+
+
+class DiffPageSchema(Schema):
+    """One page of a structural comparison (format=json); `Link` names the next and previous."""
+
+    party = fields.String(required=True)
+    slug = fields.String(required=True)
+    from_ = fields.String(data_key="from", allow_none=True, required=True)
+    to = fields.String(required=True)
+    page = fields.Integer(required=True)
+    pages = fields.Integer(required=True)
+    first_block = fields.Integer(
+        required=True, metadata={"description": "index of this page's first block, from 0"}
+    )
+    blocks_total = fields.Integer(required=True)
+    blocks = fields.List(
+        fields.Dict(), required=True, metadata={"description": "docs/formats.md, the diff"}
+    )
+    warnings = fields.List(fields.Dict(), metadata={"description": "of the whole comparison"})
+    stats = fields.Dict(metadata={"description": "counts of the whole comparison"})
 
 
 class ApprovalCreateSchema(ShareCreateSchema):

@@ -273,6 +273,15 @@ def parse_blocks(text: str) -> list[Block]:
     return blocks
 
 
+def count_pieces(text: str) -> int:
+    """Count the paragraphs and marked lines of a text, without parsing them.
+
+    Each one makes one block, or two when a provision line carries text after its title, so
+    the count bounds the number of blocks from below and its double from above.
+    """
+    return len(_pieces(normalise_text(text)))
+
+
 def parse_versions(old: str, new: str) -> tuple[list[Block], list[Block]]:
     """Parse two normalised versions, reusing the first one's blocks where the second agrees."""
     pair = parse_pair(old, new)

@@ -38,9 +38,19 @@ del { background: #ffd7d5; text-decoration: line-through; }
 
 
 def render_html(
-    diff: TextDiff, *, title: str, old_label: str, new_label: str, lang: str = "en"
+    diff: TextDiff,
+    *,
+    title: str,
+    old_label: str,
+    new_label: str,
+    lang: str = "en",
+    part: tuple[int, int, int, int, int] | None = None,
 ) -> str:
-    """Render the comparison as a complete HTML page that reads on its own."""
+    """Render the comparison as a complete HTML page that reads on its own.
+
+    ``part`` = (page, pages, first block, end block, blocks) says that the page shows only
+    these blocks of a longer comparison (whose warnings and counts it still shows whole).
+    """
     if not _LANG_RE.fullmatch(lang):
         lang = "und"
     stats = diff.stats
@@ -54,7 +64,9 @@ def render_html(
         f"<title>{_text(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         f"<header>\n<h1>{_text(title)}</h1>\n",
         f'<p class="versions"><del>{_text(old_label)}</del> → <ins>{_text(new_label)}</ins></p>\n',
-        f'<p class="summary">{_text(summary)}</p>\n</header>\n',
+        f'<p class="summary">{_text(summary)}</p>\n',
+        _part_line(part),
+        "</header>\n",
     ]
     if diff.warnings:
         parts.append('<section class="warnings" role="alert">\n<h2>Warnings</h2>\n<ul>\n')
@@ -72,6 +84,16 @@ def render_html(
     parts.extend(_block(entry) for entry in diff.blocks)
     parts.append("</main>\n</body>\n</html>\n")
     return "".join(parts)
+
+
+def _part_line(part: tuple[int, int, int, int, int] | None) -> str:
+    if part is None:
+        return ""
+    page, pages, first, end, blocks = part
+    return (
+        f'<p class="part">Page {page} of {pages}: blocks {first + 1}–{end} of {blocks}'
+        f" (query parameter <code>page</code>)</p>\n"
+    )
 
 
 def _block(entry: BlockDiff) -> str:

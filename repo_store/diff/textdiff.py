@@ -18,7 +18,7 @@ from repo_store.diff.align import Alignment, align_blocks, indices_of
 from repo_store.diff.blocks import Block, parse_pair
 from repo_store.diff.collector import paused_collector
 from repo_store.diff.text import BIDI_RE, code_point_name, has_bidi_control, normalise_text
-from repo_store.diff.words import TokenRun, diff_words, replace_all
+from repo_store.diff.words import TokenRun, WordBudget, diff_words, replace_all
 
 # A hostile text could carry a bidi control in every block; the first ones are enough to warn.
 MAX_WARNINGS = 100
@@ -107,16 +107,16 @@ class TextDiff:
         with paused_collector():
             return self._to_json()
 
-    def _to_json(self) -> dict[str, Any]:
+    def to_json_without_blocks(self) -> dict[str, Any]:
+        """Return the warnings and counts alone, as ``to_json`` gives them."""
         warnings = [w.to_json() for w in self.warnings]
         if self.warnings_dropped:
             warnings.append({"type": "more_warnings", "count": self.warnings_dropped})
+        return {"warnings": warnings, "stats": dict(self.stats)}
+
+    def _to_json(self) -> dict[str, Any]:
         blocks = _blocks_json(self.blocks, _UNTOUCHED, BlockDiff.to_json)
-        return {
-            "blocks": blocks,
-            "warnings": warnings,
-            "stats": dict(self.stats),
-        }
+        return {"blocks": blocks, **self.to_json_without_blocks()}
 
 
 # The JSON of an untouched block, in BlockDiff.to_json's key order; the None values are filled in.
@@ -204,7 +204,7 @@ def _diff_texts(old: str, new: str) -> TextDiff:
     )
     stats["old_blocks"] = len(old_blocks)
     stats["new_blocks"] = len(new_blocks)
-    entries = _entries(alignment, shared, stats)
+    entries = _entries(alignment, shared, stats, WordBudget())
     warnings: list[DiffWarning] = []
     dropped = _bidi_warnings("old", old, old_blocks, warnings)
     dropped += _bidi_warnings("new", new, new_blocks, warnings)
@@ -212,7 +212,10 @@ def _diff_texts(old: str, new: str) -> TextDiff:
 
 
 def _entries(
-    alignment: Alignment, shared: Sequence[tuple[int, int, int]], stats: dict[str, int]
+    alignment: Alignment,
+    shared: Sequence[tuple[int, int, int]],
+    stats: dict[str, int],
+    budget: WordBudget,
 ) -> list[BlockDiff]:
     old, new = alignment.old, alignment.new
     in_order = alignment.in_order
@@ -223,7 +226,7 @@ def _entries(
     j = 0
     for start, _, length in (*shared, (len(new), 0, 0)):
         while j < start:
-            _add_entry(alignment, j, stats, entries)
+            _add_entry(alignment, j, stats, entries, budget)
             for i in deleted_after.get(j, ()):
                 entries.append(_deleted(old[i], stats))
             j += 1
@@ -261,7 +264,9 @@ def _deletions_by_place(alignment: Alignment) -> dict[int, list[int]]:
     return deleted_after
 
 
-def _add_entry(alignment: Alignment, j: int, stats: dict[str, int], out: list[BlockDiff]) -> None:
+def _add_entry(
+    alignment: Alignment, j: int, stats: dict[str, int], out: list[BlockDiff], budget: WordBudget
+) -> None:
     """Append the comparison of new block ``j`` (deletions after it are the caller's)."""
     block = alignment.new[j]
     i = alignment.old_of_new[j]
@@ -277,7 +282,7 @@ def _add_entry(alignment: Alignment, j: int, stats: dict[str, int], out: list[Bl
         stats["equal"] += 1
         out.append(BlockDiff("equal", before, block, False, ()))
     else:
-        out.append(_paired(before, block, in_order, j in alignment.similar, stats))
+        out.append(_paired(before, block, in_order, j in alignment.similar, stats, budget))
 
 
 def _deleted(block: Block, stats: dict[str, int]) -> BlockDiff:
@@ -288,7 +293,12 @@ def _deleted(block: Block, stats: dict[str, int]) -> BlockDiff:
 
 
 def _paired(
-    before: Block, after: Block, in_order: bool, similar: bool, stats: dict[str, int]
+    before: Block,
+    after: Block,
+    in_order: bool,
+    similar: bool,
+    stats: dict[str, int],
+    budget: WordBudget,
 ) -> BlockDiff:
     renumbered = before.id != after.id and not (
         before.number is None and after.number is None and before.parent == after.parent
@@ -304,10 +314,11 @@ def _paired(
     stats["renumbered"] += renumbered
     if before.text == after.text:
         return BlockDiff(op, before, after, renumbered, ())
-    if same_wording or similar:
-        runs, deleted, inserted = diff_words(before.text, after.text)
+    if (same_wording or similar) and budget.remaining > 0:
+        runs, deleted, inserted = diff_words(before.text, after.text, budget)
     else:
-        # Paired only by number: the wording has too little in common to be worth aligning.
+        # Paired only by number: the wording has too little in common to be worth aligning;
+        # or the comparison has spent its word budget (words.py) on blocks before this one.
         runs, deleted, inserted = replace_all(before.text, after.text)
     stats["words_deleted"] += deleted
     stats["words_inserted"] += inserted

@@ -3,7 +3,9 @@
 The work is bounded so that no input is quadratic: tokens that occur once on each side anchor
 the alignment (patience diff) and split it into smaller gaps; a gap is diffed exactly with Myers
 only while ``(n + m) · d`` stays under ``MYERS_BUDGET``, and beyond that it is reported as
-replaced as a whole, which is also what a reader would make of such a gap.
+replaced as a whole, which is also what a reader would make of such a gap.  A whole comparison
+shares one ``WordBudget`` as well, so that thousands of blocks, each just under the bound of a
+gap, cannot add up to minutes: once it is spent, the remaining gaps are reported as replaced.
 """
 
 from __future__ import annotations
@@ -20,6 +22,19 @@ MYERS_BUDGET = 60_000
 EXACT_GAP = 160
 # Anchoring recursion depth; each level works on disjoint ranges, so a level costs O(n).
 MAX_DEPTH = 12
+# Token comparisons Myers may spend on all the blocks of one comparison together, a few tenths
+# of a second: a wholly rewritten 10 MB law spends about 60,000 (bench/lawgen.py), a hostile
+# text of one-letter words millions.
+DOCUMENT_MYERS_BUDGET = 2_000_000
+
+
+class WordBudget:
+    """What is left of the Myers budget of one comparison; shared by all its blocks."""
+
+    __slots__ = ("remaining",)
+
+    def __init__(self, remaining: int = DOCUMENT_MYERS_BUDGET) -> None:
+        self.remaining = remaining
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +50,12 @@ class TokenRun:
     text: str
 
 
-def match_tokens(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+def match_tokens(
+    a: Sequence[str], b: Sequence[str], budget: WordBudget | None = None
+) -> list[tuple[int, int]]:
     """Return index pairs ``(i, j)`` with ``a[i] == b[j]`` forming a common subsequence."""
     pairs: list[tuple[int, int]] = []
-    _align(a, b, 0, len(a), 0, len(b), 0, pairs)
+    _align(a, b, 0, len(a), 0, len(b), 0, pairs, budget or WordBudget())
     return pairs
 
 
@@ -51,6 +68,7 @@ def _align(
     bhi: int,
     depth: int,
     out: list[tuple[int, int]],
+    budget: WordBudget,
 ) -> None:
     while alo < ahi and blo < bhi and a[alo] == b[blo]:
         out.append((alo, blo))
@@ -71,13 +89,14 @@ def _align(
         if anchors:
             i0, j0 = alo, blo
             for i, j in anchors:
-                _align(a, b, i0, i, j0, j, depth + 1, out)
+                _align(a, b, i0, i, j0, j, depth + 1, out, budget)
                 out.append((i, j))
                 i0, j0 = i + 1, j + 1
-            _align(a, b, i0, ahi, j0, bhi, depth + 1, out)
+            _align(a, b, i0, ahi, j0, bhi, depth + 1, out, budget)
         else:
-            max_d = min(size, max(8, MYERS_BUDGET // size))
-            out.extend(_myers(a, b, alo, ahi, blo, bhi, max_d))
+            max_d = min(size, max(8, MYERS_BUDGET // size), budget.remaining // size)
+            if max_d > 0:
+                out.extend(_myers(a, b, alo, ahi, blo, bhi, max_d, budget))
     out.extend((ahi + k, bhi + k) for k in range(tail))
 
 
@@ -124,9 +143,19 @@ def longest_increasing_chain(pairs: Sequence[tuple[int, int]]) -> list[tuple[int
 
 
 def _myers(
-    a: Sequence[str], b: Sequence[str], alo: int, ahi: int, blo: int, bhi: int, max_d: int
+    a: Sequence[str],
+    b: Sequence[str],
+    alo: int,
+    ahi: int,
+    blo: int,
+    bhi: int,
+    max_d: int,
+    budget: WordBudget,
 ) -> list[tuple[int, int]]:
-    """Match a gap exactly with Myers' O((n+m)·d) algorithm, or not at all beyond ``max_d``."""
+    """Match a gap exactly with Myers' O((n+m)·d) algorithm, or not at all beyond ``max_d``.
+
+    Each round of ``d`` is charged ``n + m`` to the budget, the bound of what it can cost.
+    """
     n = ahi - alo
     m = bhi - blo
     offset = max_d + 1
@@ -145,8 +174,10 @@ def _myers(
             v[offset + k] = x
             if x >= n and y >= m:
                 trace.append(v[offset - d : offset + d + 1])
+                budget.remaining -= (n + m) * (d + 1)
                 return _myers_path(trace, n, m, alo, blo)
         trace.append(v[offset - d : offset + d + 1])
+    budget.remaining -= (n + m) * (max_d + 1)
     return []
 
 
@@ -179,14 +210,16 @@ def _myers_path(
     return pairs
 
 
-def diff_words(old_text: str, new_text: str) -> tuple[list[TokenRun], int, int]:
-    """Diff two normalised block texts word by word.
+def diff_words(
+    old_text: str, new_text: str, budget: WordBudget | None = None
+) -> tuple[list[TokenRun], int, int]:
+    """Diff two normalised block texts word by word, spending from ``budget`` if given.
 
     Return the runs and the numbers of deleted and inserted tokens.
     """
     old_words = words(old_text)
     new_words = words(new_text)
-    pairs = match_tokens(old_words, new_words)
+    pairs = match_tokens(old_words, new_words, budget)
     return runs_from_matches(spaced_words(old_text), spaced_words(new_text), pairs)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, cast
 
-from flask import Response, request, stream_with_context
+from flask import Response, jsonify, request, stream_with_context
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE
@@ -12,6 +12,7 @@ from marshmallow import RAISE
 from server.schemas import (
     AttachmentSchema,
     AttachmentUploadQuerySchema,
+    DiffPageSchema,
     DiffQuerySchema,
     DocumentPutSchema,
     DocumentSchema,
@@ -24,6 +25,7 @@ from server.schemas import (
 )
 from server.services import attachments, diffs, documents, recipients
 from server.services.context import services
+from server.services.limits import is_expensive, work_gate
 
 blp = Blueprint(
     "documents", __name__, url_prefix="/api/v1/parties", description="Documents and versions"
@@ -40,9 +42,15 @@ def list_documents(party: str) -> list[dict[str, Any]]:
 @blp.route("/<party>/documents/<slug>", methods=["GET"])
 @blp.arguments(VersionQuerySchema, location="query", as_kwargs=True, unknown=RAISE)
 @blp.response(200, DocumentSchema)
-def get_document(party: str, slug: str, version: str | None) -> dict[str, Any]:
+@blp.alt_response(503, description="The worker is busy with other large documents")
+def get_document(party: str, slug: str, version: str | None) -> dict[str, Any] | Response:
     """A document with its text, at a version (default: the newest one you may see)."""
-    return documents.get_document(current_user, party, slug, version)
+    found = documents.get_document(current_user, party, slug, version)
+    if not is_expensive(found["content"]):
+        return found
+    # Encoding a large text is the costly part: it is done here, holding a slot.
+    with work_gate().expensive("documents"):
+        return jsonify(DocumentSchema().dump(found))
 
 
 @blp.route("/<party>/documents/<slug>", methods=["PUT"])
@@ -71,16 +79,20 @@ def versions(party: str, slug: str) -> list[dict[str, Any]]:
 
 @blp.route("/<party>/documents/<slug>/diff")
 @blp.arguments(DiffQuerySchema, location="query", unknown=RAISE)
-@blp.response(200, content_type="application/json")
+@blp.response(200, DiffPageSchema, content_type="application/json")
 @blp.alt_response(200, content_type="text/html", description="format=html: a redline page")
 @blp.alt_response(200, content_type="text/x-diff", description="format=unified: git diff")
+@blp.alt_response(404, description="No such page (or version)")
+@blp.alt_response(422, description="A version has more blocks than a document may have")
+@blp.alt_response(503, description="The worker is busy with other large comparisons")
 def diff(query: dict[str, Any], party: str, slug: str) -> Response:
     """What changed between two versions: structural word-level JSON, git's diff, or a redline.
 
-    `to` defaults to the newest version you may see, `from` to the one before it.
+    `to` defaults to the newest version you may see, `from` to the one before it. JSON and the
+    redline come one page at a time (`page`, from 1; `Link` names the next and previous).
     """
     return diffs.document_diff(
-        current_user, party, slug, query["from_"], query["to"], query["format"]
+        current_user, party, slug, query["from_"], query["to"], query["format"], query["page"]
     )
 
 

@@ -24,6 +24,7 @@ from server.models import Party, Share, User
 from server.permissions import Access, document_access, shared_versions
 from server.services import audit
 from server.services.context import services
+from server.services.limits import check_document_blocks
 
 NOT_FOUND = "no such document, or you may not see it"
 
@@ -142,6 +143,7 @@ def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> Sav
     if Access.WRITE not in document_access(user, code):
         raise NotFound(NOT_FOUND)
     check_slug(slug)
+    check_document_blocks(data["content"])
     store = services().store
     metadata = {key: data.get(key) for key in ("title", "kind", "language")}
     if data.get("base") is None:

@@ -25,6 +25,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests, Unauthorized
 
 from repo_store.diff import parse_blocks
+from repo_store.diff.pages import page_starts
 from repo_store.errors import DocumentNotFound, RepositoryNotFound, UnknownVersion
 from repo_store.names import InvalidName
 from server.auth import client_address, csrf
@@ -43,6 +44,8 @@ from server.schemas import (
 )
 from server.services import approvals, attachments, bundles, comments, diffs, documents, reviews
 from server.services.bundle_readme import readme_text
+from server.services.context import services
+from server.services.limits import is_expensive, work_gate
 from server.services.users import list_parties
 from server.signin import authenticate, end_session, start_session
 from server.web.i18n import LANGUAGE_COOKIE, LANGUAGES
@@ -102,6 +105,7 @@ def _error_page(status: int, detail: str | None = None) -> tuple[str, int]:
         409: gettext("That cannot be done now"),
         413: gettext("Too large"),
         422: gettext("That cannot be done as asked"),
+        503: gettext("The server is busy"),
     }
     title = titles.get(status, gettext("Something went wrong"))
     return render_template("web/error.html", title=title, status=status, detail=detail), status
@@ -113,8 +117,13 @@ def _http_error(error: HTTPException) -> Any:
     if status == 401:
         target = here_for_sign_in()
         return redirect(url_for("web.sign_in", next=target) if target else url_for("web.sign_in"))
-    detail = error.description if status < 500 else None
-    return _error_page(status, detail)
+    detail = error.description if status < 500 or status == 503 else None
+    page, status = _error_page(status, detail)
+    response = make_response(page, status)
+    for key, value in error.get_headers():
+        if key.lower() == "retry-after":
+            response.headers[key] = value
+    return response
 
 
 def here_for_sign_in() -> str | None:
@@ -388,6 +397,48 @@ def _comment_context(user: User, review: Any, party: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Pager:
+    """Which page of a long text a page shows, and the numbers of its neighbours."""
+
+    page: int
+    pages: int
+    first: int  # index of the page's first block
+    end: int
+    total: int
+
+    @property
+    def previous(self) -> int | None:
+        return self.page - 1 if self.page > 1 else None
+
+    @property
+    def next(self) -> int | None:
+        return self.page + 1 if self.page < self.pages else None
+
+
+def _page_number() -> int:
+    value = request.args.get("page", "1")
+    if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
+        raise NotFound(gettext("No such page."))
+    return int(value)
+
+
+def _blocks_page(content: str, page: int) -> tuple[list[Any], Pager]:
+    """One page of a document's blocks, cut as the diff's pages are (PEERLEX_PAGE_*)."""
+    config = services().config
+    if is_expensive(content):
+        with work_gate().expensive("documents"):
+            blocks = parse_blocks(content)
+    else:
+        blocks = parse_blocks(content)
+    starts = page_starts([len(b.text) for b in blocks], config.page_blocks, config.page_chars)
+    if page > len(starts):
+        raise NotFound(gettext("No such page."))
+    bounds = [*starts, len(blocks)]
+    first, end = bounds[page - 1], bounds[page]
+    return blocks[first:end], Pager(page, len(starts), first, end, len(blocks))
+
+
 @bp.route("/reviews/<rid>/documents/<party>/<slug>")
 def document_page(rid: str, party: str, slug: str) -> str:
     user = _user()
@@ -397,13 +448,15 @@ def document_page(rid: str, party: str, slug: str) -> str:
     version = doc["version"]["commit"]
     threads = _threads(user, rid, party, slug, version) if version in shared else []
     placed, unplaced = _by_block(threads)
+    blocks, pager = _blocks_page(doc["content"], _page_number())
     return render_template(
         "web/document.html",
         review=reviews.review_payload(review),
         doc=doc,
         versions=documents.document_versions(user, party, slug),
         shared=shared,
-        blocks=parse_blocks(doc["content"]),
+        blocks=blocks,
+        pager=pager,
         placed=placed,
         unplaced=unplaced,
         attachments=attachments.list_for(user, party, slug),
@@ -461,8 +514,15 @@ def redline_page(rid: str, party: str, slug: str) -> str:
         {k: v for k, v in request.args.items() if k in ("from", "to") and v}
     )
     view = "side" if request.args.get("view") == "side" else "inline"
-    answer = diffs.document_diff(user, party, slug, query["from_"], query["to"], "json")
-    diff: dict[str, Any] = answer.get_json()
+    found = diffs.diff_page(user, party, slug, query["from_"], query["to"], "json", _page_number())
+    diff: dict[str, Any] = found.to_json()
+    pager = Pager(
+        found.page,
+        found.pages,
+        found.first_block,
+        found.first_block + len(diff["blocks"]),
+        found.blocks_total,
+    )
     version = diff["to"]
     threads = _threads(user, rid, party, slug, version) if version in shared else []
     placed, unplaced = _by_block(threads)
@@ -473,6 +533,7 @@ def redline_page(rid: str, party: str, slug: str) -> str:
         doc=doc,
         diff=diff,
         rows=_rows(diff["blocks"]),
+        pager=pager,
         view=view,
         versions=documents.document_versions(user, party, slug),
         shared=shared,

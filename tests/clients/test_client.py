@@ -184,3 +184,21 @@ def test_logout_everywhere_revokes_every_token_of_the_user(server: LiveServer) -
     laptop.logout_everywhere()
     with pytest.raises(Unauthorized):
         phone.me()
+
+
+def test_a_long_diff_is_fetched_page_by_page_and_joined(server: LiveServer) -> None:
+    client = logged_in(server, "expert@tjk.example")
+    law = "".join(f"Article {n}. Title\n\nText of article {n}.\n\n" for n in range(1, 601))
+    first = client.put_document("TJK", "long-law", law, "first")["version"]["commit"]
+    changed = law.replace("Text of article 600.", "New text of article 600.")
+    second = client.put_document("TJK", "long-law", changed, "second", base=first)
+    whole = client.diff("TJK", "long-law")
+    assert (whole["from"], whole["to"]) == (first, second["version"]["commit"])
+    assert len(whole["blocks"]) == whole["blocks_total"] == 1200
+    assert "page" not in whole
+    assert [b["op"] for b in whole["blocks"]].count("replace") == 1
+    assert whole["blocks"][-1]["new_id"] == "art_600__p1"
+    page = client.diff("TJK", "long-law", page=3)
+    assert (page["page"], page["pages"], page["first_block"]) == (3, 3, 1000)
+    assert page["blocks"] == whole["blocks"][1000:]
+    assert "Page 2 of 3" in client.diff("TJK", "long-law", fmt="html", page=2)

@@ -55,6 +55,30 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 3
     raise RuntimeError(f"the server at {url} did not answer within {seconds} s")
 
 
+@contextmanager
+def serving(
+    env: dict[str, str], log_path: Path, *run_args: str, seconds: float = 60
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`peerlex-server run` on a free port with env until the block ends; output to log_path."""
+    port = free_port()
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "run", "--port", str(port), *run_args],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            try:
+                wait_until_up(f"http://127.0.0.1:{port}", process, seconds)
+            except RuntimeError as exc:
+                raise RuntimeError(f"{exc}:\n{log_path.read_text()[-3000:]}") from exc
+            yield port, process
+        finally:
+            stop(process)
+
+
 @dataclass
 class LiveServer:
     url: str

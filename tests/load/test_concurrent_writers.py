@@ -12,8 +12,6 @@ import json
 import multiprocessing
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from tests.clients.live_server import serving, stop
 from tests.conftest import POSTGRES_SERVER, recreate_postgres_database
 
 SECONDS = float(os.environ.get("PEERLEX_LOAD_SECONDS", "30"))
@@ -51,13 +50,6 @@ def text_of(writer: int, edit: int) -> str:
         f"(1) {COMMENTED}.\n\n"
         f"(2) Срок рассмотрения заявления: {edit % 30 + 1} дней (writer {writer} edit {edit}).\n"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Http:
@@ -225,41 +217,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
         cli(env, "party", "add", code, "--name", f"Party {code}", "--kind", kind)
     for email, (party, role) in USERS.items():
         cli(env, "user", "add", email, "--party", party, "--role", role, stdin=PASSWORD + "\n")
-    port = free_port()
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "run", "--port", str(port), "--workers", "4"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                with Http(port) as probe:
-                    if probe.call("GET", "/api/v1/healthz")[0] == 200:
-                        break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+    with serving(env, tmp_path / "server.log", "--workers", "4") as (port, process):
         yield Server(port, data, env, process)
-    finally:
-        stop(process)
-        log.close()
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 def token(port: int, email: str) -> str:

@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from tests.clients.live_server import serving
 from tests.diff_worst import alternating_words
-from tests.load.test_concurrent_writers import cli, free_port, stop
+from tests.load.test_concurrent_writers import cli
 
 PASSWORD = "diff load password 2017"
 WORKER_MEMORY = 512 * 1024 * 1024
@@ -74,29 +74,8 @@ def server(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     cli(env, "party", "add", "BLR", "--name", "Belarus", "--kind", "state")
     cli(env, "user", "add", "expert@blr.example", "--party", "BLR", "--role", "expert",
         stdin=PASSWORD + "\n")  # fmt: skip
-    port = free_port()
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "run", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                if call(port, "GET", "/api/v1/healthz")[0] == 200:
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
+    with serving(env, tmp_path / "server.log") as (port, process):
         yield port, process
-    finally:
-        stop(process)
-        log.close()
 
 
 def test_eight_worst_comparisons_at_once_leave_the_server_responsive(

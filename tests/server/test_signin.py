@@ -6,8 +6,6 @@ import dataclasses
 import http.client
 import json
 import os
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +26,7 @@ from server.config import Config, parse_networks
 from server.db import db_session
 from server.models import LoginFailure, User, UserSession, utcnow
 from server.passwords import hash_password
-from tests.clients.live_server import free_port, stop, wait_until_up
+from tests.clients.live_server import serving
 from tests.server.conftest import PASSWORD, Api
 
 WRONG = "wrong password!!"
@@ -215,21 +213,8 @@ def served(config: Config, **extra_env: str) -> Iterator[int]:
     )
     if config.database_url:
         env["PEERLEX_DATABASE_URL"] = config.database_url
-    port = free_port()
-    log = (config.data_dir.parent / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "run", "--port", str(port), "--workers", "4"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}", process, seconds=60)
+    with serving(env, config.data_dir.parent / "server.log", "--workers", "4") as (port, _):
         yield port
-    finally:
-        stop(process)
-        log.close()
 
 
 def post_credentials(port: int, email: str, password: str, forwarded_for: str) -> int:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 
-# Bidirectional formatting characters make a text display differently from what it says;
-# control characters (C0, DEL, C1) can restyle the terminal, move the cursor or redraw lines.
-BIDI_CONTROLS = frozenset(
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-)
+from keys.protocol import BIDI_CONTROLS
 
 
 def _acts(ch: str, keep: str) -> bool:
+    # Control characters (C0, DEL, C1) can restyle the terminal, move the cursor or redraw a
+    # line; bidi controls make a text display in another order than it reads.
     return ch not in keep and (unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS)
 
 

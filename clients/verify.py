@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,24 +43,27 @@ from clients.terminal import one_line
 from keys import sshsig
 from keys.age import AgeError, read_header_stanzas
 from keys.age.header import MAX_HEADER
-from keys.allowed_signers import principal
 from keys.bundle_format import (
     ALLOWED_SIGNERS,
-    APPROVAL_NAMESPACE,
     APPROVAL_TYPE,
-    BUNDLE_NAMESPACE,
     MANIFEST,
     SUMS,
     SUMS_SIGNATURE,
     BundleFormatError,
     parse_sums,
 )
-from keys.merkle import AUDIT_NAMESPACE, DEPLOYMENT_PARTY, CheckpointError, parse_checkpoint
+from keys.merkle import DEPLOYMENT_PARTY, CheckpointError, parse_checkpoint
+from keys.protocol import (
+    APPROVAL_NAMESPACE,
+    AUDIT_NAMESPACE,
+    BUNDLE_NAMESPACE,
+    party_of,
+    principal,
+)
 from keys.statements import canonical_json
 
 SIGNED_FILES = {SUMS, SUMS_SIGNATURE}
 README = "README.txt"
-_PRINCIPAL = re.compile(r"([a-z][a-z0-9]{1,15})@parties\.peerlex")
 _STATEMENT_TIME = "%Y-%m-%dT%H:%M:%SZ"
 APPROVAL_FIELDS = {"type", "review", "party", "slug", "commit", "approved_at", "approved_by"}
 
@@ -88,11 +90,6 @@ class _Stop(Exception):
     def __init__(self, name: str, detail: str) -> None:
         super().__init__(detail)
         self.check = Check(name, False, detail)
-
-
-def _party_of(name: str) -> str | None:
-    match = _PRINCIPAL.fullmatch(name)
-    return match.group(1).upper() if match else None
 
 
 def _openssh_time(moment: datetime) -> str:
@@ -229,7 +226,7 @@ class _Verifier:
         parties = {
             party
             for name in principals_for(self.keys, key, BUNDLE_NAMESPACE, self.now)
-            if (party := _party_of(name)) is not None
+            if (party := party_of(name)) is not None
         }
         if len(parties) != 1:
             raise _Stop(

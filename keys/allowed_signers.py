@@ -13,24 +13,21 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from keys import sshsig
-
-GIT = "git"
-APPROVAL = "peerlex-approval"
-BUNDLE = "peerlex-bundle"
-AUDIT = "peerlex-audit"
+from keys.protocol import (
+    APPROVAL_NAMESPACE,
+    AUDIT_NAMESPACE,
+    BUNDLE_NAMESPACE,
+    GIT_NAMESPACE,
+    principal,
+)
 
 # What each kind of party signs: a State its commits and approvals, an organisation its
 # commits and final bundles, the deployment its audit checkpoints.
 NAMESPACES_BY_KIND: dict[str, tuple[str, ...]] = {
-    "state": (GIT, APPROVAL),
-    "organisation": (GIT, BUNDLE),
-    "deployment": (AUDIT,),
+    "state": (GIT_NAMESPACE, APPROVAL_NAMESPACE),
+    "organisation": (GIT_NAMESPACE, BUNDLE_NAMESPACE),
+    "deployment": (AUDIT_NAMESPACE,),
 }
-
-
-def principal(party: str) -> str:
-    """The signer identity of a party, also its committer e-mail in git."""
-    return f"{party.lower()}@parties.peerlex"
 
 
 def _openssh_time(moment: datetime, *, round_up: bool = False) -> str:

@@ -13,8 +13,6 @@ SUMS = "SHA256SUMS"
 SUMS_SIGNATURE = "SHA256SUMS.sig"
 MANIFEST = "manifest.json"
 ALLOWED_SIGNERS = "allowed_signers"
-BUNDLE_NAMESPACE = "peerlex-bundle"
-APPROVAL_NAMESPACE = "peerlex-approval"
 BUNDLE_FORMAT = "peerlex-bundle/v2"
 APPROVAL_TYPE = "peerlex-approval/v1"
 # Each party's approved commits: a shallow bare repository, repos/<PARTY>.git/ (docs/bundle.md).

@@ -17,7 +17,6 @@ NODE_PREFIX = b"\x01"
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 # The audit log's signer: a key-store entry for this reserved code, and its SSHSIG namespace.
 DEPLOYMENT_PARTY = "PEERLEX"
-AUDIT_NAMESPACE = "peerlex-audit"
 CHECKPOINT_FORMAT = "peerlex-audit-checkpoint/v1"
 CHECKPOINT_FIELDS = frozenset({"format", "size", "root", "time"})
 

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from keys import sshsig
+from keys.protocol import GIT_NAMESPACE
 
-GIT_NAMESPACE = "git"
 # Names and e-mails end up between "<" and ">" on a header line; these would break it.
 _UNSAFE_IDENT = re.compile(r"[<>\n\r\x00]")
 

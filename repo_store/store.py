@@ -22,10 +22,9 @@ from typing import Any
 
 import git
 
-from keys.allowed_signers import principal
 from keys.party_keys import KeyStore
+from keys.protocol import GIT_NAMESPACE, principal
 from repo_store.commits import (
-    GIT_NAMESPACE,
     CommitInfo,
     Identity,
     SignatureCheck,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from repo_store.diff.text import BIDI_CONTROLS
+from keys.protocol import BIDI_CONTROLS
 
 # Control characters (category Cc: C0, DEL and C1) can clear a terminal, move its cursor or
 # rewrite a line already printed; bidi controls make a text display in another order than it

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from keys import sshsig
 from keys.age import AgeError, check_header
+from keys.protocol import APPROVAL_NAMESPACE
 from repo_store.attachments import list_attachments
 from repo_store.blobs import BlobError
 from repo_store.commits import check_signature
@@ -127,7 +128,7 @@ def check_approvals() -> Iterator[str]:
         where = f"approval {approval.id} ({party}/{approval.slug}@{approval.version[:12]})"
         try:
             verified = sshsig.verify(
-                approval.signature, approval.statement.encode(), "peerlex-approval"
+                approval.signature, approval.statement.encode(), APPROVAL_NAMESPACE
             )
         except sshsig.SignatureError as exc:
             yield f"{where}: {exc}"

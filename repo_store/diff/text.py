@@ -6,6 +6,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
+from keys.protocol import BIDI_CONTROLS
+
 # Combining marks that survive NFC (letters without a precomposed form) must stay inside their
 # word, otherwise a diacritic would become a token of its own and a word would diff in pieces.
 _COMBINING_RANGES = (
@@ -25,11 +27,7 @@ WORD_RE = re.compile(rf"(?:\w|[{_COMBINING}])+|[^\w\s{_COMBINING}]|[{_COMBINING}
 # rebuilt as written; block text is folded, so that whitespace is at most one space.
 SPACED_WORD_RE = re.compile(rf"\s*(?:(?:\w|[{_COMBINING}])+|[^\w\s{_COMBINING}]|[{_COMBINING}])")
 
-# Bidirectional formatting characters can make a text display differently from what it says
-# (the "Trojan Source" trick), so the diff reports every one it meets.
-BIDI_CONTROLS = frozenset(
-    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-)
+# The diff reports every bidi control it meets (keys/protocol.py says why).
 _BIDI_CHARS = "".join(sorted(BIDI_CONTROLS))
 BIDI_RE = re.compile(f"[{_BIDI_CHARS}]")
 

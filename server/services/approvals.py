@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from werkzeug.exceptions import Forbidden
 
+from keys.protocol import APPROVAL_NAMESPACE
 from keys.statements import canonical_json
 from server.db import db_session
 from server.errors import Problem
@@ -26,7 +27,6 @@ from server.services.context import services
 from server.services.documents import find_party
 from server.services.reviews import find_review
 
-APPROVAL_NAMESPACE = "peerlex-approval"
 STATEMENT_TYPE = "peerlex-approval/v1"
 
 

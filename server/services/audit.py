@@ -22,9 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.exceptions import Forbidden, NotFound
 
 from keys import sshsig
-from keys.allowed_signers import principal
 from keys.merkle import (
-    AUDIT_NAMESPACE,
     DEPLOYMENT_PARTY,
     CheckpointError,
     MerkleTree,
@@ -33,6 +31,7 @@ from keys.merkle import (
     parse_checkpoint,
 )
 from keys.party_keys import KeyStore, KeyStoreError, PartyKeys
+from keys.protocol import AUDIT_NAMESPACE, principal
 from server.db import Database, db_session
 from server.errors import Problem
 from server.models import (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from keys.protocol import principal
+
 README = """\
 peerlex final bundle: {review}
 {underline}
@@ -110,5 +112,5 @@ def readme_text(review: str, organiser: str) -> str:
         underline="=" * (len("peerlex final bundle: ") + len(review)),
         organiser=organiser,
         tab="\t",  # the config's lines are indented with a tab, as git writes them
-        organiser_principal=f"{organiser.lower()}@parties.peerlex",
+        organiser_principal=principal(organiser),
     )

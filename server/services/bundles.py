@@ -22,7 +22,6 @@ from keys.bundle_format import (
     ALLOWED_SIGNERS,
     APPROVED_REFS,
     BUNDLE_FORMAT,
-    BUNDLE_NAMESPACE,
     MANIFEST,
     SUMS,
     SUMS_SIGNATURE,
@@ -30,6 +29,7 @@ from keys.bundle_format import (
     sums_file,
 )
 from keys.merkle import DEPLOYMENT_PARTY
+from keys.protocol import BUNDLE_NAMESPACE
 from keys.statements import canonical_json
 from repo_store.shallow_repos import approved_repository
 from server.db import db_session

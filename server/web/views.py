@@ -24,6 +24,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests, Unauthorized
 
+from keys.protocol import principal
 from repo_store.diff import parse_blocks
 from repo_store.diff.pages import page_starts
 from repo_store.errors import DocumentNotFound, RepositoryNotFound, UnknownVersion
@@ -309,7 +310,7 @@ def review_page(rid: str) -> str:
         heads_of={code for code in user.party_codes() if user.role_in(code) == Role.HEAD},
         bundle=bundle,
         readme=readme_text(review.slug, organiser_party) if organiser_party else "",
-        organiser_principal=f"{organiser_party.lower()}@parties.peerlex" if organiser_party else "",
+        organiser_principal=principal(organiser_party) if organiser_party else "",
     )
 
 

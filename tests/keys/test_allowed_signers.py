@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
 from keys import sshsig
-from keys.allowed_signers import NAMESPACES_BY_KIND, AllowedSigner, principal, render
+from keys.allowed_signers import NAMESPACES_BY_KIND, AllowedSigner, render
+from keys.protocol import principal
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

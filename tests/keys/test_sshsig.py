@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
 
 from keys import sshsig
-from keys.allowed_signers import AllowedSigner, principal, render
+from keys.allowed_signers import AllowedSigner, render
+from keys.protocol import principal
 
 
 def _allowed(tmp_path: Path, key: Ed25519PrivateKey) -> Path:

@@ -18,15 +18,14 @@ from sqlalchemy import text
 
 from clients.verify import verify_bundle
 from keys import sshsig
-from keys.allowed_signers import principal
 from keys.merkle import (
-    AUDIT_NAMESPACE,
     DEPLOYMENT_PARTY,
     entry_leaf_hash,
     parse_checkpoint,
     verify_consistency,
     verify_inclusion,
 )
+from keys.protocol import AUDIT_NAMESPACE, principal
 from server.models import utcnow
 from server.services import audit
 from tests.bundle_fixtures import Agreed

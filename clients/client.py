@@ -7,7 +7,6 @@ import json
 import mimetypes
 import os
 import ssl
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from clients.models import (
     Token,
     Version,
 )
+from keys.files import replaced_whole
 
 CHUNK = 64 * 1024
 USER_AGENT = "peerlex-client/0.1"
@@ -220,25 +220,19 @@ class Client:
         with self._exchange("GET", path, headers={"Accept": "*/*"}) as response:
             length = response.getheader("Content-Length")
             expected = int(length) if length is not None and length.isdigit() else None
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.")
             size = 0
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    while chunk := response.read(CHUNK):
-                        out.write(chunk)
-                        size += len(chunk)
-                        if progress is not None:
-                            progress(len(chunk), expected)
+            with replaced_whole(dest, durable=False) as out:
+                while chunk := response.read(CHUNK):
+                    out.write(chunk)
+                    size += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk), expected)
                 if expected is not None and expected != size:
                     raise ServerUnavailable(
                         None,
                         "Incomplete Response",
                         f"the download stopped after {size} of {expected} bytes",
                     )
-                os.replace(tmp, dest)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
         return size
 
     # -- sessions -------------------------------------------------------------------------

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+
+from keys.files import replaced_whole
 
 APP_NAME = "peerlex"
 FILE_NAME = "profiles.json"
@@ -71,18 +72,8 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
 def _write(path: Path, profiles: dict[str, dict[str, Any]]) -> None:
     """Replace the file atomically; it is created 0600 and never readable by others."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".profiles-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump({"profiles": profiles}, out, indent=2, sort_keys=True)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replaced_whole(path) as out:
+        out.write((json.dumps({"profiles": profiles}, indent=2, sort_keys=True) + "\n").encode())
 
 
 def load_profile(name: str) -> Profile | None:

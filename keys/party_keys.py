@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from keys import sshsig
+from keys.files import replaced_whole
 from keys.master import MasterKey
 
 WRAP_PURPOSE = "peerlex key wrapping v1"
@@ -108,21 +107,8 @@ class KeyStore:
 
     def _save(self, party: str, data: dict[str, Any]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{party}.")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self._path(party))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        with replaced_whole(self._path(party)) as handle:
+            handle.write(json.dumps(data, indent=2, sort_keys=True).encode())
 
     def _new_entry(self, party: str) -> dict[str, Any]:
         key_id = "k" + secrets.token_hex(6)

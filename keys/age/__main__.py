@@ -4,7 +4,6 @@ import argparse
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from keys.age import (
     parse_recipients_file,
     recipient_string,
 )
+from keys.files import replaced_whole
 
 _PROG = "python -m keys.age"
 
@@ -76,15 +76,9 @@ def _output(path: str | None, mode: int = 0o666) -> Iterator[BinaryIO]:
         sys.stdout.buffer.flush()
         return
     target = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        os.fchmod(fd, mode & ~_umask())
-        with os.fdopen(fd, "wb") as stream:
-            yield stream
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    # Like the age tool: the output is not fsynced, and its mode follows the umask.
+    with replaced_whole(target, mode=mode & ~_umask(), durable=False) as stream:
+        yield stream
 
 
 def _umask() -> int:

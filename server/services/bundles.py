@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import tarfile
-import tempfile
 from datetime import UTC
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -28,6 +26,7 @@ from keys.bundle_format import (
     sha256_hex,
     sums_file,
 )
+from keys.files import replaced_whole
 from keys.merkle import DEPLOYMENT_PARTY
 from keys.protocol import BUNDLE_NAMESPACE
 from keys.statements import canonical_json
@@ -186,16 +185,8 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
     newest = max(a.created_at for a in approvals.values()).replace(tzinfo=UTC)
     path = bundle_path(review)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".building-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            _write_deterministic_tar(handle, review.slug, files, int(newest.timestamp()))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with replaced_whole(path) as handle:
+        _write_deterministic_tar(handle, review.slug, files, int(newest.timestamp()))
     review.state = ReviewState.CLOSED.value
     digest = _digest(path)
     audit.record("bundle.build", review.slug, review_id=review.id, sha256=digest)

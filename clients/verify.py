@@ -43,6 +43,7 @@ from clients.terminal import one_line
 from keys import sshsig
 from keys.age import AgeError, read_header_stanzas
 from keys.age.header import MAX_HEADER
+from keys.allowed_signers import openssh_time
 from keys.bundle_format import (
     ALLOWED_SIGNERS,
     APPROVAL_TYPE,
@@ -92,10 +93,6 @@ class _Stop(Exception):
         self.check = Check(name, False, detail)
 
 
-def _openssh_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%d%H%M%S") + "Z"
-
-
 def _render_for_git(keys: list[SignerKey]) -> str:
     """The keys this verifier understood, as the allowed_signers file git is given: git and
     the in-process checks then trust exactly the same keys."""
@@ -105,9 +102,9 @@ def _render_for_git(keys: list[SignerKey]) -> str:
         if key.namespaces is not None:
             options.append(f'namespaces="{",".join(key.namespaces)}"')
         if key.valid_after is not None:
-            options.append(f'valid-after="{_openssh_time(key.valid_after)}"')
+            options.append(f'valid-after="{openssh_time(key.valid_after)}"')
         if key.valid_before is not None:
-            options.append(f'valid-before="{_openssh_time(key.valid_before)}"')
+            options.append(f'valid-before="{openssh_time(key.valid_before)}"')
         fields = [",".join(key.principals), ",".join(options), key.public_key]
         lines.append(" ".join(f for f in fields if f))
     return "".join(line + "\n" for line in lines)

@@ -30,7 +30,8 @@ NAMESPACES_BY_KIND: dict[str, tuple[str, ...]] = {
 }
 
 
-def _openssh_time(moment: datetime, *, round_up: bool = False) -> str:
+def openssh_time(moment: datetime, *, round_up: bool = False) -> str:
+    """A time as allowed_signers writes it."""
     # OpenSSH reads YYYYMMDDHHMMSS with a trailing Z as UTC, whole seconds only.
     moment = moment.astimezone(UTC)
     if round_up and moment.microsecond:
@@ -55,13 +56,13 @@ class AllowedSigner:
         namespaces = NAMESPACES_BY_KIND[self.kind]
         options = f'namespaces="{",".join(namespaces)}"'
         if self.valid_after is not None:
-            options += f',valid-after="{_openssh_time(self.valid_after)}"'
+            options += f',valid-after="{openssh_time(self.valid_after)}"'
         if self.valid_before is not None:
             before = self.valid_before
             if self.valid_after is not None:
                 # ssh-keygen refuses a line whose valid-before is not after its valid-after.
                 before = max(before, self.valid_after.replace(microsecond=0) + timedelta(seconds=1))
-            options += f',valid-before="{_openssh_time(before, round_up=True)}"'
+            options += f',valid-before="{openssh_time(before, round_up=True)}"'
         return f"{principal(self.party)} {options} {sshsig.public_key_line(self.public_key)}"
 
 

@@ -8,10 +8,12 @@ export PEERLEX_DATA
 
 .PHONY: run test system-deps
 
-$(VENV)/.installed: pyproject.toml setup.py $(wildcard repo_store/diff/_speedups*.[ch])
+# Every package comes from requirements.lock, checked against its hashes (scripts/lock refreshes
+# it); peerlex itself is then installed without fetching anything more.
+$(VENV)/.installed: requirements.lock pyproject.toml setup.py $(wildcard repo_store/diff/_speedups*.[ch])
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 system-deps:

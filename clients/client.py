@@ -31,6 +31,11 @@ def _path(*parts: str) -> str:
     return "/".join(quote(part, safe="") for part in parts)
 
 
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields that were given: a member left as None is not sent at all."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
 def _file_chunks(handle: BinaryIO, size: int, progress: Progress | None) -> Iterator[bytes]:
     while chunk := handle.read(CHUNK):
         if progress is not None:
@@ -95,9 +100,9 @@ class Client(HttpSession):
         language: str | None = None,
     ) -> DocumentSummary:
         """Create a document (no base) or save a new version edited from base."""
-        data: dict[str, Any] = {"content": content, "message": message}
-        extra = {"base": base, "title": title, "kind": kind, "language": language}
-        data.update({k: v for k, v in extra.items() if v is not None})
+        data = _given(
+            content=content, message=message, base=base, title=title, kind=kind, language=language
+        )
         path = _path("parties", party, "documents", slug)
         return cast(DocumentSummary, self._json("PUT", path, data=data))
 
@@ -254,15 +259,15 @@ class Client(HttpSession):
         parent: int | None = None,
     ) -> Comment:
         """Comment on a quote of a shared version, or reply to a comment (parent)."""
-        data: dict[str, Any] = {"body": body}
-        extra = {"party": party, "slug": slug, "version": version, "quote": quote, "parent": parent}
-        data.update({k: v for k, v in extra.items() if v is not None})
+        data = _given(
+            body=body, party=party, slug=slug, version=version, quote=quote, parent=parent
+        )
         return cast(Comment, self._json("POST", _path("reviews", rid, "comments"), data=data))
 
     def update_comment(
         self, rid: str, comment_id: int, *, status: str | None = None, body: str | None = None
     ) -> Comment:
-        data = {k: v for k, v in {"status": status, "body": body}.items() if v is not None}
+        data = _given(status=status, body=body)
         path = _path("reviews", rid, "comments", str(comment_id))
         return cast(Comment, self._json("PATCH", path, data=data))
 

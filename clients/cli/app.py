@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -13,6 +14,8 @@ from clients.client import Client
 from clients.profiles import DEFAULT_PROFILE, Profile, load_profile
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -59,6 +62,17 @@ class PeerlexGroup(click.Group):
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def version_options(version_help: str) -> Callable[[F], F]:
+    """--party, --slug and --version: one version of one document, all three required."""
+
+    def add(command: F) -> F:
+        command = click.option("--version", "version", required=True, help=version_help)(command)
+        command = click.option("--slug", required=True)(command)
+        return click.option("--party", required=True)(command)
+
+    return add
 
 
 @click.group(cls=PeerlexGroup)

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import click
 
-from clients.cli.app import State, main, pass_state
+from clients.cli.app import State, main, pass_state, version_options
 from clients.cli.output import Reply, json_reply, say, table
 from clients.cli.transfer import TransferProgress
 
 
 @main.command()
 @click.argument("review")
-@click.option("--party", required=True)
-@click.option("--slug", required=True)
-@click.option("--version", "version", required=True, help="The version last shared.")
+@version_options("The version last shared.")
 @json_reply
 @pass_state
 def approve(state: State, review: str, party: str, slug: str, version: str) -> Reply:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import click
 
-from clients.cli.app import State, main, pass_state
+from clients.cli.app import State, main, pass_state, version_options
 from clients.cli.output import Reply, json_reply, say, short, table
 from clients.models import Comment, Review
 from clients.terminal import printable
@@ -82,9 +82,7 @@ def review_state(state: State, review: str, new_state: str) -> Reply:
 
 @main.command()
 @click.argument("review")
-@click.option("--party", required=True)
-@click.option("--slug", required=True)
-@click.option("--version", "version", required=True, help="The version id to share.")
+@version_options("The version id to share.")
 @json_reply
 @pass_state
 def share(state: State, review: str, party: str, slug: str, version: str) -> Reply:

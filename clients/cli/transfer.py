@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from types import TracebackType
 from typing import Any
 
 import click
@@ -35,11 +34,6 @@ class TransferProgress:
     def __enter__(self) -> TransferProgress:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self.bar is not None:
-            self.bar.__exit__(kind, value, traceback)
+            self.bar.__exit__(*exc_info)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 
 from keys import sshsig
+from keys.allowed_signers import openssh_time
 
 _KEY_TYPE = "ssh-ed25519"
 # One option: a bare name or name="value" (a value may hold commas, never a quote).
@@ -138,3 +139,20 @@ def principals_for(
             if not any(c in principal for c in "*?!") and key.allows(principal, namespace, at)
         }
     )
+
+
+def render_allowed_signers(keys: list[SignerKey]) -> str:
+    """Keys as the allowed_signers file git is given: given the keys a verifier understood, git
+    and the in-process checks then trust exactly the same keys."""
+    lines = []
+    for key in keys:
+        options = []
+        if key.namespaces is not None:
+            options.append(f'namespaces="{",".join(key.namespaces)}"')
+        if key.valid_after is not None:
+            options.append(f'valid-after="{openssh_time(key.valid_after)}"')
+        if key.valid_before is not None:
+            options.append(f'valid-before="{openssh_time(key.valid_before)}"')
+        fields = [",".join(key.principals), ",".join(options), key.public_key]
+        lines.append(" ".join(f for f in fields if f))
+    return "".join(line + "\n" for line in lines)

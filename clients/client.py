@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
-import json
 import mimetypes
 import os
-import ssl
-import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote
 
-from clients.errors import ApiError, ServerUnavailable, error_for
 from clients.models import (
     Approval,
     Attachment,
@@ -30,21 +24,16 @@ from clients.models import (
     Token,
     Version,
 )
-from keys.files import replaced_whole
-
-CHUNK = 64 * 1024
-USER_AGENT = "peerlex-client/0.1"
-# A busy gateway answers these; for a GET, asking again a moment later is safe.
-RETRY_STATUSES = frozenset({502, 503, 504})
-
-Progress = Callable[[int, int | None], None]
-"""Called with the number of bytes just sent or received, and the total expected if known."""
-
-Query = Mapping[str, str | int | None]
+from clients.transport import CHUNK, HttpSession, Progress
 
 
 def _path(*parts: str) -> str:
     return "/".join(quote(part, safe="") for part in parts)
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    """The fields that were given: a member left as None is not sent at all."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def _file_chunks(handle: BinaryIO, size: int, progress: Progress | None) -> Iterator[bytes]:
@@ -54,186 +43,8 @@ def _file_chunks(handle: BinaryIO, size: int, progress: Progress | None) -> Iter
         yield chunk
 
 
-class Client:
+class Client(HttpSession):
     """One user's connection to a peerlex server; every method is one API call."""
-
-    def __init__(
-        self,
-        server: str,
-        token: str | None = None,
-        *,
-        timeout: float = 60.0,
-        retries: int = 2,
-        backoff: float = 0.25,
-    ) -> None:
-        parts = urlsplit(server.rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) server address: {server!r}")
-        self.server = server.rstrip("/")
-        self.token = token
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-        self._scheme = parts.scheme
-        self._host = parts.hostname
-        self._port = parts.port
-        self._prefix = parts.path.rstrip("/")
-
-    # -- transport ------------------------------------------------------------------------
-
-    def _connection(self) -> http.client.HTTPConnection:
-        if self._scheme == "https":
-            return http.client.HTTPSConnection(
-                self._host,
-                self._port,
-                timeout=self.timeout,
-                context=ssl.create_default_context(),
-                blocksize=CHUNK,
-            )
-        return http.client.HTTPConnection(
-            self._host, self._port, timeout=self.timeout, blocksize=CHUNK
-        )
-
-    def _target(self, path: str, query: Query | None) -> str:
-        target = f"{self._prefix}/api/v1/{path.lstrip('/')}"
-        pairs = {k: str(v) for k, v in (query or {}).items() if v is not None}
-        return f"{target}?{urlencode(pairs)}" if pairs else target
-
-    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        headers.update(extra or {})
-        return headers
-
-    def _unreachable(self, exc: BaseException) -> ServerUnavailable:
-        reason = str(exc) or type(exc).__name__
-        if isinstance(exc, TimeoutError):
-            reason = f"no answer within {self.timeout:g} s"
-        return ServerUnavailable(
-            None,
-            "Server Unavailable",
-            f"cannot reach the peerlex server at {self.server}: {reason}",
-        )
-
-    @staticmethod
-    def _error(response: http.client.HTTPResponse) -> ApiError:
-        raw = response.read(1 << 20)
-        problem: dict[str, Any] | None = None
-        if raw:
-            try:
-                parsed = json.loads(raw)
-            except ValueError:
-                parsed = None
-            if isinstance(parsed, dict):
-                problem = parsed
-        return error_for(
-            response.status, problem, response.reason, response.getheader("Retry-After")
-        )
-
-    @contextmanager
-    def _exchange(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query | None = None,
-        body: bytes | Iterator[bytes] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Iterator[http.client.HTTPResponse]:
-        """Send one request and yield the successful response; errors become ApiError.
-
-        Only a GET is ever sent twice: on a connection failure or a busy gateway, after a short
-        backoff. A write that may have reached the server is never repeated.
-        """
-        target = self._target(path, query)
-        all_headers = self._headers(headers)
-        attempts = 1 + self.retries if method == "GET" else 1
-        for attempt in range(attempts):
-            last = attempt + 1 == attempts
-            connection = self._connection()
-            try:
-                try:
-                    connection.request(method, target, body=body, headers=all_headers)
-                except (BrokenPipeError, ConnectionResetError) as exc:
-                    # The server may have answered (e.g. 404) before reading the whole body.
-                    try:
-                        early = connection.getresponse()
-                    except (OSError, http.client.HTTPException):
-                        raise self._unreachable(exc) from exc
-                    with early:
-                        raise self._error(early) from exc
-                response = connection.getresponse()
-            except (OSError, http.client.HTTPException) as exc:
-                connection.close()
-                if last:
-                    raise self._unreachable(exc) from exc
-                time.sleep(self.backoff * 2**attempt)
-                continue
-            except BaseException:
-                connection.close()
-                raise
-            try:
-                if response.status in RETRY_STATUSES and not last:
-                    response.read()
-                    time.sleep(self.backoff * 2**attempt)
-                    continue
-                if response.status >= 400:
-                    raise self._error(response)
-                yield response
-                return
-            finally:
-                response.close()
-                connection.close()
-
-    def _json(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Query | None = None,
-        data: Any = None,
-    ) -> Any:
-        body = None
-        headers: dict[str, str] = {}
-        if data is not None:
-            body = json.dumps(data, ensure_ascii=False).encode()
-            headers["Content-Type"] = "application/json"
-        with self._exchange(method, path, query=query, body=body, headers=headers) as response:
-            raw = response.read()
-        if not raw:
-            return None
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise ApiError(
-                response.status, "Bad Response", "the server's answer is not JSON"
-            ) from exc
-
-    def _text(self, path: str, query: Query | None = None) -> str:
-        with self._exchange("GET", path, query=query, headers={"Accept": "*/*"}) as response:
-            return response.read().decode("utf-8")
-
-    def _download(self, path: str, dest: Path, progress: Progress | None) -> int:
-        """Stream a GET's body into dest (written whole or not at all); returns its size."""
-        dest = Path(dest)
-        with self._exchange("GET", path, headers={"Accept": "*/*"}) as response:
-            length = response.getheader("Content-Length")
-            expected = int(length) if length is not None and length.isdigit() else None
-            size = 0
-            with replaced_whole(dest, durable=False) as out:
-                while chunk := response.read(CHUNK):
-                    out.write(chunk)
-                    size += len(chunk)
-                    if progress is not None:
-                        progress(len(chunk), expected)
-                if expected is not None and expected != size:
-                    raise ServerUnavailable(
-                        None,
-                        "Incomplete Response",
-                        f"the download stopped after {size} of {expected} bytes",
-                    )
-        return size
 
     # -- sessions -------------------------------------------------------------------------
 
@@ -289,9 +100,9 @@ class Client:
         language: str | None = None,
     ) -> DocumentSummary:
         """Create a document (no base) or save a new version edited from base."""
-        data: dict[str, Any] = {"content": content, "message": message}
-        extra = {"base": base, "title": title, "kind": kind, "language": language}
-        data.update({k: v for k, v in extra.items() if v is not None})
+        data = _given(
+            content=content, message=message, base=base, title=title, kind=kind, language=language
+        )
         path = _path("parties", party, "documents", slug)
         return cast(DocumentSummary, self._json("PUT", path, data=data))
 
@@ -350,14 +161,14 @@ class Client:
         with source.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             headers = {"Content-Type": media_type, "Content-Length": str(size)}
-            with self._exchange(
+            record = self._json(
                 "POST",
                 path,
                 query={"name": name, "base": base},
                 body=_file_chunks(handle, size, progress),
                 headers=headers,
-            ) as response:
-                return cast(Attachment, json.loads(response.read()))
+            )
+        return cast(Attachment, record)
 
     def attachments(self, party: str, slug: str) -> list[Attachment]:
         path = _path("parties", party, "documents", slug, "attachments")
@@ -448,15 +259,15 @@ class Client:
         parent: int | None = None,
     ) -> Comment:
         """Comment on a quote of a shared version, or reply to a comment (parent)."""
-        data: dict[str, Any] = {"body": body}
-        extra = {"party": party, "slug": slug, "version": version, "quote": quote, "parent": parent}
-        data.update({k: v for k, v in extra.items() if v is not None})
+        data = _given(
+            body=body, party=party, slug=slug, version=version, quote=quote, parent=parent
+        )
         return cast(Comment, self._json("POST", _path("reviews", rid, "comments"), data=data))
 
     def update_comment(
         self, rid: str, comment_id: int, *, status: str | None = None, body: str | None = None
     ) -> Comment:
-        data = {k: v for k, v in {"status": status, "body": body}.items() if v is not None}
+        data = _given(status=status, body=body)
         path = _path("reviews", rid, "comments", str(comment_id))
         return cast(Comment, self._json("PATCH", path, data=data))
 

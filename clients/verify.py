@@ -14,11 +14,15 @@ import io
 import json
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from clients.allowed_signers import SignerKey, parse_allowed_signers, principals_for
+from clients.allowed_signers import (
+    SignerKey,
+    parse_allowed_signers,
+    principals_for,
+    render_allowed_signers,
+)
 from clients.bundle_archive import Archive, ArchiveRefused, Limits, open_archive
 from clients.bundle_manifest import (
     ApprovalEntry,
@@ -39,11 +43,10 @@ from clients.bundle_repos import (
     fresh_repository,
     read_object,
 )
-from clients.terminal import one_line
+from clients.verify_report import Check
 from keys import sshsig
 from keys.age import AgeError, read_header_stanzas
 from keys.age.header import MAX_HEADER
-from keys.allowed_signers import openssh_time
 from keys.bundle_format import (
     ALLOWED_SIGNERS,
     APPROVAL_TYPE,
@@ -69,45 +72,12 @@ _STATEMENT_TIME = "%Y-%m-%dT%H:%M:%SZ"
 APPROVAL_FIELDS = {"type", "review", "party", "slug", "commit", "approved_at", "approved_by"}
 
 
-@dataclass(frozen=True)
-class Check:
-    """One verification step and its outcome."""
-
-    name: str
-    ok: bool
-    detail: str = ""
-
-    def line(self) -> str:
-        """The line printed for this check; nothing from the bundle can break out of it."""
-        text = f"{'ok  ' if self.ok else 'FAIL'} {self.name}" + (
-            f": {self.detail}" if self.detail else ""
-        )
-        return one_line(text)
-
-
 class _Stop(Exception):
     """A check failed that every later check depends on: verification ends with it."""
 
     def __init__(self, name: str, detail: str) -> None:
         super().__init__(detail)
         self.check = Check(name, False, detail)
-
-
-def _render_for_git(keys: list[SignerKey]) -> str:
-    """The keys this verifier understood, as the allowed_signers file git is given: git and
-    the in-process checks then trust exactly the same keys."""
-    lines = []
-    for key in keys:
-        options = []
-        if key.namespaces is not None:
-            options.append(f'namespaces="{",".join(key.namespaces)}"')
-        if key.valid_after is not None:
-            options.append(f'valid-after="{openssh_time(key.valid_after)}"')
-        if key.valid_before is not None:
-            options.append(f'valid-before="{openssh_time(key.valid_before)}"')
-        fields = [",".join(key.principals), ",".join(options), key.public_key]
-        lines.append(" ".join(f for f in fields if f))
-    return "".join(line + "\n" for line in lines)
 
 
 def _git_blob_id(path: Path) -> str:
@@ -209,7 +179,7 @@ class _Verifier:
         self.keys = parse_allowed_signers(raw.decode("utf-8", "replace"))
         if not self.keys:
             raise _Stop("allowed signers", f"no usable ssh-ed25519 key in {source}")
-        self.signers_file.write_text(_render_for_git(self.keys))
+        self.signers_file.write_text(render_allowed_signers(self.keys))
         return Check("allowed signers", True, f"{len(self.keys)} keys from {source}")
 
     def _check_sums_signature(self, archive: Archive, sums: bytes) -> tuple[str, Check]:

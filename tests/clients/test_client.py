@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from clients.client import CHUNK, Client
+from clients.client import Client
 from clients.errors import (
     ApiError,
     BadRequest,
@@ -23,6 +23,7 @@ from clients.errors import (
     ValidationFailed,
     error_for,
 )
+from clients.transport import CHUNK
 from tests.clients.live_server import DEMO_PASSWORD, LiveServer, free_port, live_server
 
 LAW = "# Draft\n\nArticle 1. Scope\n\nThis Law applies to exports.\n"
@@ -106,21 +107,20 @@ def test_unreachable_server_is_a_typed_error() -> None:
     assert "cannot reach" in down.value.detail
 
 
-class _Refusing(http.client.HTTPConnection):
-    """A connection that fails as a stopped server would."""
+class _Refusing(httpx.BaseTransport):
+    """A transport that fails as a stopped server would."""
 
     attempts = 0
 
-    def request(self, *args: Any, **kwargs: Any) -> None:
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
         type(self).attempts += 1
-        raise ConnectionRefusedError(111, "Connection refused")
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
 
 @pytest.mark.parametrize(("method", "expected"), [("GET", 3), ("POST", 1), ("PUT", 1)])
-def test_only_gets_are_retried(monkeypatch: pytest.MonkeyPatch, method: str, expected: int) -> None:
+def test_only_gets_are_retried(method: str, expected: int) -> None:
     _Refusing.attempts = 0
-    client = Client("http://127.0.0.1:9", retries=2, backoff=0.001)
-    monkeypatch.setattr(client, "_connection", lambda: _Refusing("127.0.0.1", 9))
+    client = Client("http://127.0.0.1:9", retries=2, backoff=0.001, transport=_Refusing())
     with pytest.raises(ServerUnavailable), client._exchange(method, "parties"):
         pass
     assert _Refusing.attempts == expected

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from clients import cli
+from clients.cli import transfer as cli
 
 
 class _Terminal(io.StringIO):

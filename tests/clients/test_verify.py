@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clients.bundle_archive import Limits
 from clients.cli import EXIT_SIGNERS_UNCHECKED, main
-from clients.verify import Check, verify_bundle
+from clients.verify import verify_bundle
+from clients.verify_report import Check
 from keys import sshsig
 from keys.statements import canonical_json
 from repo_store.shallow_repos import approved_repository

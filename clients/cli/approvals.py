@@ -1,0 +1,134 @@
+"""`peerlex` commands that end a review: approvals, offline recipients, the final bundle."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import click
+
+from clients.cli.app import State, main, pass_state, version_options
+from clients.cli.output import Reply, json_reply, say, table
+from clients.cli.transfer import TransferProgress
+
+
+@main.command()
+@click.argument("review")
+@version_options("The version last shared.")
+@json_reply
+@pass_state
+def approve(state: State, review: str, party: str, slug: str, version: str) -> Reply:
+    """Approve your State's final version of a document (heads, in the agreement state)."""
+    made = state.client().approve(review, party, slug, version)
+    return Reply(
+        made,
+        lambda: say(
+            f"approved {party}/{slug} version {made['version']} in {review} "
+            f"(signed statement by {made['approved_by']})"
+        ),
+    )
+
+
+@main.command()
+@click.argument("review")
+@json_reply
+@pass_state
+def approvals(state: State, review: str) -> Reply:
+    """Every approval made in a review (voided ones marked)."""
+    found = state.client().approvals(review)
+    return Reply(
+        found,
+        lambda: table(
+            [
+                (
+                    f"{a['party']}/{a['slug']}",
+                    a["version"],
+                    a["approved_by"],
+                    "VOIDED by a later share" if a["voided"] else "standing",
+                )
+                for a in found
+            ]
+        ),
+    )
+
+
+@main.group()
+def recipient() -> None:
+    """An organisation's offline age recipients, to which bundle attachments are encrypted."""
+
+
+@recipient.command("add")
+@click.argument("party")
+@click.argument("age_recipient", metavar="AGE_RECIPIENT")
+@click.option("--label", default="", help="Where the identity is kept, e.g. 'safe in Vienna'.")
+@json_reply
+@pass_state
+def recipient_add(state: State, party: str, age_recipient: str, label: str) -> Reply:
+    """Register an age recipient (age1...) whose identity never reaches the server."""
+    added = state.client().add_recipient(party, age_recipient.strip(), label)
+    return Reply(added, lambda: say(f"{party} now has the offline recipient {added['recipient']}"))
+
+
+@recipient.command("list")
+@click.argument("party")
+@json_reply
+@pass_state
+def recipient_list(state: State, party: str) -> Reply:
+    """The offline age recipients of your organisation."""
+    found = state.client().recipients(party)
+    return Reply(found, lambda: table([(r["recipient"], r["label"]) for r in found]))
+
+
+@main.group()
+def bundle() -> None:
+    """The signed final bundle of a review."""
+
+
+@bundle.command("build")
+@click.argument("review")
+@json_reply
+@pass_state
+def bundle_build(state: State, review: str) -> Reply:
+    """Build the final bundle once every shared document is approved; this closes the review."""
+    info = state.client().build_bundle(review)
+    return Reply(
+        info,
+        lambda: say(
+            f"built the final bundle of {info['review']}: {info['documents']} document(s), "
+            f"{info['attachments']} attachment(s), {info['size']} bytes, sha256 {info['sha256']}"
+        ),
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@bundle.command("pull")
+@click.argument("review")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def bundle_pull(state: State, review: str, output: Path) -> None:
+    """Download the final bundle (organisers); check it with `peerlex verify`."""
+    client = state.client()
+    with TransferProgress(f"downloading {output.name}") as progress:
+        size = client.download_bundle(review, output, progress=progress)
+    say(f"saved {size} bytes to {output} (sha256 {file_sha256(output)})")
+
+
+@main.command("allowed-signers")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def allowed_signers_save(state: State, output: Path) -> None:
+    """Save the keys the server publishes, for `peerlex verify --allowed-signers FILE`."""
+    text = state.client().allowed_signers()
+    output.write_text(text, encoding="utf-8")
+    count = sum(1 for line in text.splitlines() if line.strip())
+    click.echo(
+        f"saved {count} key(s) to {output}; compare their fingerprints with the parties' "
+        f"(ssh-keygen -lf {output})"
+    )

@@ -1,0 +1,85 @@
+"""`peerlex` commands for a document's attachments: streamed up and down, stored encrypted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from clients.cli.app import State, main, pass_state
+from clients.cli.output import Reply, json_reply, say, table
+from clients.cli.transfer import TransferProgress
+from clients.models import Attachment
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--party", required=True)
+@click.option("--slug", required=True)
+@click.option("--name", help="The file name to record (default: FILE's name).")
+@click.option("--type", "media_type", help="The media type (default: guessed from the name).")
+@click.option("--base", help="Refuse if the document changed since this version.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the attachment's id.")
+@json_reply
+@pass_state
+def attach(
+    state: State,
+    file: Path,
+    party: str,
+    slug: str,
+    name: str | None,
+    media_type: str | None,
+    base: str | None,
+    quiet: bool,
+) -> Reply:
+    """Attach a file to a document; it is streamed and stored encrypted."""
+    client = state.client()
+    with TransferProgress(f"uploading {file.name}") as progress:
+        record = client.upload_attachment(
+            party, slug, file, name=name, media_type=media_type, base=base, progress=progress
+        )
+
+    def show() -> None:
+        if quiet:
+            say(record["id"])
+            return
+        say(
+            f"attached {record['name']} ({record['size']} bytes, {record['media_type']}) "
+            f"to {party}/{slug} as {record['id']}"
+        )
+
+    return Reply(record, show)
+
+
+def _print_attachments(found: list[Attachment], quiet: bool) -> None:
+    if quiet:
+        for a in found:
+            say(a["id"])
+        return
+    table([(a["id"], str(a["size"]), a["media_type"], a["uploaded_by"], a["name"]) for a in found])
+
+
+@main.command()
+@click.argument("party")
+@click.argument("slug")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the attachment ids.")
+@json_reply
+@pass_state
+def attachments(state: State, party: str, slug: str, quiet: bool) -> Reply:
+    """A document's attachments you may read."""
+    found = state.client().attachments(party, slug)
+    return Reply(found, lambda: _print_attachments(found, quiet))
+
+
+@main.command("fetch-attachment")
+@click.argument("party")
+@click.argument("slug")
+@click.argument("attachment_id")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@pass_state
+def fetch_attachment(state: State, party: str, slug: str, attachment_id: str, output: Path) -> None:
+    """Download an attachment (decrypted for you by the server) into a file."""
+    client = state.client()
+    with TransferProgress(f"downloading {output.name}") as progress:
+        size = client.download_attachment(party, slug, attachment_id, output, progress=progress)
+    say(f"saved {size} bytes to {output}")

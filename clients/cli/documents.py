@@ -1,0 +1,225 @@
+"""`peerlex` commands for parties, documents and their versions: push, log, show, diff."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from clients.cli.app import State, main, pass_state
+from clients.cli.exits import EXIT_CONFLICT, Failure
+from clients.cli.output import Reply, echo_json, json_reply, say, short, table, write_text
+from clients.errors import Conflict
+from clients.models import DocumentSummary, Version
+from clients.redline import render_redline
+
+DOCUMENT_KINDS = ("law", "regulation", "control-list", "action-plan", "report", "other")
+
+
+@main.command()
+@json_reply
+@pass_state
+def parties(state: State) -> Reply:
+    """Every party of the deployment: States and organisations."""
+    found = state.client().parties()
+    return Reply(found, lambda: table([(p["code"], p["kind"], p["name"]) for p in found]))
+
+
+def _print_documents(party: str, found: list[DocumentSummary]) -> None:
+    if not found:
+        say(f"no documents of {party} you may read")
+    table(
+        [
+            (
+                d["slug"],
+                d["kind"] or "",
+                d["language"] or "",
+                short(d["version"]["commit"]),
+                d["version"]["committed_at"][:10],
+                d["title"] or "",
+            )
+            for d in found
+        ]
+    )
+
+
+@main.command()
+@click.argument("party")
+@json_reply
+@pass_state
+def docs(state: State, party: str) -> Reply:
+    """A party's documents you may read, each at the newest version you may see."""
+    found = state.client().documents(party)
+    return Reply(found, lambda: _print_documents(party, found))
+
+
+def _stale_push(exc: Conflict, party: str, slug: str, base: str | None) -> Failure | None:
+    """What to do when a push clashes with the stored document, if the server named its head."""
+    if exc.head and base is None:
+        return Failure(
+            f"{party}/{slug} exists already; its current version is {exc.head}. "
+            f"To save a new version of it, pass --base {exc.head}",
+            EXIT_CONFLICT,
+        )
+    if exc.head:
+        return Failure(
+            f"{party}/{slug} changed since the version you edited from ({short(base)}); its "
+            f"current version is {exc.head}. See what changed with: peerlex diff {party} "
+            f"{slug} --from {base} --to {exc.head}; then push again with --base {exc.head}",
+            EXIT_CONFLICT,
+        )
+    return None
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--party", required=True, help="Your State, e.g. BLR.")
+@click.option("--slug", required=True, help="The document, e.g. export-law.")
+@click.option(
+    "--base", help="The version you edited from (needed for every version but the first)."
+)
+@click.option("-m", "--message", help="What changed, for the log.")
+@click.option("--title", help="The document's title (new documents; or to change it).")
+@click.option("--kind", type=click.Choice(DOCUMENT_KINDS))
+@click.option("--language", help="BCP 47 tag, e.g. ru or en.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the new version's id.")
+@json_reply
+@pass_state
+def push(
+    state: State,
+    file: Path,
+    party: str,
+    slug: str,
+    base: str | None,
+    message: str | None,
+    title: str | None,
+    kind: str | None,
+    language: str | None,
+    quiet: bool,
+) -> Reply:
+    """Save FILE as a new version of a document (a new document when there is no --base)."""
+    content = file.read_bytes().decode("utf-8")
+    message = message or (f"Update {slug}" if base else f"Create {slug}")
+    client = state.client()
+    try:
+        saved = client.put_document(
+            party, slug, content, message, base=base, title=title, kind=kind, language=language
+        )
+    except Conflict as exc:
+        failure = _stale_push(exc, party, slug, base)
+        if failure is not None:
+            raise failure from None
+        raise
+
+    def show() -> None:
+        version = saved["version"]
+        if quiet:
+            say(version["commit"])
+            return
+        what = "created" if base is None else "saved a new version of"
+        say(
+            f"{what} {party}/{slug}: {version['commit']} "
+            f"(signed by {version['signature']['party'] or party}, "
+            f"signature {version['signature']['status']})"
+        )
+
+    return Reply(saved, show)
+
+
+def _print_log(versions: list[Version], quiet: bool) -> None:
+    for v in versions:
+        if quiet:
+            say(v["commit"])
+            continue
+        signature = v["signature"]
+        signed = (
+            f"signed by {signature['party']}"
+            if signature["status"] == "good"
+            else f"SIGNATURE {signature['status'].upper()}"
+        )
+        say(
+            f"{v['commit']}  {v['committed_at'][:19].replace('T', ' ')}  "
+            f"{v['author']['email']}  {signed}  {v['message']}"
+        )
+
+
+@main.command()
+@click.argument("party")
+@click.argument("slug")
+@click.option("-n", "--limit", type=click.IntRange(min=1), help="Show only the newest N.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the version ids, newest first.")
+@json_reply
+@pass_state
+def log(state: State, party: str, slug: str, limit: int | None, quiet: bool) -> Reply:
+    """The versions of a document you may read, newest first, with their signatures."""
+    versions = state.client().versions(party, slug)[:limit]
+    return Reply(versions, lambda: _print_log(versions, quiet))
+
+
+@main.command()
+@click.argument("party")
+@click.argument("slug")
+@click.option("--version", "version", help="A version id (default: the newest you may see).")
+@json_reply
+@pass_state
+def show(state: State, party: str, slug: str, version: str | None) -> Reply:
+    """Print a document's text (as stored, so it can be edited and pushed back)."""
+    document = state.client().document(party, slug, version)
+    return Reply(document, lambda: write_text(document["content"]))
+
+
+def want_color(choice: str) -> bool:
+    """Colour for a terminal, unless NO_COLOR is set (https://no-color.org)."""
+    if choice != "auto":
+        return choice == "always"
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+@main.command()
+@click.argument("party")
+@click.argument("slug")
+@click.option("--from", "old", help="The older version (default: the one before --to).")
+@click.option("--to", "new", help="The newer version (default: the newest you may see).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "unified", "html", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a word redline; unified: git's diff; html: a redline page; json: the data.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="auto: colour on a terminal unless NO_COLOR is set.",
+)
+@click.option("--changes-only", is_flag=True, help="Leave unchanged provisions out.")
+@click.option("--page", type=click.IntRange(min=1), help="html: which page of a long redline.")
+@pass_state
+def diff(
+    state: State,
+    party: str,
+    slug: str,
+    old: str | None,
+    new: str | None,
+    fmt: str,
+    color: str,
+    changes_only: bool,
+    page: int | None,
+) -> None:
+    """What changed between two versions, word by word, provision by provision."""
+    client = state.client()
+    if fmt in ("unified", "html"):
+        write_text(str(client.diff(party, slug, old=old, new=new, fmt=fmt, page=page)))
+        return
+    data = client.diff(party, slug, old=old, new=new, fmt="json")
+    if fmt == "json":
+        echo_json(data)
+        return
+    use_color = want_color(color)
+    for line in render_redline(data, color=use_color, context=not changes_only):
+        click.echo(line, color=use_color)

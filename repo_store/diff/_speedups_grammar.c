@@ -39,11 +39,11 @@ keyword_starts(PyObject *keyword_tuple)
     return starts;
 }
 
-/* The routes of the first code points into g->routes; -1 with an error. */
+/* The routes of the first code points into routes (TABLE_SIZE of them); -1 with an error. */
 static int
-load_routes(Grammar *g, PyObject *route_dict)
+load_routes(unsigned char *routes, PyObject *route_dict)
 {
-    memset(g->routes, 0, sizeof(g->routes));
+    memset(routes, 0, TABLE_SIZE);
     PyObject *key, *value;
     Py_ssize_t pos = 0;
     while (PyDict_Next(route_dict, &pos, &key, &value)) {
@@ -57,7 +57,7 @@ load_routes(Grammar *g, PyObject *route_dict)
             PyErr_SetString(PyExc_ValueError, "routes are small ints");
             return -1;
         }
-        if (c < TABLE_SIZE) g->routes[c] = (unsigned char)route;
+        if (c < TABLE_SIZE) routes[c] = (unsigned char)route;
     }
     return 0;
 }
@@ -92,6 +92,9 @@ configure(PyObject *module, PyObject *source)
         [F_BLOCK] = {"block", &PyType_Type},
     };
     PyObject *field[FIELD_COUNT] = {NULL}, *matches[4] = {NULL}, *starts = NULL, *result = NULL;
+    /* Everything is read and checked first, so that a grammar refused replaces nothing. */
+    long bits[4];
+    unsigned char routes[TABLE_SIZE];
     for (int i = 0; i < FIELD_COUNT; i++) {
         field[i] = PyObject_GetAttrString(source, wanted[i].name);
         if (field[i] == NULL) goto done;
@@ -101,8 +104,8 @@ configure(PyObject *module, PyObject *source)
             goto done;
         }
     }
-    if (!PyArg_ParseTuple(field[F_ROUTE_BITS], "llll:route_bits", &g->try_heading,
-                          &g->try_provision, &g->try_point, &g->try_bullet)) {
+    if (!PyArg_ParseTuple(field[F_ROUTE_BITS], "llll:route_bits", &bits[0], &bits[1], &bits[2],
+                          &bits[3])) {
         goto done;
     }
     if (!PyType_IsSubtype((PyTypeObject *)field[F_BLOCK], &PyTuple_Type)) {
@@ -114,7 +117,12 @@ configure(PyObject *module, PyObject *source)
         if (matches[i] == NULL) goto done;
     }
     starts = keyword_starts(field[F_KEYWORDS]);
-    if (starts == NULL || load_routes(g, field[F_ROUTES]) < 0) goto done;
+    if (starts == NULL || load_routes(routes, field[F_ROUTES]) < 0) goto done;
+    g->try_heading = bits[0];
+    g->try_provision = bits[1];
+    g->try_point = bits[2];
+    g->try_bullet = bits[3];
+    memcpy(g->routes, routes, sizeof(g->routes));
     charset_load(&g->keyword_starts, starts);
     Py_XSETREF(g->provision_match, Py_NewRef(matches[0]));
     Py_XSETREF(g->heading_match, Py_NewRef(matches[1]));

@@ -155,6 +155,11 @@ def test_a_bad_grammar_is_refused(change: tuple[str, Any] | None, error: type[Ex
         fresh.configure(grammar)
     with pytest.raises(RuntimeError):  # and it configured nothing
         fresh.split_pieces("text")
+    fresh.configure(GRAMMAR)
+    with pytest.raises(error):
+        fresh.configure(grammar)
+    text = render_law()  # nor did it replace any of the grammar it had
+    assert parse_with(fresh.parse_pieces, text) == parse_with(blocks._parse_pieces, text)
 
 
 @SETTINGS

@@ -70,7 +70,7 @@ state_of(PyObject *module)
     return (State *)PyModule_GetState(module);
 }
 
-/* _ROUTES.get(c, 0); -1 on error. */
+/* ROUTES.get(c, 0); -1 on error. */
 long route_of(const State *st, Py_UCS4 c);
 
 /* Whether a function that takes one str may run: its part is configured and text is a str

@@ -51,7 +51,7 @@ slug_of(const State *st, PyObject *number)
     return PyErr_Occurred() ? NULL : PyObject_CallOneArg(st->grammar.number_slug, number);
 }
 
-/* base if seen does not have it, else _unique(base, seen); then seen.setdefault(id, 2). */
+/* base if seen does not have it, else unique_id(base, seen); then seen.setdefault(id, 2). */
 static PyObject *
 claim_id(const State *st, PyObject *base, PyObject *seen)
 {

@@ -176,7 +176,7 @@ grammar_clear(Grammar *g)
     g->configured = 0;
 }
 
-/* _ROUTES.get(c, 0); -1 on error. */
+/* ROUTES.get(c, 0); -1 on error. */
 long
 route_of(const State *st, Py_UCS4 c)
 {

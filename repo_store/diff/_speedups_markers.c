@@ -194,7 +194,7 @@ read_point(const State *st, PyObject *text, Marker *m)
 }
 
 
-/* Whether a line starting at pos starts with a marker: _LINE_MARKER_RE.match(text, pos), asked
+/* Whether a line starting at pos starts with a marker: LINE_MARKER_RE.match(text, pos), asked
  * only where the fast paths are unsure.  1, 0, or -1 on error. */
 int
 line_has_marker(const State *st, PyObject *text, Py_ssize_t pos)

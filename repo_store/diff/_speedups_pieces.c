@@ -37,7 +37,7 @@ emit_piece(Sink *sink, PyObject *text, Py_ssize_t start, Py_ssize_t end)
     return 0;
 }
 
-/* _BOUNDARY_RE.split(text), each piece stripped, empty ones left out: a block ends at a run of
+/* BOUNDARY_RE.split(text), each piece stripped, empty ones left out: a block ends at a run of
  * blank lines, and before a line that starts with a marker. */
 static int
 split(const State *st, PyObject *text, Sink *sink)
@@ -74,7 +74,7 @@ split(const State *st, PyObject *text, Sink *sink)
     return emit_piece(sink, text, start, n);
 }
 
-/* list(filter(None, map(str.strip, _BOUNDARY_RE.split(text)))) */
+/* list(filter(None, map(str.strip, BOUNDARY_RE.split(text)))) */
 PyObject *
 split_pieces(PyObject *module, PyObject *text)
 {

@@ -8,7 +8,7 @@
  * - textdiff.py: untouched_entries and blocks_json (_untouched_entries_in_python,
  *   _blocks_json_in_python).
  * They take the same steps in the same order, with the patterns, tables and helpers that
- * blocks.py and text.py hand over once (configure, configure_words), and the tests check that
+ * grammar.py and text.py hand over once (configure, configure_words), and the tests check that
  * both give the same results.
  *
  * The usual forms of markers ("Статья 5.", "1. ", "а) ") are read here directly, and only where
@@ -17,17 +17,14 @@
  *
  * The parts, with what they share in _speedups.h: _speedups_grammar.c (what configure hands
  * over), _speedups_markers.c, _speedups_pieces.c, _speedups_blocks.c, _speedups_words.c and
- * _speedups_entries.c; this file makes the module.
+ * _speedups_entries.c; this file makes the module.  The module is made in two phases (PEP 489)
+ * and keeps everything in its state: the grammar, the tables and the strings it makes once.
  */
 #include "_speedups.h"
 
-PyObject *str_empty, *str_newline, *str_space, *str_heading, *str_article, *str_paragraph,
-    *str_item, *str_text, *name_span, *name_lastindex, *name_lower, *name_strip, *key_old_id,
-    *key_new_id, *key_kind, *key_text, *key_tokens;
-
 static PyMethodDef methods[] = {
-    {"configure", configure, METH_VARARGS,
-     "Hand over the patterns, tables and helpers of repo_store.diff.blocks."},
+    {"configure", configure, METH_O,
+     "configure(grammar) takes the patterns, tables and helpers of grammar.GRAMMAR"},
     {"split_pieces", split_pieces, METH_O,
      "split_pieces(text) -> the stripped, non-empty pieces of one block each"},
     {"piece_spans", piece_spans, METH_O,
@@ -49,43 +46,74 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The strings of the state, made once when the module is made. */
+#define STATE_STRINGS(st)                                                                   \
+    X(st->str_empty, "") X(st->str_newline, "\n") X(st->str_space, " ")                     \
+    X(st->str_heading, "heading") X(st->str_article, "article")                             \
+    X(st->str_paragraph, "paragraph") X(st->str_item, "item") X(st->str_text, "text")       \
+    X(st->name_span, "span") X(st->name_lastindex, "lastindex") X(st->name_lower, "lower")  \
+    X(st->name_strip, "strip") X(st->key_old_id, "old_id") X(st->key_new_id, "new_id")      \
+    X(st->key_kind, "kind") X(st->key_text, "text") X(st->key_tokens, "tokens")
+
+static int
+module_exec(PyObject *module)
+{
+    State *st = state_of(module);
+    st->combining_count = -1;
+#define X(slot, value)                                                                      \
+    if ((slot = PyUnicode_InternFromString(value)) == NULL) return -1;
+    STATE_STRINGS(st)
+#undef X
+    blocks_init(st);
+    return 0;
+}
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    State *st = state_of(module);
+#define X(slot, value) Py_VISIT(slot);
+    STATE_STRINGS(st)
+#undef X
+    return grammar_traverse(&st->grammar, visit, arg);
+}
+
+static int
+module_clear(PyObject *module)
+{
+    State *st = state_of(module);
+#define X(slot, value) Py_CLEAR(slot);
+    STATE_STRINGS(st)
+#undef X
+    grammar_clear(&st->grammar);
+    return 0;
+}
+
+static void
+module_free(void *module)
+{
+    module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_speedups",
     .m_doc = "The loops of the diff that run once per block, compiled.",
-    .m_size = -1,
+    .m_size = sizeof(State),
     .m_methods = methods,
+    .m_slots = slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
 };
 
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    struct {
-        PyObject **slot;
-        const char *value;
-    } constants[] = {
-        {&str_empty, ""},
-        {&str_newline, "\n"},
-        {&str_space, " "},
-        {&str_heading, "heading"},
-        {&str_article, "article"},
-        {&str_paragraph, "paragraph"},
-        {&str_item, "item"},
-        {&str_text, "text"},
-        {&name_span, "span"},
-        {&name_lastindex, "lastindex"},
-        {&name_lower, "lower"},
-        {&name_strip, "strip"},
-        {&key_old_id, "old_id"},
-        {&key_new_id, "new_id"},
-        {&key_kind, "kind"},
-        {&key_text, "text"},
-        {&key_tokens, "tokens"},
-    };
-    for (size_t i = 0; i < sizeof(constants) / sizeof(constants[0]); i++) {
-        *constants[i].slot = PyUnicode_InternFromString(constants[i].value);
-        if (*constants[i].slot == NULL) return NULL;
-    }
-    blocks_init();
-    return PyModule_Create(&module_def);
+    return PyModuleDef_Init(&module_def);
 }

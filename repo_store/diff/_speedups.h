@@ -24,21 +24,21 @@ charset_has(const CharSet *set, Py_UCS4 c)
     return PyUnicode_FindChar(set->chars, c, 0, PyUnicode_GET_LENGTH(set->chars), 1) >= 0;
 }
 
-/* The grammar blocks.py hands over once (configure, in _speedups_grammar.c); strong
- * references. */
+/* The grammar blocks.py hands over once: configure, in _speedups_grammar.c, reads the fields
+ * of grammar.GRAMMAR.  Strong references. */
 typedef struct {
-    PyObject *provision_match;   /* _PROVISION_RE.match */
-    PyObject *heading_match;     /* _HEADING_RE.match */
-    PyObject *point_match;       /* _POINT_RE.match */
-    PyObject *line_marker_match; /* _LINE_MARKER_RE.match: a marker at the start of a line */
-    PyObject *keywords;          /* _KEYWORDS: tuple of str */
+    PyObject *provision_match;   /* GRAMMAR.provision.match */
+    PyObject *heading_match;     /* GRAMMAR.heading.match */
+    PyObject *point_match;       /* GRAMMAR.point.match */
+    PyObject *line_marker_match; /* GRAMMAR.line_marker.match: a marker at the start of a line */
+    PyObject *keywords;          /* tuple of str */
     PyObject *provision_prefix;  /* dict: keyword.lower() -> id prefix */
     PyObject *grouping_prefixes; /* frozenset of prefixes that make a heading */
     PyObject *number_slug;       /* number_slug(number) -> str */
     PyObject *slugs;             /* the cache number_slug keeps: number -> slug */
-    PyObject *unique_id;         /* _unique(base, seen) -> str */
+    PyObject *unique_id;         /* unique_id(base, seen) -> str */
     PyObject *fold_whitespace;   /* fold_whitespace(text) -> str */
-    PyObject *route_dict;        /* _ROUTES: first character -> markers it may start */
+    PyObject *route_dict;        /* first character -> markers it may start */
     PyTypeObject *block_type;    /* Block, a named tuple of 8 fields */
     CharSet letters, number_ends, title_initials, title_punctuation;
     CharSet keyword_starts;      /* the first characters of the keywords */
@@ -47,19 +47,39 @@ typedef struct {
     int configured;
 } Grammar;
 
-extern Grammar grammar;
+#define MAX_COMBINING_RANGES 16
 
-/* _ROUTES.get(c, 0); -1 on error. */
-long route_of(Py_UCS4 c);
+/* The module's state (PEP 489): each module object made from this extension has its own. */
+typedef struct {
+    Grammar grammar;
+    /* text.py's ranges of combining marks (configure_words); combining_count is -1 until then. */
+    Py_UCS4 combining[MAX_COMBINING_RANGES][2];
+    int combining_count;
+    /* unusual[c]: 1 for a line break, 2 for a space, 4 for anything not printable (see
+     * piece_text in _speedups_blocks.c). */
+    unsigned char unusual[TABLE_SIZE];
+    /* Strings made once, with the module (_speedups.c). */
+    PyObject *str_empty, *str_newline, *str_space, *str_heading, *str_article, *str_paragraph,
+        *str_item, *str_text, *name_span, *name_lastindex, *name_lower, *name_strip,
+        *key_old_id, *key_new_id, *key_kind, *key_text, *key_tokens;
+} State;
+
+static inline State *
+state_of(PyObject *module)
+{
+    return (State *)PyModule_GetState(module);
+}
+
+/* ROUTES.get(c, 0); -1 on error. */
+long route_of(const State *st, Py_UCS4 c);
 
 /* Whether a function that takes one str may run: its part is configured and text is a str
  * (else an exception is set). */
 int ready_for(int is_configured, const char *configure_first, PyObject *text);
 
-/* Strings made once, at import (_speedups.c). */
-extern PyObject *str_empty, *str_newline, *str_space, *str_heading, *str_article,
-    *str_paragraph, *str_item, *str_text, *name_span, *name_lastindex, *name_lower,
-    *name_strip, *key_old_id, *key_new_id, *key_kind, *key_text, *key_tokens;
+/* The grammar's references, for the module's traverse and clear (_speedups_grammar.c). */
+int grammar_traverse(Grammar *grammar, visitproc visit, void *arg);
+void grammar_clear(Grammar *grammar);
 
 /* Markers (_speedups_markers.c). */
 typedef enum { NO_MARKER, PROVISION, HEADING, POINT } MarkerKind;
@@ -72,10 +92,10 @@ typedef struct {
     int item;                      /* POINT: a lettered item (group inum), not a paragraph */
 } Marker;
 
-int read_provision(PyObject *text, Py_ssize_t pos, Marker *m);
-int read_heading(PyObject *text, Marker *m);
-int read_point(PyObject *text, Marker *m);
-int line_has_marker(PyObject *text, Py_ssize_t pos);
+int read_provision(const State *st, PyObject *text, Py_ssize_t pos, Marker *m);
+int read_heading(const State *st, PyObject *text, Marker *m);
+int read_point(const State *st, PyObject *text, Marker *m);
+int line_has_marker(const State *st, PyObject *text, Py_ssize_t pos);
 
 static inline int
 is_ascii_digit(Py_UCS4 c)
@@ -83,11 +103,11 @@ is_ascii_digit(Py_UCS4 c)
     return c >= '0' && c <= '9';
 }
 
-/* Tables of _speedups_blocks.c, filled once at import. */
-void blocks_init(void);
+/* The tables of _speedups_blocks.c in a new module's state. */
+void blocks_init(State *st);
 
 /* The module's functions, by part. */
-PyObject *configure(PyObject *module, PyObject *args);
+PyObject *configure(PyObject *module, PyObject *grammar);
 PyObject *split_pieces(PyObject *module, PyObject *text);
 PyObject *piece_spans(PyObject *module, PyObject *text);
 PyObject *common_run(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

@@ -1,22 +1,18 @@
 /* Pieces parsed into blocks: _parse_pieces in blocks.py, step by step. */
 #include "_speedups.h"
 
-/* unusual[c]: 1 for a line break, 2 for a space, 4 for anything not printable (see
- * piece_text). */
-static unsigned char unusual[TABLE_SIZE];
-
 void
-blocks_init(void)
+blocks_init(State *st)
 {
     for (Py_UCS4 c = 0; c < TABLE_SIZE; c++) {
-        unusual[c] = c == '\n' ? 1 : c == ' ' ? 2 : Py_UNICODE_ISPRINTABLE(c) ? 0 : 4;
+        st->unusual[c] = c == '\n' ? 1 : c == ' ' ? 2 : Py_UNICODE_ISPRINTABLE(c) ? 0 : 4;
     }
 }
 
 /* An id: head + middle + tail, where tail is a str or, when NULL, the number.  Without a head
  * the middle loses its leading "__" ("para_2" at top level, "art_5__para_2" inside). */
 static PyObject *
-make_id(PyObject *head, const char *middle, PyObject *tail, Py_ssize_t number)
+make_id(const State *st, PyObject *head, const char *middle, PyObject *tail, Py_ssize_t number)
 {
     char digits[32];
     if (head != NULL && PyUnicode_GET_LENGTH(head) == 0) head = NULL;
@@ -37,31 +33,31 @@ make_id(PyObject *head, const char *middle, PyObject *tail, Py_ssize_t number)
                tail_length);
         return id;
     }
-    return tail ? PyUnicode_FromFormat("%U%s%U", head ? head : str_empty, middle, tail)
-                : PyUnicode_FromFormat("%U%s%s", head ? head : str_empty, middle, digits);
+    return tail ? PyUnicode_FromFormat("%U%s%U", head ? head : st->str_empty, middle, tail)
+                : PyUnicode_FromFormat("%U%s%s", head ? head : st->str_empty, middle, digits);
 }
 
 /* number_slug(number), without the call when the number is ASCII digits (most are). */
 static PyObject *
-slug_of(PyObject *number)
+slug_of(const State *st, PyObject *number)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(number);
     int digits = n > 0 && PyUnicode_IS_ASCII(number);
     const Py_UCS1 *chars = digits ? PyUnicode_1BYTE_DATA(number) : NULL;
     for (Py_ssize_t i = 0; digits && i < n; i++) digits = is_ascii_digit(chars[i]);
     if (digits) return Py_NewRef(number);
-    PyObject *known = PyDict_GetItemWithError(grammar.slugs, number); /* borrowed */
+    PyObject *known = PyDict_GetItemWithError(st->grammar.slugs, number); /* borrowed */
     if (known != NULL) return Py_NewRef(known);
-    return PyErr_Occurred() ? NULL : PyObject_CallOneArg(grammar.number_slug, number);
+    return PyErr_Occurred() ? NULL : PyObject_CallOneArg(st->grammar.number_slug, number);
 }
 
-/* base if seen does not have it, else _unique(base, seen); then seen.setdefault(id, 2). */
+/* base if seen does not have it, else unique_id(base, seen); then seen.setdefault(id, 2). */
 static PyObject *
-claim_id(PyObject *base, PyObject *seen)
+claim_id(const State *st, PyObject *base, PyObject *seen)
 {
     int taken = PyDict_Contains(seen, base);
     if (taken < 0) return NULL;
-    PyObject *id = taken ? PyObject_CallFunctionObjArgs(grammar.unique_id, base, seen, NULL)
+    PyObject *id = taken ? PyObject_CallFunctionObjArgs(st->grammar.unique_id, base, seen, NULL)
                          : Py_NewRef(base);
     if (id == NULL) return NULL;
     PyObject *two = PyLong_FromLong(2);
@@ -76,14 +72,14 @@ claim_id(PyObject *base, PyObject *seen)
 
 /* A Block of the eight fields (borrowed); NULL if any is NULL, its error being set. */
 static PyObject *
-make_block(PyObject *id, PyObject *kind, PyObject *number, PyObject *label, PyObject *heading,
-           PyObject *text, PyObject *parent, PyObject *provision)
+make_block(const State *st, PyObject *id, PyObject *kind, PyObject *number, PyObject *label,
+           PyObject *heading, PyObject *text, PyObject *parent, PyObject *provision)
 {
     PyObject *fields[8] = {id, kind, number, label, heading, text, parent, provision};
     for (int i = 0; i < 8; i++) {
         if (fields[i] == NULL) return NULL;
     }
-    PyObject *block = grammar.block_type->tp_alloc(grammar.block_type, 8);
+    PyObject *block = st->grammar.block_type->tp_alloc(st->grammar.block_type, 8);
     if (block == NULL) return NULL;
     for (int i = 0; i < 8; i++) PyTuple_SET_ITEM(block, i, Py_NewRef(fields[i]));
     /* Strings and None only: the block can be in no reference cycle, so the cycle collector
@@ -95,12 +91,12 @@ make_block(PyObject *id, PyObject *kind, PyObject *number, PyObject *label, PyOb
 /* The text of a piece on one line: newlines as spaces, folded when it has odd whitespace
  * (a run of spaces, or anything not printable, as the Python loop tests). */
 static PyObject *
-piece_text(PyObject *piece, int *has_newline)
+piece_text(const State *st, PyObject *piece, int *has_newline)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(piece);
     const void *data = PyUnicode_DATA(piece);
     int newline = 0, fold = 0;
-    /* unusual[c]: 1 for a line break, 2 for a space, 4 for anything not printable; most
+    /* st->unusual[c]: 1 for a line break, 2 for a space, 4 for anything not printable; most
      * characters are 0, which the loop passes with one look-up. */
 #define SCAN(TYPE)                                                                          \
     {                                                                                       \
@@ -108,7 +104,7 @@ piece_text(PyObject *piece, int *has_newline)
         int previous_space = 0;                                                             \
         for (Py_ssize_t i = 0; i < n; i++) {                                                \
             Py_UCS4 c = chars[i];                                                           \
-            int flags = c < TABLE_SIZE ? unusual[c] : (Py_UNICODE_ISPRINTABLE(c) ? 0 : 4);   \
+            int flags = c < TABLE_SIZE ? st->unusual[c] : (Py_UNICODE_ISPRINTABLE(c) ? 0 : 4);   \
             if (flags == 0) {                                                               \
                 previous_space = 0;                                                         \
                 continue;                                                                   \
@@ -125,20 +121,23 @@ piece_text(PyObject *piece, int *has_newline)
     }
 #undef SCAN
     *has_newline = newline;
-    PyObject *text = newline ? PyUnicode_Replace(piece, str_newline, str_space, -1)
+    PyObject *text = newline ? PyUnicode_Replace(piece, st->str_newline, st->str_space, -1)
                              : Py_NewRef(piece);
     if (text == NULL || !fold) return text;
-    PyObject *folded = PyObject_CallOneArg(grammar.fold_whitespace, text);
+    PyObject *folded = PyObject_CallOneArg(st->grammar.fold_whitespace, text);
     Py_DECREF(text);
     return folded;
 }
 
 /* text[end:].lstrip(title_punctuation): the title after a provision's number. */
 static PyObject *
-title_after(PyObject *text, Py_ssize_t end)
+title_after(const State *st, PyObject *text, Py_ssize_t end)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-    while (end < n && charset_has(&grammar.title_punctuation, PyUnicode_READ_CHAR(text, end))) end++;
+    while (end < n &&
+           charset_has(&st->grammar.title_punctuation, PyUnicode_READ_CHAR(text, end))) {
+        end++;
+    }
     return PyUnicode_Substring(text, end, n);
 }
 
@@ -206,13 +205,14 @@ append_size(PyObject *list, Py_ssize_t value)
     return failed;
 }
 
-static PyObject *parse(PyObject *pieces, PyObject *outline_in, PyObject *seen,
+static PyObject *parse(const State *st, PyObject *pieces, PyObject *outline_in, PyObject *seen,
                        PyObject *blocks, PyObject *renamed, PyObject *first,
                        PyObject *outlines);
 
 /* A heading piece with lines under it: its first line and the rest are two pieces. */
 static int
-split_heading(PyObject *piece, Outline *o, PyObject *seen, PyObject *blocks, PyObject *renamed)
+split_heading(const State *st, PyObject *piece, Outline *o, PyObject *seen, PyObject *blocks,
+              PyObject *renamed)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(piece);
     Py_ssize_t at = PyUnicode_FindChar(piece, '\n', 0, n, 1);
@@ -224,14 +224,14 @@ split_heading(PyObject *piece, Outline *o, PyObject *seen, PyObject *blocks, PyO
     Py_ssize_t bounds[2][2] = {{0, at}, {at + 1, n}};
     for (int k = 0; k < 2 && !failed; k++) {
         PyObject *line = PyUnicode_Substring(piece, bounds[k][0], bounds[k][1]);
-        PyObject *stripped = line ? PyObject_CallMethodNoArgs(line, name_strip) : NULL;
+        PyObject *stripped = line ? PyObject_CallMethodNoArgs(line, st->name_strip) : NULL;
         Py_XDECREF(line);
         failed = stripped == NULL ||
                  (PyUnicode_GET_LENGTH(stripped) > 0 && PyList_Append(parts, stripped) < 0);
         Py_XDECREF(stripped);
     }
     if (!failed) {
-        after = parse(parts, before, seen, blocks, renamed, scratch_first, scratch_outlines);
+        after = parse(st, parts, before, seen, blocks, renamed, scratch_first, scratch_outlines);
         failed = after == NULL || outline_load(o, after) < 0;
     }
     Py_XDECREF(parts);
@@ -244,23 +244,23 @@ split_heading(PyObject *piece, Outline *o, PyObject *seen, PyObject *blocks, PyO
 
 /* The outline enters a new container: a provision or a heading. */
 static void
-enter_container(Outline *o, PyObject *id, PyObject *label)
+enter_container(const State *st, Outline *o, PyObject *id, PyObject *label)
 {
     Py_SETREF(o->container, Py_NewRef(id));
     Py_SETREF(o->container_label, Py_NewRef(label));
-    Py_SETREF(o->paragraph, Py_NewRef(str_empty));
+    Py_SETREF(o->paragraph, Py_NewRef(st->str_empty));
     o->unnumbered = o->bullets = 0;
 }
 
 /* The id prefix of a provision's keyword (borrowed), or NULL with an error. */
 static PyObject *
-prefix_of(PyObject *text, const Marker *marker)
+prefix_of(const State *st, PyObject *text, const Marker *marker)
 {
     PyObject *keyword = PyUnicode_Substring(text, marker->kw_start, marker->kw_end);
-    PyObject *lowered = keyword ? PyObject_CallMethodNoArgs(keyword, name_lower) : NULL;
+    PyObject *lowered = keyword ? PyObject_CallMethodNoArgs(keyword, st->name_lower) : NULL;
     Py_XDECREF(keyword);
     if (lowered == NULL) return NULL;
-    PyObject *prefix = PyDict_GetItemWithError(grammar.provision_prefix, lowered);
+    PyObject *prefix = PyDict_GetItemWithError(st->grammar.provision_prefix, lowered);
     if (prefix == NULL && !PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, lowered);
     Py_DECREF(lowered);
     return prefix;
@@ -268,10 +268,10 @@ prefix_of(PyObject *text, const Marker *marker)
 
 /* head + middle + the number spelled for an id. */
 static PyObject *
-numbered_id(PyObject *head, const char *middle, PyObject *number)
+numbered_id(const State *st, PyObject *head, const char *middle, PyObject *number)
 {
-    PyObject *slug = slug_of(number);
-    PyObject *id = slug ? make_id(head, middle, slug, 0) : NULL;
+    PyObject *slug = slug_of(st, number);
+    PyObject *id = slug ? make_id(st, head, middle, slug, 0) : NULL;
     Py_XDECREF(slug);
     return id;
 }
@@ -279,68 +279,69 @@ numbered_id(PyObject *head, const char *middle, PyObject *number)
 /* Append the block of one piece (not a heading with lines under it); update the outline.
  * Each step runs only if the ones before it succeeded: a NULL carries the error through. */
 static int
-add_block(PyObject *text, long route, const Marker *marker, Outline *o, PyObject *seen,
-          PyObject *blocks, PyObject *renamed)
+add_block(const State *st, PyObject *text, long route, const Marker *marker, Outline *o,
+          PyObject *seen, PyObject *blocks, PyObject *renamed)
 {
     PyObject *base = NULL, *id = NULL, *block = NULL, *number = NULL, *label = NULL;
     PyObject *title = NULL;
     Marker point;
     int is_point = 0;
-    if (marker->kind == NO_MARKER && (route & grammar.try_point)) {
-        is_point = read_point(text, &point);
+    if (marker->kind == NO_MARKER && (route & st->grammar.try_point)) {
+        is_point = read_point(st, text, &point);
         if (is_point < 0) return -1;
     }
 
     if (marker->kind == PROVISION) {
-        PyObject *prefix = prefix_of(text, marker);
+        PyObject *prefix = prefix_of(st, text, marker);
         number = prefix ? PyUnicode_Substring(text, marker->num_start, marker->num_end) : NULL;
-        base = number ? numbered_id(prefix, "_", number) : NULL;
-        id = base ? claim_id(base, seen) : NULL;
-        int grouping = id ? PySet_Contains(grammar.grouping_prefixes, prefix) : -1;
+        base = number ? numbered_id(st, prefix, "_", number) : NULL;
+        id = base ? claim_id(st, base, seen) : NULL;
+        int grouping = id ? PySet_Contains(st->grammar.grouping_prefixes, prefix) : -1;
         label = grouping >= 0 ? PyUnicode_Substring(text, marker->start, marker->end) : NULL;
-        title = label ? title_after(text, marker->end) : NULL;
-        block = make_block(id, grouping ? str_heading : str_article, number, label, title, text,
-                           str_empty, label);
-        if (block != NULL) enter_container(o, id, label);
+        title = label ? title_after(st, text, marker->end) : NULL;
+        block = make_block(st, id, grouping ? st->str_heading : st->str_article, number, label,
+                           title, text, st->str_empty, label);
+        if (block != NULL) enter_container(st, o, id, label);
     }
     else if (marker->kind == HEADING) {
         o->headings += 1;
-        base = make_id(NULL, "h", NULL, o->headings);
-        id = base ? claim_id(base, seen) : NULL;
+        base = make_id(st, NULL, "h", NULL, o->headings);
+        id = base ? claim_id(st, base, seen) : NULL;
         title = id ? PyUnicode_Substring(text, marker->end, PyUnicode_GET_LENGTH(text)) : NULL;
-        block = make_block(id, str_heading, Py_None, str_empty, title, text, str_empty, str_empty);
-        if (block != NULL) enter_container(o, id, str_empty);
+        block = make_block(st, id, st->str_heading, Py_None, st->str_empty, title, text,
+                           st->str_empty, st->str_empty);
+        if (block != NULL) enter_container(st, o, id, st->str_empty);
     }
     else if (is_point) {
         PyObject *parent = point.item && PyUnicode_GET_LENGTH(o->paragraph) ? o->paragraph
                                                                             : o->container;
         number = PyUnicode_Substring(text, point.num_start, point.num_end);
-        base = number ? numbered_id(parent, point.item ? "__item_" : "__para_", number) : NULL;
-        id = base ? claim_id(base, seen) : NULL;
+        base = number ? numbered_id(st, parent, point.item ? "__item_" : "__para_", number) : NULL;
+        id = base ? claim_id(st, base, seen) : NULL;
         label = id ? PyUnicode_Substring(text, 0, point.end) : NULL;
-        block = make_block(id, point.item ? str_item : str_paragraph, number, label, str_empty,
-                           text, parent, o->container_label);
+        block = make_block(st, id, point.item ? st->str_item : st->str_paragraph, number, label,
+                           st->str_empty, text, parent, o->container_label);
         if (block != NULL && !point.item) {
             Py_SETREF(o->paragraph, Py_NewRef(id));
             o->bullets = 0;
         }
     }
-    else if ((route & grammar.try_bullet) && PyUnicode_GET_LENGTH(text) >= 2 &&
+    else if ((route & st->grammar.try_bullet) && PyUnicode_GET_LENGTH(text) >= 2 &&
              PyUnicode_READ_CHAR(text, 1) == ' ') {
         PyObject *parent = PyUnicode_GET_LENGTH(o->paragraph) ? o->paragraph : o->container;
         o->bullets += 1;
-        base = make_id(parent, "__li", NULL, o->bullets);
-        id = base ? claim_id(base, seen) : NULL;
+        base = make_id(st, parent, "__li", NULL, o->bullets);
+        id = base ? claim_id(st, base, seen) : NULL;
         label = id ? PyUnicode_Substring(text, 0, 1) : NULL;
-        block = make_block(id, str_item, Py_None, label, str_empty, text, parent,
+        block = make_block(st, id, st->str_item, Py_None, label, st->str_empty, text, parent,
                            o->container_label);
     }
     else {
         o->unnumbered += 1;
-        base = make_id(o->container, "__p", NULL, o->unnumbered);
-        id = base ? claim_id(base, seen) : NULL;
-        block = make_block(id, str_text, Py_None, str_empty, str_empty, text, o->container,
-                           o->container_label);
+        base = make_id(st, o->container, "__p", NULL, o->unnumbered);
+        id = base ? claim_id(st, base, seen) : NULL;
+        block = make_block(st, id, st->str_text, Py_None, st->str_empty, st->str_empty, text,
+                           o->container, o->container_label);
     }
     int failed = block == NULL || PyList_Append(blocks, block) < 0 ||
                  (id != base && append_size(renamed, PyList_GET_SIZE(blocks) - 1) < 0);
@@ -354,7 +355,7 @@ add_block(PyObject *text, long route, const Marker *marker, Outline *o, PyObject
 }
 
 static PyObject *
-parse(PyObject *pieces, PyObject *outline_in, PyObject *seen, PyObject *blocks,
+parse(const State *st, PyObject *pieces, PyObject *outline_in, PyObject *seen, PyObject *blocks,
       PyObject *renamed, PyObject *first, PyObject *outlines)
 {
     Outline o = {NULL, NULL, NULL, 0, 0, 0};
@@ -372,30 +373,30 @@ parse(PyObject *pieces, PyObject *outline_in, PyObject *seen, PyObject *blocks,
             goto error;
         }
         int has_newline;
-        PyObject *text = piece_text(piece, &has_newline);
+        PyObject *text = piece_text(st, piece, &has_newline);
         if (text == NULL) goto error;
         if (PyUnicode_GET_LENGTH(text) == 0) {
             Py_DECREF(text);
             PyErr_SetString(PyExc_ValueError, "pieces are stripped");
             goto error;
         }
-        long route = route_of(PyUnicode_READ_CHAR(text, 0));
+        long route = route_of(st, PyUnicode_READ_CHAR(text, 0));
         if (route < 0) {
             Py_DECREF(text);
             goto error;
         }
         Marker marker = {NO_MARKER, 0, 0, 0, 0, 0, 0, 0};
         int found = 0;
-        if (route & grammar.try_provision) {
-            found = read_provision(text, 0, &marker);
+        if (route & st->grammar.try_provision) {
+            found = read_provision(st, text, 0, &marker);
         }
-        else if (route == grammar.try_heading) {
-            found = read_heading(text, &marker);
+        else if (route == st->grammar.try_heading) {
+            found = read_heading(st, text, &marker);
         }
         if (found >= 0) {
             found = found && has_newline
-                        ? split_heading(piece, &o, seen, blocks, renamed)
-                        : add_block(text, route, &marker, &o, seen, blocks, renamed);
+                        ? split_heading(st, piece, &o, seen, blocks, renamed)
+                        : add_block(st, text, route, &marker, &o, seen, blocks, renamed);
         }
         Py_DECREF(text);
         if (found < 0) goto error;
@@ -414,7 +415,8 @@ error:
 PyObject *
 parse_pieces(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (!grammar.configured) {
+    const State *st = state_of(module);
+    if (!st->grammar.configured) {
         PyErr_SetString(PyExc_RuntimeError, "configure() first");
         return NULL;
     }
@@ -429,6 +431,6 @@ parse_pieces(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                         "parse_pieces(list, tuple, dict, list, list, list, list)");
         return NULL;
     }
-    return parse(args[0], args[1], args[2], args[3], args[4], args[5], args[6]);
+    return parse(st, args[0], args[1], args[2], args[3], args[4], args[5], args[6]);
 }
 

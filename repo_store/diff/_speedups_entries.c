@@ -3,16 +3,16 @@
 
 /* The JSON of an untouched block: a copy of the template with the block's id, kind and text. */
 static PyObject *
-untouched_json(PyObject *template, PyObject *block)
+untouched_json(const State *st, PyObject *template, PyObject *block)
 {
     PyObject *item = PyDict_Copy(template);
     PyObject *tokens = item ? PyList_New(0) : NULL;
     PyObject *id = PyTuple_GET_ITEM(block, 0);
-    if (tokens == NULL || PyDict_SetItem(item, key_old_id, id) < 0 ||
-        PyDict_SetItem(item, key_new_id, id) < 0 ||
-        PyDict_SetItem(item, key_kind, PyTuple_GET_ITEM(block, 1)) < 0 ||
-        PyDict_SetItem(item, key_text, PyTuple_GET_ITEM(block, 5)) < 0 ||
-        PyDict_SetItem(item, key_tokens, tokens) < 0) {
+    if (tokens == NULL || PyDict_SetItem(item, st->key_old_id, id) < 0 ||
+        PyDict_SetItem(item, st->key_new_id, id) < 0 ||
+        PyDict_SetItem(item, st->key_kind, PyTuple_GET_ITEM(block, 1)) < 0 ||
+        PyDict_SetItem(item, st->key_text, PyTuple_GET_ITEM(block, 5)) < 0 ||
+        PyDict_SetItem(item, st->key_tokens, tokens) < 0) {
         Py_XDECREF(tokens);
         Py_XDECREF(item);
         return NULL;
@@ -63,6 +63,7 @@ untouched_entries(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 PyObject *
 blocks_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
+    const State *st = state_of(module);
     if (nargs != 3 || !PyDict_Check(args[1])) {
         PyErr_SetString(PyExc_TypeError, "blocks_json(entries, template, to_json)");
         return NULL;
@@ -79,7 +80,7 @@ blocks_json(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         if (block != NULL && block == PyTuple_GET_ITEM(entry, 1) && PyTuple_Check(block) &&
             PyTuple_GET_SIZE(block) == 8 && PyUnicode_Check(PyTuple_GET_ITEM(entry, 0)) &&
             PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(entry, 0), "equal") == 0) {
-            item = untouched_json(args[1], block);
+            item = untouched_json(st, args[1], block);
         }
         else {
             item = PyObject_CallOneArg(args[2], entry);

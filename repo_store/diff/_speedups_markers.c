@@ -8,10 +8,10 @@ typedef enum { FAST_UNSURE, FAST_MATCH, FAST_NONE } Fast;
 
 /* match.span(g): where group g of a match starts and ends. */
 static int
-match_span(PyObject *match, Py_ssize_t g, Py_ssize_t *start, Py_ssize_t *end)
+match_span(const State *st, PyObject *match, Py_ssize_t g, Py_ssize_t *start, Py_ssize_t *end)
 {
     PyObject *index = PyLong_FromSsize_t(g);
-    PyObject *span = index ? PyObject_CallMethodOneArg(match, name_span, index) : NULL;
+    PyObject *span = index ? PyObject_CallMethodOneArg(match, st->name_span, index) : NULL;
     Py_XDECREF(index);
     if (span == NULL) return -1;
     *start = PyLong_AsSsize_t(PyTuple_GET_ITEM(span, 0));
@@ -26,14 +26,14 @@ match_span(PyObject *match, Py_ssize_t g, Py_ssize_t *start, Py_ssize_t *end)
  * try, which succeeds, since at such a stop none of its longer forms (5.1, 5-1, 5a, 5bis) can
  * go on and its look-ahead holds.  Anything else: unsure. */
 static Fast
-provision_fast(PyObject *text, Py_ssize_t pos, Marker *m)
+provision_fast(const State *st, PyObject *text, Py_ssize_t pos, Marker *m)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     Py_UCS4 first = PyUnicode_READ_CHAR(text, pos);
     Py_ssize_t at = -1;
-    if (!charset_has(&grammar.keyword_starts, first)) return FAST_NONE;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(grammar.keywords); i++) {
-        PyObject *keyword = PyTuple_GET_ITEM(grammar.keywords, i);
+    if (!charset_has(&st->grammar.keyword_starts, first)) return FAST_NONE;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(st->grammar.keywords); i++) {
+        PyObject *keyword = PyTuple_GET_ITEM(st->grammar.keywords, i);
         Py_ssize_t length = PyUnicode_GET_LENGTH(keyword);
         if (PyUnicode_READ_CHAR(keyword, 0) == first && pos + length <= n &&
             PyUnicode_Tailmatch(text, keyword, pos, pos + length, -1) == 1) {
@@ -60,11 +60,12 @@ provision_fast(PyObject *text, Py_ssize_t pos, Marker *m)
         if ((next == '.' || next == '-') && Py_UNICODE_ISDECIMAL(after)) {
             stops = 0; /* 5.1 or 5-1: the pattern reads on */
         }
-        else if (next == '\n' || charset_has(&grammar.number_ends, next)) {
+        else if (next == '\n' || charset_has(&st->grammar.number_ends, next)) {
             stops = 1;
         }
         else if (next == ' ' && digits + 1 < n) {
-            stops = charset_has(&grammar.number_ends, after) || charset_has(&grammar.title_initials, after);
+            stops = charset_has(&st->grammar.number_ends, after) ||
+                    charset_has(&st->grammar.title_initials, after);
         }
     }
     if (!stops) return FAST_UNSURE;
@@ -78,17 +79,17 @@ provision_fast(PyObject *text, Py_ssize_t pos, Marker *m)
 
 /* The provision pattern at pos: 1 with the marker, 0 without, -1 on error. */
 int
-read_provision(PyObject *text, Py_ssize_t pos, Marker *m)
+read_provision(const State *st, PyObject *text, Py_ssize_t pos, Marker *m)
 {
-    Fast fast = provision_fast(text, pos, m);
+    Fast fast = provision_fast(st, text, pos, m);
     if (fast != FAST_UNSURE) return fast == FAST_MATCH;
-    PyObject *match = pos ? PyObject_CallFunction(grammar.provision_match, "On", text, pos)
-                          : PyObject_CallOneArg(grammar.provision_match, text);
+    PyObject *match = pos ? PyObject_CallFunction(st->grammar.provision_match, "On", text, pos)
+                          : PyObject_CallOneArg(st->grammar.provision_match, text);
     if (match == NULL) return -1;
     int found = match != Py_None;
-    if (found && (match_span(match, 0, &m->start, &m->end) < 0 ||
-                  match_span(match, 1, &m->kw_start, &m->kw_end) < 0 ||
-                  match_span(match, 2, &m->num_start, &m->num_end) < 0)) {
+    if (found && (match_span(st, match, 0, &m->start, &m->end) < 0 ||
+                  match_span(st, match, 1, &m->kw_start, &m->kw_end) < 0 ||
+                  match_span(st, match, 2, &m->num_start, &m->num_end) < 0)) {
         found = -1;
     }
     Py_DECREF(match);
@@ -98,20 +99,20 @@ read_provision(PyObject *text, Py_ssize_t pos, Marker *m)
 
 /* A Markdown heading, or a provision written as one ("## Статья 5"). */
 int
-read_heading(PyObject *text, Marker *m)
+read_heading(const State *st, PyObject *text, Marker *m)
 {
-    PyObject *match = PyObject_CallOneArg(grammar.heading_match, text);
+    PyObject *match = PyObject_CallOneArg(st->grammar.heading_match, text);
     if (match == NULL) return -1;
     if (match == Py_None) {
         Py_DECREF(match);
         return 0;
     }
     Py_ssize_t start, end;
-    int failed = match_span(match, 0, &start, &end);
+    int failed = match_span(st, match, 0, &start, &end);
     Py_DECREF(match);
     if (failed) return -1;
     if (end < PyUnicode_GET_LENGTH(text)) {
-        int provision = read_provision(text, end, m);
+        int provision = read_provision(st, text, end, m);
         if (provision != 0) return provision;
     }
     m->kind = HEADING;
@@ -125,7 +126,7 @@ read_heading(PyObject *text, Marker *m)
  * then a space: an item.  A character that starts none of its forms, or a letter that is not
  * followed by ")" and cannot start a Roman item number: no match.  Anything else: unsure. */
 static Fast
-point_fast(PyObject *text, Py_ssize_t pos, Marker *m)
+point_fast(const State *st, PyObject *text, Py_ssize_t pos, Marker *m)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     Py_ssize_t digits = pos;
@@ -146,7 +147,7 @@ point_fast(PyObject *text, Py_ssize_t pos, Marker *m)
     if (digits > pos) return FAST_UNSURE;
     Py_UCS4 first = PyUnicode_READ_CHAR(text, pos);
     Py_UCS4 second = pos + 1 < n ? PyUnicode_READ_CHAR(text, pos + 1) : 0;
-    if (charset_has(&grammar.letters, first)) {
+    if (charset_has(&st->grammar.letters, first)) {
         if (second == ')' && pos + 2 < n && PyUnicode_READ_CHAR(text, pos + 2) == ' ') {
             m->kind = POINT;
             m->item = 1;
@@ -163,11 +164,11 @@ point_fast(PyObject *text, Py_ssize_t pos, Marker *m)
 }
 
 int
-read_point(PyObject *text, Marker *m)
+read_point(const State *st, PyObject *text, Marker *m)
 {
-    Fast fast = point_fast(text, 0, m);
+    Fast fast = point_fast(st, text, 0, m);
     if (fast != FAST_UNSURE) return fast == FAST_MATCH;
-    PyObject *match = PyObject_CallOneArg(grammar.point_match, text);
+    PyObject *match = PyObject_CallOneArg(st->grammar.point_match, text);
     if (match == NULL) return -1;
     if (match == Py_None) {
         Py_DECREF(match);
@@ -175,15 +176,16 @@ read_point(PyObject *text, Marker *m)
     }
     /* Each form of the pattern has one group, which lastindex names: 1 to 3 for a paragraph
      * number, 4 for an item letter. */
-    PyObject *last = PyObject_GetAttr(match, name_lastindex);
+    PyObject *last = PyObject_GetAttr(match, st->name_lastindex);
     Py_ssize_t group = last ? PyLong_AsSsize_t(last) : -1;
     Py_XDECREF(last);
-    int failed = (group == -1 && PyErr_Occurred()) || match_span(match, 0, &m->start, &m->end) < 0;
+    int failed = (group == -1 && PyErr_Occurred()) ||
+                 match_span(st, match, 0, &m->start, &m->end) < 0;
     if (!failed && (group < 1 || group > 4)) {
         PyErr_SetString(PyExc_ValueError, "a point marker without a number");
         failed = 1;
     }
-    failed = failed || match_span(match, group, &m->num_start, &m->num_end) < 0;
+    failed = failed || match_span(st, match, group, &m->num_start, &m->num_end) < 0;
     Py_DECREF(match);
     if (failed) return -1;
     m->kind = POINT;
@@ -192,10 +194,10 @@ read_point(PyObject *text, Marker *m)
 }
 
 
-/* Whether a line starting at pos starts with a marker: _LINE_MARKER_RE.match(text, pos), asked
+/* Whether a line starting at pos starts with a marker: LINE_MARKER_RE.match(text, pos), asked
  * only where the fast paths are unsure.  1, 0, or -1 on error. */
 int
-line_has_marker(PyObject *text, Py_ssize_t pos)
+line_has_marker(const State *st, PyObject *text, Py_ssize_t pos)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
     if (pos >= n) return 0;
@@ -212,12 +214,12 @@ line_has_marker(PyObject *text, Py_ssize_t pos)
     if (c == '-' || c == '*' || c == 0x2022) {
         return pos + 1 < n && PyUnicode_READ_CHAR(text, pos + 1) == ' ';
     }
-    Fast provision = provision_fast(text, pos, &m);
+    Fast provision = provision_fast(st, text, pos, &m);
     if (provision == FAST_MATCH) return 1;
-    Fast point = point_fast(text, pos, &m);
+    Fast point = point_fast(st, text, pos, &m);
     if (point == FAST_MATCH) return 1;
     if (provision == FAST_NONE && point == FAST_NONE) return 0;
-    PyObject *match = PyObject_CallFunction(grammar.line_marker_match, "On", text, pos);
+    PyObject *match = PyObject_CallFunction(st->grammar.line_marker_match, "On", text, pos);
     if (match == NULL) return -1;
     int found = match != Py_None;
     Py_DECREF(match);

@@ -37,10 +37,10 @@ emit_piece(Sink *sink, PyObject *text, Py_ssize_t start, Py_ssize_t end)
     return 0;
 }
 
-/* _BOUNDARY_RE.split(text), each piece stripped, empty ones left out: a block ends at a run of
+/* BOUNDARY_RE.split(text), each piece stripped, empty ones left out: a block ends at a run of
  * blank lines, and before a line that starts with a marker. */
 static int
-split(PyObject *text, Sink *sink)
+split(const State *st, PyObject *text, Sink *sink)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), start = 0, at = 0;
     while (at < n) {
@@ -63,7 +63,7 @@ split(PyObject *text, Sink *sink)
             start = at = blank_end;
             continue;
         }
-        int marker = line_has_marker(text, newline + 1);
+        int marker = line_has_marker(st, text, newline + 1);
         if (marker < 0) return -1;
         if (marker) {
             if (emit_piece(sink, text, start, newline) < 0) return -1;
@@ -74,14 +74,15 @@ split(PyObject *text, Sink *sink)
     return emit_piece(sink, text, start, n);
 }
 
-/* list(filter(None, map(str.strip, _BOUNDARY_RE.split(text)))) */
+/* list(filter(None, map(str.strip, BOUNDARY_RE.split(text)))) */
 PyObject *
 split_pieces(PyObject *module, PyObject *text)
 {
-    if (!ready_for(grammar.configured, "configure", text)) return NULL;
+    const State *st = state_of(module);
+    if (!ready_for(st->grammar.configured, "configure", text)) return NULL;
     Sink sink = {PyList_New(0), NULL, 0, 0};
     if (sink.list == NULL) return NULL;
-    if (split(text, &sink) < 0) Py_CLEAR(sink.list);
+    if (split(st, text, &sink) < 0) Py_CLEAR(sink.list);
     return sink.list;
 }
 
@@ -90,10 +91,11 @@ split_pieces(PyObject *module, PyObject *text)
 PyObject *
 piece_spans(PyObject *module, PyObject *text)
 {
-    if (!ready_for(grammar.configured, "configure", text)) return NULL;
+    const State *st = state_of(module);
+    if (!ready_for(st->grammar.configured, "configure", text)) return NULL;
     Sink sink = {NULL, NULL, 0, 0};
     PyObject *spans = NULL;
-    if (split(text, &sink) == 0) {
+    if (split(st, text, &sink) == 0) {
         spans = PyBytes_FromStringAndSize(sink.spans ? (const char *)sink.spans : "",
                                           sink.count * (Py_ssize_t)sizeof(int64_t));
     }

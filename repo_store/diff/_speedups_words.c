@@ -4,13 +4,10 @@
 
 /* text.WORD_RE's tokens: a run of word characters (\w, as the pattern engine reads it, or a
  * combining mark), or any other character that is not white space. */
-#define MAX_COMBINING_RANGES 16
-static Py_UCS4 combining[MAX_COMBINING_RANGES][2];
-static int combining_count = -1;
-
 PyObject *
 configure_words(PyObject *module, PyObject *ranges)
 {
+    State *st = state_of(module);
     PyObject *list = PySequence_Fast(ranges, "configure_words takes (low, high) pairs");
     if (list == NULL) return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(list);
@@ -25,27 +22,27 @@ configure_words(PyObject *module, PyObject *ranges)
             Py_DECREF(list);
             return NULL;
         }
-        combining[i][0] = low;
-        combining[i][1] = high;
+        st->combining[i][0] = low;
+        st->combining[i][1] = high;
     }
-    combining_count = (int)n;
+    st->combining_count = (int)n;
     Py_DECREF(list);
     Py_RETURN_NONE;
 }
 
 static inline int
-is_word_char(Py_UCS4 c)
+is_word_char(const State *st, Py_UCS4 c)
 {
     if (Py_UNICODE_ISALNUM(c) || c == '_') return 1;
-    for (int i = 0; i < combining_count; i++) {
-        if (c >= combining[i][0] && c <= combining[i][1]) return 1;
+    for (int i = 0; i < st->combining_count; i++) {
+        if (c >= st->combining[i][0] && c <= st->combining[i][1]) return 1;
     }
     return 0;
 }
 
 /* The next token of text at or after *at: its start and end, or 0 at the end of the text. */
 static int
-next_token(PyObject *text, Py_ssize_t *at, Py_ssize_t *start, Py_ssize_t *end)
+next_token(const State *st, PyObject *text, Py_ssize_t *at, Py_ssize_t *start, Py_ssize_t *end)
 {
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), k = *at;
     int kind = PyUnicode_KIND(text);
@@ -53,8 +50,8 @@ next_token(PyObject *text, Py_ssize_t *at, Py_ssize_t *start, Py_ssize_t *end)
     while (k < n && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, k))) k++;
     if (k >= n) return 0;
     *start = k;
-    if (is_word_char(PyUnicode_READ(kind, data, k))) {
-        while (k < n && is_word_char(PyUnicode_READ(kind, data, k))) k++;
+    if (is_word_char(st, PyUnicode_READ(kind, data, k))) {
+        while (k < n && is_word_char(st, PyUnicode_READ(kind, data, k))) k++;
     }
     else {
         k++;
@@ -67,9 +64,10 @@ next_token(PyObject *text, Py_ssize_t *at, Py_ssize_t *start, Py_ssize_t *end)
 PyObject *
 count_words(PyObject *module, PyObject *text)
 {
-    if (!ready_for(combining_count >= 0, "configure_words", text)) return NULL;
+    const State *st = state_of(module);
+    if (!ready_for(st->combining_count >= 0, "configure_words", text)) return NULL;
     Py_ssize_t at = 0, start, end, count = 0;
-    while (next_token(text, &at, &start, &end)) count++;
+    while (next_token(st, text, &at, &start, &end)) count++;
     return PyLong_FromSsize_t(count);
 }
 
@@ -77,11 +75,12 @@ count_words(PyObject *module, PyObject *text)
 PyObject *
 word_set(PyObject *module, PyObject *text)
 {
-    if (!ready_for(combining_count >= 0, "configure_words", text)) return NULL;
-    PyObject *lowered = PyObject_CallMethodNoArgs(text, name_lower);
+    const State *st = state_of(module);
+    if (!ready_for(st->combining_count >= 0, "configure_words", text)) return NULL;
+    PyObject *lowered = PyObject_CallMethodNoArgs(text, st->name_lower);
     PyObject *set = lowered ? PyFrozenSet_New(NULL) : NULL;
     Py_ssize_t at = 0, start, end;
-    while (set != NULL && next_token(lowered, &at, &start, &end)) {
+    while (set != NULL && next_token(st, lowered, &at, &start, &end)) {
         PyObject *word = PyUnicode_Substring(lowered, start, end);
         if (word == NULL || PySet_Add(set, word) < 0) Py_CLEAR(set);
         Py_XDECREF(word);

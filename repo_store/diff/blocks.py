@@ -8,8 +8,6 @@ third at top level). The grammar is described in the package docstring.
 
 from __future__ import annotations
 
-import re
-import string
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
@@ -17,168 +15,25 @@ from functools import partial
 from operator import attrgetter
 from typing import NamedTuple
 
+from repo_store.diff.grammar import (
+    BOUNDARY_RE,
+    GRAMMAR,
+    GROUPING_PREFIXES,
+    HEADING_RE,
+    POINT_RE,
+    PROVISION_PREFIX,
+    PROVISION_RE,
+    ROUTES,
+    TITLE_PUNCTUATION,
+    TRY_BULLET,
+    TRY_HEADING,
+    TRY_POINT,
+    TRY_PROVISION,
+    number_slug,
+    unique_id,
+)
+from repo_store.diff.grammar import Block as Block  # the rest of the diff imports it from here
 from repo_store.diff.text import fold_whitespace, normalise_text
-
-# Keyword → id prefix.  Articles, sections and § are the units that a comment or a renumbering
-# talks about; parts and chapters only group them and are numbered headings.
-_PROVISION_PREFIX = {
-    "article": "art",
-    "art.": "art",
-    "статья": "art",
-    "ст.": "art",
-    "§": "art",
-    "section": "sec",
-    "sec.": "sec",
-    "chapter": "ch",
-    "глава": "ch",
-    "part": "part",
-    "раздел": "part",
-}
-_GROUPING_PREFIXES = frozenset({"ch", "part"})
-# The words that open a provision, as written.  No word is the start of another, so at most one
-# fits any text, whatever order the pattern tries them in.
-_KEYWORDS = (
-    *("Article", "article", "ARTICLE", "Art.", "Section", "section", "SECTION", "Sec."),
-    *("Chapter", "chapter", "CHAPTER", "Part", "part", "PART"),
-    *("Статья", "СТАТЬЯ", "Ст.", "Глава", "ГЛАВА", "Раздел", "РАЗДЕЛ", "§"),
-)
-# Lower-case letters that number items (a) б)) and may end a provision number (5a, 5а).
-_LETTERS = string.ascii_lowercase + "".join(map(chr, range(ord("а"), ord("я") + 1))) + "ё"
-# A provision heading ends after its number, or goes on with one of these marks, or with a space
-# and one of the initials ("Статья 5. Title", "§ 5 – Title", "Article 5 Title").
-_NUMBER_ENDS = ".:-–—)"
-_TITLE_INITIALS = (
-    string.ascii_uppercase + "ÄÖÜ" + "".join(map(chr, range(ord("А"), ord("Я") + 1))) + 'Ё«"“('
-)
-# What may stand between a provision's number and its title.
-_TITLE_PUNCTUATION = " " + _NUMBER_ENDS
-
-
-def _one_of(chars: str) -> str:
-    """A character class matching exactly the given characters."""
-    return "[" + "".join(map(re.escape, chars)) + "]"
-
-
-# A provision number: 5, 5a, 5а, 5-1, 5.1, 5bis, or a Roman numeral for chapters and parts.
-_NUMBER = (
-    rf"(?:\d{{1,5}}(?:[.\-]\d{{1,4}})*(?:bis|ter|quater|{_one_of(_LETTERS)})?|[IVXLCDM]{{1,7}})"
-)
-
-# "Article 5 of this Law" at the start of a wrapped line is a reference, not a heading: a
-# provision heading ends after its number, or goes on with punctuation or a capital letter.
-_PROVISION = (
-    rf"(?P<kw>{'|'.join(map(re.escape, _KEYWORDS))})"
-    rf" ?(?P<num>{_NUMBER})"
-    rf"(?=$|\n| ?{_one_of(_NUMBER_ENDS)}| {_one_of(_TITLE_INITIALS)})"
-)
-# Numbered paragraphs (1) 1. 1) 1.1. 1.1 and lettered items a) (b) а) (ii), then a space.
-_POINT = (
-    r"(?:\((?P<pnum1>\d{1,3}[a-z]?)\)"
-    r"|(?P<pnum2>\d{1,3}(?:\.\d{1,3})*)[.)]"
-    r"|(?P<pnum3>\d{1,3}(?:\.\d{1,3})+)"
-    rf"|\(?(?P<inum>{_one_of(_LETTERS)}|[ivx]{{2,5}})\))(?= )"
-)
-_BULLET = r"[-*•](?= )"
-
-_HEADING_RE = re.compile(r"#{1,6}(?: |$)")
-_PROVISION_RE = re.compile(_PROVISION)
-_POINT_RE = re.compile(_POINT)
-
-
-def _unnamed(pattern: str) -> str:
-    """Make the named groups of a pattern non-capturing, for use in ``split``."""
-    return re.sub(r"\(\?P<\w+>", "(?:", pattern)
-
-
-# A block ends at a blank line (lines of whitespace count as blank) and before every line that
-# starts with a marker.  One split of the whole text finds them all at the speed of the regular
-# expression engine, which leaves little to do in Python for each block.
-_LINE_MARKER = rf"#{{1,6}}(?: |$)|{_unnamed(_PROVISION)}|{_unnamed(_POINT)}|{_BULLET}"
-_LINE_MARKER_RE = re.compile(_LINE_MARKER)
-_BOUNDARY_RE = re.compile(rf"\n(?:[^\S\n]*\n)+|\n(?=(?:{_LINE_MARKER}))")
-# Which markers a block may start with, by its first character, so that most blocks are
-# classified with one small pattern (or none) instead of trying every form.
-_TRY_HEADING, _TRY_PROVISION, _TRY_POINT, _TRY_BULLET = 1, 2, 4, 8
-_ROUTES: dict[str, int] = {}
-for _first in "AaSsCcPpСГР§":
-    _ROUTES[_first] = _TRY_PROVISION
-for _first in "(0123456789abcdefghijklmnopqrstuvwxyzабвгдеёжзийклмнопрстуфхцчшщъыьэюя":
-    _ROUTES[_first] = _ROUTES.get(_first, 0) | _TRY_POINT
-for _first in "-*•":
-    _ROUTES[_first] = _TRY_BULLET
-_ROUTES["#"] = _TRY_HEADING
-
-# Cyrillic letters used as item numbers, spelled in ASCII so that ids stay safe in URLs and HTML.
-_TRANSLIT = str.maketrans(
-    {
-        "а": "a",
-        "б": "b",
-        "в": "v",
-        "г": "g",
-        "д": "d",
-        "е": "e",
-        "ё": "yo",
-        "ж": "zh",
-        "з": "z",
-        "и": "i",
-        "й": "j",
-        "к": "k",
-        "л": "l",
-        "м": "m",
-        "н": "n",
-        "о": "o",
-        "п": "p",
-        "р": "r",
-        "с": "s",
-        "т": "t",
-        "у": "u",
-        "ф": "f",
-        "х": "h",
-        "ц": "c",
-        "ч": "ch",
-        "ш": "sh",
-        "щ": "shch",
-        "ъ": "hs",
-        "ы": "y",
-        "ь": "ss",
-        "э": "eh",
-        "ю": "yu",
-        "я": "ya",
-        ".": "_",
-    }
-)
-_ID_UNSAFE_RE = re.compile(r"[^a-z0-9_\-]")
-
-
-class Block(NamedTuple):
-    """One block of a document: its structural id, what it is and its normalised text.
-
-    A named tuple rather than a frozen dataclass: a version of a long law has thousands of
-    blocks, and a tuple is built several times faster.
-    """
-
-    id: str
-    kind: str  # "heading" (numbered parts and chapters too) | "article" | "paragraph" | "item"
-    #            | "text"
-    number: str | None  # the number as written ("5a", "2", "б"), None when unnumbered
-    label: str  # the marker as written ("Статья 5", "(2)", "б)", "-"), "" for plain text
-    heading: str  # the title of an article, chapter or heading, "" for other blocks
-    text: str  # normalised text of the block, marker included
-    parent: str  # id of the enclosing provision or paragraph, "" at top level
-    provision: str  # label of the enclosing article or chapter as written, e.g. "Article 3"
-
-    @property
-    def body(self) -> str:
-        """Return the text after the marker, which stays the same when only the number changes."""
-        # Read once each: comparing two versions asks every block that changed for its body.
-        label, text = self.label, self.text
-        if not label:
-            return text
-        if text.startswith(label):
-            return text[len(label) :]
-        at = text.find(label)
-        return text[at + len(label) :] if at >= 0 else text
-
 
 # Blocks are made with tuple.__new__ itself, skipping the Python-level __new__ of the named
 # tuple, which would double the cost of building one.
@@ -187,22 +42,6 @@ _block: Callable[[tuple[str, str, str | None, str, str, str, str, str]], Block] 
 )
 
 _block_id = attrgetter("id")
-
-_SLUGS: dict[str, str] = {}
-
-
-def number_slug(number: str) -> str:
-    """Spell a provision number in ASCII for an id: ``5.1`` → ``5_1``, Cyrillic ``б`` → ``b``."""
-    if number.isascii() and number.isdigit():
-        return number
-    slug = _SLUGS.get(number)
-    if slug is None:
-        slug = number.lower().translate(_TRANSLIT)
-        slug = _ID_UNSAFE_RE.sub(lambda m: f"u{ord(m.group()):04x}", slug)
-        if len(_SLUGS) < 10_000:  # numbers repeat ("1", "2", "а"); an odd one need not stay
-            _SLUGS[number] = slug
-    return slug
-
 
 # What a piece of text (the lines of one block) depends on: the container and paragraph it
 # sits in, the running counts of unnumbered blocks and headings.  Two runs of pieces with the
@@ -303,14 +142,14 @@ def _pieces(text: str) -> list[str]:
 
 
 def _split_pieces(text: str) -> list[str]:
-    return list(filter(None, map(str.strip, _BOUNDARY_RE.split(text))))
+    return list(filter(None, map(str.strip, BOUNDARY_RE.split(text))))
 
 
 def _piece_spans(text: str) -> bytes:
     """Where each of ``_pieces(text)`` lies in the text: start and end, packed in pairs."""
     spans = array("q")
     start = 0
-    for separator in [*_BOUNDARY_RE.finditer(text), None]:
+    for separator in [*BOUNDARY_RE.finditer(text), None]:
         end = separator.start() if separator is not None else len(text)
         piece = text[start:end]
         stripped = piece.strip()
@@ -447,19 +286,19 @@ def _parse_pieces(
     """
     container, container_label, paragraph, unnumbered, bullets, headings = outline
     add_block, add_first, add_outline = blocks.append, first.append, outlines.append
-    provision_match, point_match = _PROVISION_RE.match, _POINT_RE.match
+    provision_match, point_match = PROVISION_RE.match, POINT_RE.match
     for piece in pieces:
         add_first(len(blocks))
         add_outline(outline)
         text = piece.replace("\n", " ") if "\n" in piece else piece
         if "  " in text or not text.isprintable():
             text = fold_whitespace(text)
-        route = _ROUTES.get(text[0], 0)
+        route = ROUTES.get(text[0], 0)
         match = None
-        if route & _TRY_PROVISION:
+        if route & TRY_PROVISION:
             match = provision_match(text)
-        elif route == _TRY_HEADING:
-            match = _HEADING_RE.match(text)
+        elif route == TRY_HEADING:
+            match = HEADING_RE.match(text)
             if match is not None:
                 match = provision_match(text, match.end()) or match
         if match is not None and "\n" in piece:
@@ -469,31 +308,31 @@ def _parse_pieces(
             outline = _parse_pieces(parts, outline, seen, blocks, renamed, [], [])
             container, container_label, paragraph, unnumbered, bullets, headings = outline
             continue
-        if match is not None and match.re is _PROVISION_RE:
+        if match is not None and match.re is PROVISION_RE:
             keyword, number = match.group(1, 2)
-            prefix = _PROVISION_PREFIX[keyword.lower()]
+            prefix = PROVISION_PREFIX[keyword.lower()]
             base = f"{prefix}_{number_slug(number)}"
-            block_id = base if base not in seen else _unique(base, seen)
+            block_id = base if base not in seen else unique_id(base, seen)
             seen.setdefault(block_id, 2)
             label = text[match.start() : match.end()]
-            heading = text[match.end() :].lstrip(_TITLE_PUNCTUATION)
-            kind = "heading" if prefix in _GROUPING_PREFIXES else "article"
+            heading = text[match.end() :].lstrip(TITLE_PUNCTUATION)
+            kind = "heading" if prefix in GROUPING_PREFIXES else "article"
             add_block(_block((block_id, kind, number, label, heading, text, "", label)))
             container, container_label, paragraph, unnumbered, bullets = block_id, label, "", 0, 0
         elif match is not None:
             headings += 1
             base = f"h{headings}"
-            block_id = base if base not in seen else _unique(base, seen)
+            block_id = base if base not in seen else unique_id(base, seen)
             seen.setdefault(block_id, 2)
             add_block(_block((block_id, "heading", None, "", text[match.end() :], text, "", "")))
             container, container_label, paragraph, unnumbered, bullets = block_id, "", "", 0, 0
-        elif route & _TRY_POINT and (point := point_match(text)) is not None:
+        elif route & TRY_POINT and (point := point_match(text)) is not None:
             marker = text[: point.end()]
             number = point.group(1) or point.group(2) or point.group(3)
             if number is not None:
                 local = f"para_{number_slug(number)}"
                 base = f"{container}__{local}" if container else local
-                block_id = base if base not in seen else _unique(base, seen)
+                block_id = base if base not in seen else unique_id(base, seen)
                 seen.setdefault(block_id, 2)
                 add_block(
                     _block(
@@ -515,22 +354,22 @@ def _parse_pieces(
                 parent = paragraph or container
                 local = f"item_{number_slug(number)}"
                 base = f"{parent}__{local}" if parent else local
-                block_id = base if base not in seen else _unique(base, seen)
+                block_id = base if base not in seen else unique_id(base, seen)
                 seen.setdefault(block_id, 2)
                 add_block(
                     _block((block_id, "item", number, marker, "", text, parent, container_label))
                 )
-        elif route & _TRY_BULLET and text[1:2] == " ":
+        elif route & TRY_BULLET and text[1:2] == " ":
             parent = paragraph or container
             bullets += 1
             base = f"{parent}__li{bullets}" if parent else f"li{bullets}"
-            block_id = base if base not in seen else _unique(base, seen)
+            block_id = base if base not in seen else unique_id(base, seen)
             seen.setdefault(block_id, 2)
             add_block(_block((block_id, "item", None, text[:1], "", text, parent, container_label)))
         else:
             unnumbered += 1
             base = f"{container}__p{unnumbered}" if container else f"p{unnumbered}"
-            block_id = base if base not in seen else _unique(base, seen)
+            block_id = base if base not in seen else unique_id(base, seen)
             seen.setdefault(block_id, 2)
             add_block(_block((block_id, "text", None, "", "", text, container, container_label)))
         if block_id is not base:
@@ -539,28 +378,13 @@ def _parse_pieces(
     return outline
 
 
-def _unique(base: str, seen: dict[str, int]) -> str:
-    """Return a new id for a number already taken: ``base~2``, ``base~3``…
-
-    ``seen`` maps each id handed out to the next suffix to try for it, so that a number
-    repeated thousands of times costs no more than once each.
-    """
-    n = seen[base]
-    while f"{base}~{n}" in seen:
-        n += 1
-    seen[base] = n + 1
-    block_id = f"{base}~{n}"
-    seen[block_id] = 2
-    return block_id
-
-
 _ParsePieces = Callable[
     [list[str], _Outline, dict[str, int], list[Block], list[int], list[int], list[_Outline]],
     _Outline,
 ]
 # _speedups.c is _split_pieces, _piece_spans, _common_run and _parse_pieces compiled, built at
 # install: on a long law it parses several times faster (docs/decisions.md).  The tests check
-# that both give the same pieces and blocks.
+# that both give the same pieces and blocks.  It is handed the grammar once, as one object.
 try:
     from repo_store.diff import _speedups
 except ImportError:  # a source tree nobody has built: the Python loops do the same, slower
@@ -569,26 +393,7 @@ except ImportError:  # a source tree nobody has built: the Python loops do the s
     _common: Callable[[list[str], int, str, bytes, int], int] = _common_run
     _parse: _ParsePieces = _parse_pieces
 else:
-    _speedups.configure(
-        _PROVISION_RE,
-        _HEADING_RE,
-        _POINT_RE,
-        _LINE_MARKER_RE,
-        _KEYWORDS,
-        _ROUTES,
-        _PROVISION_PREFIX,
-        _GROUPING_PREFIXES,
-        number_slug,
-        _SLUGS,
-        _unique,
-        fold_whitespace,
-        _LETTERS,
-        _NUMBER_ENDS,
-        _TITLE_INITIALS,
-        _TITLE_PUNCTUATION,
-        Block,
-        (_TRY_HEADING, _TRY_PROVISION, _TRY_POINT, _TRY_BULLET),
-    )
+    _speedups.configure(GRAMMAR)
     _split = _speedups.split_pieces
     _spans = _speedups.piece_spans
     _common = _speedups.common_run

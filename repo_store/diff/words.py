@@ -28,6 +28,10 @@ MAX_DEPTH = 12
 DOCUMENT_MYERS_BUDGET = 2_000_000
 
 
+# A gap between anchors: ``a[alo:ahi]`` against ``b[blo:bhi]``.
+_Gap = tuple[int, int, int, int]
+
+
 class WordBudget:
     """What is left of the Myers budget of one comparison; shared by all its blocks."""
 
@@ -96,7 +100,7 @@ def _align(
         else:
             max_d = min(size, max(8, MYERS_BUDGET // size), budget.remaining // size)
             if max_d > 0:
-                out.extend(_myers(a, b, alo, ahi, blo, bhi, max_d, budget))
+                out.extend(_myers(a, b, (alo, ahi, blo, bhi), max_d, budget))
     out.extend((ahi + k, bhi + k) for k in range(tail))
 
 
@@ -143,19 +147,13 @@ def longest_increasing_chain(pairs: Sequence[tuple[int, int]]) -> list[tuple[int
 
 
 def _myers(
-    a: Sequence[str],
-    b: Sequence[str],
-    alo: int,
-    ahi: int,
-    blo: int,
-    bhi: int,
-    max_d: int,
-    budget: WordBudget,
+    a: Sequence[str], b: Sequence[str], gap: _Gap, max_d: int, budget: WordBudget
 ) -> list[tuple[int, int]]:
     """Match a gap exactly with Myers' O((n+m)·d) algorithm, or not at all beyond ``max_d``.
 
     Each round of ``d`` is charged ``n + m`` to the budget, the bound of what it can cost.
     """
+    alo, ahi, blo, bhi = gap
     n = ahi - alo
     m = bhi - blo
     offset = max_d + 1

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import subprocess
 import sys
 import tracemalloc
 from functools import partial
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from hypothesis import strategies as st
 from repo_store.diff import _speedups, blocks, textdiff
 from repo_store.diff import text as text_module
 from repo_store.diff.blocks import _START, _Outline, _ParsePieces, _pieces, parse_blocks
+from repo_store.diff.grammar import GRAMMAR
 from repo_store.diff.text import normalise_text
 from repo_store.diff.textdiff import BlockDiff, diff_texts
 from tests.repo_store.test_diff_properties import SETTINGS, articles, render
@@ -104,6 +107,59 @@ def test_the_diff_uses_the_compiled_loops() -> None:
     assert text_module._count_words is _speedups.count_words
     assert text_module._word_set is _speedups.word_set
     assert text_module._contains_any is _speedups.contains_any
+
+
+def fresh_speedups() -> ModuleType:
+    """A second module object made from the compiled extension, as a new interpreter would."""
+    spec = importlib.util.find_spec("repo_store.diff._speedups")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_each_module_object_keeps_its_own_grammar() -> None:
+    fresh = fresh_speedups()
+    assert fresh is not _speedups
+    with pytest.raises(RuntimeError):
+        fresh.parse_pieces(["Статья 1"], _START, {}, [], [], [], [])
+    with pytest.raises(RuntimeError):
+        fresh.count_words("two words")
+    fresh.configure(GRAMMAR)
+    fresh.configure_words(text_module._COMBINING_RANGES)
+    text = render_law()
+    assert parse_with(fresh.parse_pieces, text) == parse_with(_speedups.parse_pieces, text)
+    assert fresh.count_words(text) == _speedups.count_words(text)
+    del fresh
+    gc.collect()  # clearing the fresh module's state leaves the imported one whole
+    assert parse_with(_speedups.parse_pieces, text) == parse_with(blocks._parse_pieces, text)
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (("keywords", list(GRAMMAR.keywords)), TypeError),
+        (("block", dict), TypeError),
+        (("route_bits", (1, 2, 4)), TypeError),
+        (("routes", {"ab": 1}), TypeError),
+        (("letters", b"abc"), TypeError),
+        (None, AttributeError),
+    ],
+)
+def test_a_bad_grammar_is_refused(change: tuple[str, Any] | None, error: type[Exception]) -> None:
+    # A field of the wrong type, or something that is no grammar at all.
+    grammar: object = GRAMMAR._replace(**dict([change])) if change else "not a grammar"
+    fresh = fresh_speedups()
+    with pytest.raises(error):
+        fresh.configure(grammar)
+    with pytest.raises(RuntimeError):  # and it configured nothing
+        fresh.split_pieces("text")
+    fresh.configure(GRAMMAR)
+    with pytest.raises(error):
+        fresh.configure(grammar)
+    text = render_law()  # nor did it replace any of the grammar it had
+    assert parse_with(fresh.parse_pieces, text) == parse_with(blocks._parse_pieces, text)
 
 
 @SETTINGS

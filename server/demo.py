@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from keys.master import create_master_key
 from server.config import Config
 from server.db import Database, db_session
-from server.models import Membership, Party, User
-from server.passwords import hash_password
+from server.models import Party
 from server.services.context import services
+from server.services.users import add_party, add_user
 
 DEMO_PASSWORD = "dushanbe-demo-2017"  # noqa: S105 - printed for everyone; demo data only
 REVIEW = "dushanbe-2017"
@@ -284,35 +284,19 @@ def _initialise(config: Config) -> None:
         sub.mkdir(exist_ok=True)
 
 
-def _add_parties_and_users(app: Flask, password: str, scrypt_n: int) -> None:
+def _add_parties_and_users(app: Flask, password: str) -> None:
     with app.app_context():
-        session = db_session()
-        existing = session.scalar(select(func.count()).select_from(Party)) or 0
+        existing = db_session().scalar(select(func.count()).select_from(Party)) or 0
         if existing:
             raise DemoRefused(
                 f"{services().config.data_dir} already has {existing} part"
                 f"{'y' if existing == 1 else 'ies'}; the demo only seeds an empty data directory "
                 "(use another --data or PEERLEX_DATA)"
             )
-        found = services()
-        parties: dict[str, Party] = {}
         for code, name, kind in PARTIES:
-            if not found.keys.has_keys(code):
-                found.keys.create(code)
-            found.store.create_repository(code)
-            parties[code] = Party(code=code, name=name, kind=kind)
-            session.add(parties[code])
+            add_party(code, name, kind)
         for email, party_code, role, display in USERS:
-            user = User(
-                email=email,
-                name=display,
-                password_hash=hash_password(password, scrypt_n),
-                is_admin=role == "admin",
-            )
-            if party_code is not None:
-                user.memberships.append(Membership(party=parties[party_code], role=role))
-            session.add(user)
-        session.commit()
+            add_user(email, password, role, party_code, display)
 
 
 class _Caller:
@@ -451,7 +435,7 @@ def seed_demo(config: Config, password: str = DEMO_PASSWORD) -> DemoReport:
     _initialise(config)
     app = create_app(config)
     try:
-        _add_parties_and_users(app, password, config.scrypt_n)
+        _add_parties_and_users(app, password)
         report = DemoReport(str(config.data_dir), password)
         report.users = [(email, code or "", role) for email, code, role, _ in USERS]
         _seed_review(app.test_client(), password, report)

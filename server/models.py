@@ -1,19 +1,35 @@
-"""Tables: parties, users, memberships and API tokens."""
+"""The tables and their declarative base: parties, users, reviews, shares, comments, approvals
+and the audit log."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, ForeignKey, String, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ColumnElement, ForeignKey, MetaData, String, UniqueConstraint, false
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from repo_store.names import SLUG
-from server.db import Base
 
 # Ids are INTEGER columns: 32 bits on PostgreSQL. A larger number names nothing, and must not
 # reach the database, which would refuse it (or, on SQLite, Python's driver would).
 ID_MAX = 2**31 - 1
+
+# Constraint names are spelled out so that a migration can name them the same way on SQLite
+# and PostgreSQL (SQLite only alters a table by rebuilding it, and must find them by name).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base class of every table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def utcnow() -> datetime:

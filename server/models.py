@@ -117,33 +117,34 @@ class Membership(Base):
     party: Mapped[Party] = relationship(lazy="joined")
 
 
-class ApiToken(Base):
-    __tablename__ = "api_tokens"
+class _HashedCredential:
+    """What a user presents to be signed in (an API token, a session cookie's random id): only
+    its SHA-256 is stored, so a copy of the database signs no one in; revoked ends it at once."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # Only the SHA-256 of a token is stored; the token itself is shown once.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiToken(_HashedCredential, Base):
+    """A Bearer token; the token itself is shown once, when it is issued."""
+
+    __tablename__ = "api_tokens"
+
+    expires_at: Mapped[datetime]
 
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class UserSession(Base):
+class UserSession(_HashedCredential, Base):
     """A cookie session, held on the server so that logout and disable end it at once."""
 
     __tablename__ = "user_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # The cookie carries a random session id; only its SHA-256 is stored.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Its last request (kept to the minute), for the idle limit; NULL: none since sign-in.
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginFailure(Base):

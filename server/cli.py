@@ -11,12 +11,11 @@ from typing import Any
 import click
 from flask import Flask
 
-from keys.master import create_master_key
 from repo_store.errors import LegacyLayout
 from repo_store.store import check_layout
 from server import cli_audit, cli_db, cli_ops, keys_admin
 from server.config import Config
-from server.db import Database
+from server.data_dir import has_master_key, prepare_data_dir
 from server.models import PartyKind
 from server.passwords import WeakPassword, check_password_rules
 from server.services.context import services
@@ -88,16 +87,11 @@ def init(ctx: click.Context, if_missing: bool) -> None:
     config = _config(ctx)
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     _refuse_first_layout(config)
-    has_key = config.master_key_path.exists() or bool(config.environ.get("PEERLEX_MASTER_KEY"))
-    if has_key and not if_missing:
+    if has_master_key(config) and not if_missing:
         raise click.ClickException(f"{config.data_dir} is already initialised")
     _make_private(config.data_dir)
-    if not has_key:
-        create_master_key(config.master_key_path)
+    if prepare_data_dir(config):
         click.echo(f"master key written to {config.master_key_path} (mode 0600); back it up")
-    Database(config.database_uri).create_schema()
-    for sub in (config.repos_dir, config.keys_dir, config.blobs_dir, config.bundles_dir):
-        sub.mkdir(exist_ok=True)
     click.echo(f"peerlex data directory ready: {config.data_dir}")
 
 

@@ -10,9 +10,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from keys.master import create_master_key
 from server.config import Config
-from server.db import Database, db_session
+from server.data_dir import prepare_data_dir
+from server.db import db_session
 from server.models import Party
 from server.services.context import services
 from server.services.users import add_party, add_user
@@ -115,18 +115,6 @@ class DemoReport:
         out.append("next: peerlex-server run, then for example")
         out.append("  peerlex login --email expert@blr.example")
         return out
-
-
-def _initialise(config: Config) -> None:
-    """Make the data directory usable, as `peerlex-server init --if-missing` would."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    if not config.master_key_path.exists() and not config.environ.get("PEERLEX_MASTER_KEY"):
-        create_master_key(config.master_key_path)
-    database = Database(config.database_uri)
-    database.create_schema()
-    database.engine.dispose()
-    for sub in (config.repos_dir, config.keys_dir, config.blobs_dir, config.bundles_dir):
-        sub.mkdir(exist_ok=True)
 
 
 def _add_parties_and_users(app: Flask, password: str) -> None:
@@ -278,7 +266,9 @@ def seed_demo(config: Config, password: str = DEMO_PASSWORD) -> DemoReport:
     """Initialise the data directory if needed, then add the sample parties, users and review."""
     from server.app import create_app
 
-    _initialise(config)
+    # As `peerlex-server init --if-missing` would.
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(config)
     app = create_app(config)
     try:
         _add_parties_and_users(app, password)

@@ -24,24 +24,11 @@ from keys.master import create_master_key
 from repo_store.commits import Identity
 from server.app import create_app
 from server.config import Config
-from server.db import db_session
-from server.models import Membership, Party, User
-from server.passwords import hash_password
 from server.services.context import services
+from server.services.users import add_party, add_user
 
 STATES = ("BLR", "KGZ", "TJK")
 PASSWORD = "bench password 12345"  # noqa: S105 - a throwaway bench account
-
-
-def add_user(app: Flask, email: str, party: str, role: str) -> None:
-    with app.app_context():
-        session = db_session()
-        user = User(email=email, password_hash=hash_password(PASSWORD, 2**10))
-        user.memberships.append(
-            Membership(party=session.query(Party).filter_by(code=party).one(), role=role)
-        )
-        session.add(user)
-        session.commit()
 
 
 class As:
@@ -65,10 +52,7 @@ def seed(data: Path, docs: int, versions: int, attachments: int, attachment_mb: 
     with app.app_context():
         found = services()
         for code, kind in [*((s, "state") for s in STATES), ("UNRCPD", "organisation")]:
-            found.keys.create(code)
-            found.store.create_repository(code)
-            db_session().add(Party(code=code, name=f"Party {code}", kind=kind))
-        db_session().commit()
+            add_party(code, f"Party {code}", kind)
         author = Identity("Bench", "bench@example.org")
         for code in STATES:
             for doc in range(docs):
@@ -85,9 +69,10 @@ def seed(data: Path, docs: int, versions: int, attachments: int, attachment_mb: 
                         committer_name=code,
                         message=f"v{revision}",
                     )
-    for code in STATES:
-        add_user(app, f"head@{code.lower()}.example", code, "head")
-    add_user(app, "organiser@unrcpd.example", "UNRCPD", "organiser")
+    with app.app_context():
+        for code in STATES:
+            add_user(f"head@{code.lower()}.example", PASSWORD, "head", code)
+        add_user("organiser@unrcpd.example", PASSWORD, "organiser", "UNRCPD")
     client = app.test_client()
     organiser = As(client, "organiser@unrcpd.example")
     organiser(

@@ -10,19 +10,26 @@ from typing import Any
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
-from keys.master import create_master_key
-from keys.merkle import DEPLOYMENT_PARTY
 from repo_store.errors import LegacyLayout
 from repo_store.store import check_layout
 from server import cli_audit, cli_db, cli_ops, keys_admin
-from server.characters import single_line_refusal
 from server.config import Config
-from server.db import Database, db_session
-from server.models import Membership, Party, PartyKind, Role, User
-from server.passwords import WeakPassword, check_password_rules, hash_password
+from server.data_dir import has_master_key, prepare_data_dir
+from server.models import PartyKind
+from server.passwords import WeakPassword, check_password_rules
 from server.services.context import services
+from server.services.users import (
+    ADMIN,
+    USER_ROLES,
+    AccountRefused,
+    InvalidAccountField,
+    add_party,
+    add_user,
+    check_party_fields,
+    check_user_fields,
+    normalise_email,
+)
 
 # Every file and directory a command makes is its owner's alone: the database, the keys, the
 # repositories and the bundles hold what only the parties may read (docs/deployment.md).
@@ -80,16 +87,11 @@ def init(ctx: click.Context, if_missing: bool) -> None:
     config = _config(ctx)
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     _refuse_first_layout(config)
-    has_key = config.master_key_path.exists() or bool(config.environ.get("PEERLEX_MASTER_KEY"))
-    if has_key and not if_missing:
+    if has_master_key(config) and not if_missing:
         raise click.ClickException(f"{config.data_dir} is already initialised")
     _make_private(config.data_dir)
-    if not has_key:
-        create_master_key(config.master_key_path)
+    if prepare_data_dir(config):
         click.echo(f"master key written to {config.master_key_path} (mode 0600); back it up")
-    Database(config.database_uri).create_schema()
-    for sub in (config.repos_dir, config.keys_dir, config.blobs_dir, config.bundles_dir):
-        sub.mkdir(exist_ok=True)
     click.echo(f"peerlex data directory ready: {config.data_dir}")
 
 
@@ -101,11 +103,12 @@ def _make_private(directory: Path) -> None:
         click.echo(f"{directory} was open to other users (mode {mode:04o}); it is now 0700")
 
 
-def _plain_option(value: str, hint: str) -> str:
-    refusal = single_line_refusal(value)
-    if refusal is not None:
-        raise click.BadParameter(refusal, param_hint=hint)
-    return value
+# The command line's name for each field of a new party or user.
+_OPTION_OF_FIELD = {"name": "--name", "email": "EMAIL", "kind": "--kind", "role": "--role"}
+
+
+def _bad_parameter(exc: InvalidAccountField) -> click.BadParameter:
+    return click.BadParameter(str(exc), param_hint=_OPTION_OF_FIELD.get(exc.field))
 
 
 @main.group()
@@ -120,27 +123,17 @@ def party() -> None:
 @click.pass_context
 def party_add(ctx: click.Context, code: str, name: str, kind: str) -> None:
     """Add a party with its signing and encryption keys and its repository."""
-    from repo_store.names import InvalidName, check_party
-
     try:
-        check_party(code)
-    except InvalidName as exc:
-        raise click.BadParameter("use 2-16 upper-case letters or digits, e.g. BLR") from exc
-    if code == DEPLOYMENT_PARTY:
-        raise click.BadParameter(f"{code} is reserved for the deployment's own key")
-    _plain_option(name, "--name")
+        check_party_fields(code, name, kind)
+    except InvalidAccountField as exc:
+        raise _bad_parameter(exc) from exc
     app = _app(ctx)
     with app.app_context():
-        session = db_session()
-        if session.scalar(select(Party).where(Party.code == code)) is not None:
-            raise click.ClickException(f"party {code} exists already")
-        found = services()
-        if not found.keys.has_keys(code):
-            found.keys.create(code)
-        found.store.create_repository(code)
-        session.add(Party(code=code, name=name, kind=kind))
-        session.commit()
-        fingerprint = found.keys.verifying_keys(code)[-1].fingerprint
+        try:
+            add_party(code, name, kind)
+        except AccountRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+        fingerprint = services().keys.verifying_keys(code)[-1].fingerprint
     click.echo(f"party {code} added; signing key {fingerprint}")
 
 
@@ -159,43 +152,28 @@ def user() -> None:
 @user.command("add")
 @click.argument("email")
 @click.option("--party", "party_code", help="The party the user belongs to.")
-@click.option("--role", type=click.Choice([*(r.value for r in Role), "admin"]), required=True)
+@click.option("--role", type=click.Choice(USER_ROLES), required=True)
 @click.option("--name", default="", help="Display name (defaults to the email).")
 @click.pass_context
 def user_add(ctx: click.Context, email: str, party_code: str | None, role: str, name: str) -> None:
     """Add a user; the password is read from stdin when it is not a terminal."""
-    email = email.strip().lower()
-    if "@" not in email or any(c in email for c in "<> \n\r\t"):
-        raise click.BadParameter("not an email address", param_hint="EMAIL")
-    _plain_option(email, "EMAIL")
-    _plain_option(name, "--name")
+    email = normalise_email(email)
+    try:
+        check_user_fields(email, name, role)
+    except InvalidAccountField as exc:
+        raise _bad_parameter(exc) from exc
+    if role != ADMIN and not party_code:
+        raise click.ClickException(f"--party is needed for role {role}")
     password = _read_password(prompt=True)
     try:
         check_password_rules(password, email=email)
     except WeakPassword as exc:
         raise click.ClickException(str(exc)) from exc
-    app = _app(ctx)
-    with app.app_context():
-        session = db_session()
-        if session.scalar(select(User).where(User.email == email)) is not None:
-            raise click.ClickException(f"user {email} exists already")
-        new_user = User(
-            email=email,
-            name=name,
-            password_hash=hash_password(password, _config(ctx).scrypt_n),
-            is_admin=role == "admin",
-        )
-        if role != "admin":
-            if not party_code:
-                raise click.ClickException(f"--party is needed for role {role}")
-            found = session.scalar(select(Party).where(Party.code == party_code))
-            if found is None:
-                raise click.ClickException(f"no party {party_code}")
-            if Role(role).party_kind != found.kind:
-                raise click.ClickException(f"role {role} does not fit a party of kind {found.kind}")
-            new_user.memberships.append(Membership(party=found, role=role))
-        session.add(new_user)
-        session.commit()
+    with _app(ctx).app_context():
+        try:
+            add_user(email, password, role, party_code, name)
+        except AccountRefused as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(f"user {email} added as {role}" + (f" of {party_code}" if party_code else ""))
 
 

@@ -11,7 +11,13 @@ from alembic import command
 from flask import Flask
 
 from server.config import Config
-from server.db import Database, alembic_config, current_revisions, head_revisions, upgrade_schema
+from server.db import Database
+from server.migrations.upgrade import (
+    alembic_config,
+    current_revisions,
+    head_revisions,
+    upgrade_schema,
+)
 
 
 def _names(revisions: frozenset[str]) -> str:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from keys.master import create_master_key
 from server.config import Config
-from server.db import Database, db_session
-from server.models import Membership, Party, User
-from server.passwords import hash_password
+from server.data_dir import prepare_data_dir
+from server.db import db_session
+from server.models import Party
 from server.services.context import services
+from server.services.users import add_party, add_user
 
 DEMO_PASSWORD = "dushanbe-demo-2017"  # noqa: S105 - printed for everyone; demo data only
 REVIEW = "dushanbe-2017"
@@ -42,187 +43,24 @@ USERS: list[tuple[str, str | None, str, str]] = [
     ("admin@peerlex.example", None, "admin", "Deployment administrator"),
 ]
 
-BLR_LAW_V1 = """\
-# Закон Республики Беларусь «Об экспортном контроле» (проект)
-
-Статья 1. Сфера применения
-
-Настоящий Закон определяет порядок экспорта товаров двойного назначения, которые могут быть
-использованы при создании оружия массового поражения и средств его доставки.
-
-Статья 2. Основные понятия
-
-(1) Товары двойного назначения — сырьё, материалы, оборудование, программное обеспечение и
-технологии, включённые в национальный контрольный список.
-
-(2) Экспортёр — юридическое или физическое лицо, заключившее внешнеторговый договор.
-
-Статья 3. Разрешения
-
-(1) Экспорт товаров двойного назначения осуществляется на основании разрешения
-уполномоченного органа.
-
-(2) Разрешение выдаётся в течение тридцати дней со дня подачи заявления.
-
-Статья 4. Ответственность
-
-Нарушение настоящего Закона влечёт ответственность, установленную законодательными актами.
-"""
-
-BLR_LAW_V2 = """\
-# Закон Республики Беларусь «Об экспортном контроле» (проект)
-
-Статья 1. Сфера применения
-
-Настоящий Закон определяет порядок экспорта, транзита и посреднической деятельности в отношении
-товаров двойного назначения, которые могут быть использованы при создании оружия массового
-поражения и средств его доставки.
-
-Статья 2. Основные понятия
-
-(1) Товары двойного назначения — сырьё, материалы, оборудование, программное обеспечение и
-технологии, включённые в национальный контрольный список.
-
-(2) Экспортёр — юридическое или физическое лицо, заключившее внешнеторговый договор.
-
-(3) Посредническая деятельность — содействие заключению сделки о передаче товаров двойного
-назначения между иностранными лицами.
-
-Статья 3. Разрешения
-
-(1) Экспорт товаров двойного назначения осуществляется на основании разрешения
-уполномоченного органа.
-
-(2) Разрешение выдаётся в течение тридцати дней со дня подачи заявления.
-
-(3) Уполномоченный орган приостанавливает разрешение, если получает сведения о возможном
-использовании товаров для создания оружия массового поражения.
-
-Статья 4. Всеобъемлющий контроль
-
-Экспортёр обращается за разрешением и тогда, когда товар не включён в контрольный список, но
-экспортёру известно, что товар предназначен для создания оружия массового поражения.
-
-Статья 5. Ответственность
-
-Нарушение настоящего Закона влечёт административную или уголовную ответственность,
-установленную законодательными актами.
-"""
-
-KGZ_LIST_V1 = """\
-# Национальный контрольный список Кыргызской Республики (проект)
-
-Раздел 1. Ядерные материалы и оборудование
-
-1.1. Природный и обеднённый уран, торий в любой физической и химической форме.
-
-1.2. Оборудование, специально предназначенное для разделения изотопов урана.
-
-Раздел 2. Химические вещества
-
-2.1. Токсичные химикаты и их прекурсоры, включённые в списки Конвенции о химическом оружии.
-
-2.2. Реакторы и ёмкости из коррозионностойких материалов объёмом более 100 литров.
-
-Раздел 3. Биологические агенты
-
-3.1. Возбудители болезней человека по перечню, утверждаемому Правительством.
-"""
-
-KGZ_LIST_V2 = """\
-# Национальный контрольный список Кыргызской Республики (проект)
-
-Раздел 1. Ядерные материалы и оборудование
-
-1.1. Природный и обеднённый уран, торий в любой физической и химической форме.
-
-1.2. Оборудование, специально предназначенное для разделения изотопов урана.
-
-1.3. Тяжёлая вода и графит ядерной чистоты.
-
-Раздел 2. Химические вещества
-
-2.1. Токсичные химикаты и их прекурсоры, включённые в списки Конвенции о химическом оружии.
-
-2.2. Реакторы и ёмкости из коррозионностойких материалов объёмом более 100 литров.
-
-Раздел 3. Биологические агенты
-
-3.1. Возбудители болезней человека, животных и растений по перечню, утверждаемому
-Правительством.
-
-Раздел 4. Средства доставки
-
-4.1. Ракеты и беспилотные летательные аппараты с дальностью не менее 300 км.
-"""
-
-TJK_REGULATION_V1 = """\
-# Regulation on the Biosafety and Biosecurity of Dangerous Pathogens (draft)
-
-Article 1. Purpose
-
-This Regulation sets the rules for the safe and secure handling, storage and transfer of
-dangerous pathogens and toxins in the Republic of Tajikistan.
-
-Article 2. Register of facilities
-
-(1) The competent authority keeps a register of facilities that hold dangerous pathogens.
-
-(2) A facility is entered in the register before it receives any dangerous pathogen.
-
-Article 3. Physical protection
-
-Each facility limits access to the rooms where pathogens are stored to vetted staff and keeps a
-record of every entry.
-
-Article 4. Transfers
-
-A transfer of a dangerous pathogen between facilities needs the prior written consent of the
-competent authority.
-"""
-
-TJK_REGULATION_V2 = TJK_REGULATION_V1.replace(
-    "keeps a\nrecord of every entry.",
-    "keeps a\nrecord of every entry. It counts its stock of pathogens at least once a year.",
-) + (
-    "\nArticle 5. Incidents\n\n"
-    "A facility reports the loss or theft of a dangerous pathogen to the competent authority\n"
-    "within twenty-four hours.\n"
-)
-
-BLR_ANNEX = """\
-Приложение 1 к Закону «Об экспортном контроле» (проект)
-
-ФОРМА ЗАЯВЛЕНИЯ НА РАЗРЕШЕНИЕ ЭКСПОРТА ТОВАРОВ ДВОЙНОГО НАЗНАЧЕНИЯ
-
-1. Экспортёр (наименование, адрес, учётный номер плательщика): ____________
-2. Получатель и конечный пользователь: ____________
-3. Наименование товара и код по национальному контрольному списку: ____________
-4. Количество и стоимость: ____________
-5. Заявленное конечное использование: ____________
-6. Гарантии конечного пользователя прилагаются: да / нет
-"""
-
-# party, slug, versions, which of them to share, metadata
-DOCUMENTS: list[tuple[str, str, list[str], list[int], dict[str, str]]] = [
+# party, slug, which versions to share, metadata; the texts of the versions are the files
+# server/demo_data/<party>-<slug>-v<n>.md, one for each of MESSAGES.
+DOCUMENTS: list[tuple[str, str, list[int], dict[str, str]]] = [
     (
         "BLR",
         "export-law",
-        [BLR_LAW_V1, BLR_LAW_V2],
         [0, 1],
         {"title": "Закон «Об экспортном контроле»", "kind": "law", "language": "ru"},
     ),
     (
         "KGZ",
         "control-list",
-        [KGZ_LIST_V1, KGZ_LIST_V2],
         [0, 1],
         {"title": "Национальный контрольный список", "kind": "control-list", "language": "ru"},
     ),
     (
         "TJK",
         "biosecurity-regulation",
-        [TJK_REGULATION_V1, TJK_REGULATION_V2],
         [1],
         {
             "title": "Regulation on the Biosafety and Biosecurity of Dangerous Pathogens",
@@ -232,6 +70,13 @@ DOCUMENTS: list[tuple[str, str, list[str], list[int], dict[str, str]]] = [
     ),
 ]
 MESSAGES = ["First draft", "Draft after the interagency consultation"]
+# The attachment BLR adds to its law: an application form, in server/demo_data/.
+ANNEX = "blr-application-form.txt"
+
+
+def sample_text(name: str) -> str:
+    """One of the demo's sample texts, from the files installed with the package."""
+    return resources.files("server.demo_data").joinpath(name).read_text(encoding="utf-8")
 
 
 class DemoRefused(Exception):
@@ -272,47 +117,19 @@ class DemoReport:
         return out
 
 
-def _initialise(config: Config) -> None:
-    """Make the data directory usable, as `peerlex-server init --if-missing` would."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    if not config.master_key_path.exists() and not config.environ.get("PEERLEX_MASTER_KEY"):
-        create_master_key(config.master_key_path)
-    database = Database(config.database_uri)
-    database.create_schema()
-    database.engine.dispose()
-    for sub in (config.repos_dir, config.keys_dir, config.blobs_dir, config.bundles_dir):
-        sub.mkdir(exist_ok=True)
-
-
-def _add_parties_and_users(app: Flask, password: str, scrypt_n: int) -> None:
+def _add_parties_and_users(app: Flask, password: str) -> None:
     with app.app_context():
-        session = db_session()
-        existing = session.scalar(select(func.count()).select_from(Party)) or 0
+        existing = db_session().scalar(select(func.count()).select_from(Party)) or 0
         if existing:
             raise DemoRefused(
                 f"{services().config.data_dir} already has {existing} part"
                 f"{'y' if existing == 1 else 'ies'}; the demo only seeds an empty data directory "
                 "(use another --data or PEERLEX_DATA)"
             )
-        found = services()
-        parties: dict[str, Party] = {}
         for code, name, kind in PARTIES:
-            if not found.keys.has_keys(code):
-                found.keys.create(code)
-            found.store.create_repository(code)
-            parties[code] = Party(code=code, name=name, kind=kind)
-            session.add(parties[code])
+            add_party(code, name, kind)
         for email, party_code, role, display in USERS:
-            user = User(
-                email=email,
-                name=display,
-                password_hash=hash_password(password, scrypt_n),
-                is_admin=role == "admin",
-            )
-            if party_code is not None:
-                user.memberships.append(Membership(party=parties[party_code], role=role))
-            session.add(user)
-        session.commit()
+            add_user(email, password, role, party_code, display)
 
 
 class _Caller:
@@ -365,10 +182,11 @@ def _seed_review(client: FlaskClient, password: str, report: DemoReport) -> None
             "observers": ["GOE"],
         },
     )
-    for code, slug, texts, shared, metadata in DOCUMENTS:
+    for code, slug, shared, metadata in DOCUMENTS:
         expert = callers[f"expert@{code.lower()}.example"]
         shas: list[str] = []
-        for text, message in zip(texts, MESSAGES, strict=False):
+        for number, message in enumerate(MESSAGES, start=1):
+            text = sample_text(f"{code.lower()}-{slug}-v{number}.md")
             body: dict[str, Any] = {"content": text, "message": message, **metadata}
             if shas:
                 body["base"] = shas[-1]
@@ -389,7 +207,7 @@ def _seed_review(client: FlaskClient, password: str, report: DemoReport) -> None
         "/api/v1/parties/BLR/documents/export-law/attachments",
         "attach the application form",
         query_string={"name": "application-form.txt"},
-        data=BLR_ANNEX.encode(),
+        data=sample_text(ANNEX).encode(),
         content_type="text/plain; charset=utf-8",
     )
     blr_v2 = report.versions["BLR/export-law"][-1]
@@ -448,10 +266,12 @@ def seed_demo(config: Config, password: str = DEMO_PASSWORD) -> DemoReport:
     """Initialise the data directory if needed, then add the sample parties, users and review."""
     from server.app import create_app
 
-    _initialise(config)
+    # As `peerlex-server init --if-missing` would.
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(config)
     app = create_app(config)
     try:
-        _add_parties_and_users(app, password, config.scrypt_n)
+        _add_parties_and_users(app, password)
         report = DemoReport(str(config.data_dir), password)
         report.users = [(email, code or "", role) for email, code, role, _ in USERS]
         _seed_review(app.test_client(), password, report)

@@ -1,19 +1,35 @@
-"""Tables: parties, users, memberships and API tokens."""
+"""The tables and their declarative base: parties, users, reviews, shares, comments, approvals
+and the audit log."""
 
 from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, ForeignKey, String, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ColumnElement, ForeignKey, MetaData, String, UniqueConstraint, false
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from repo_store.names import SLUG
-from server.db import Base
 
 # Ids are INTEGER columns: 32 bits on PostgreSQL. A larger number names nothing, and must not
 # reach the database, which would refuse it (or, on SQLite, Python's driver would).
 ID_MAX = 2**31 - 1
+
+# Constraint names are spelled out so that a migration can name them the same way on SQLite
+# and PostgreSQL (SQLite only alters a table by rebuilding it, and must find them by name).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Base class of every table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def utcnow() -> datetime:
@@ -101,33 +117,34 @@ class Membership(Base):
     party: Mapped[Party] = relationship(lazy="joined")
 
 
-class ApiToken(Base):
-    __tablename__ = "api_tokens"
+class _HashedCredential:
+    """What a user presents to be signed in (an API token, a session cookie's random id): only
+    its SHA-256 is stored, so a copy of the database signs no one in; revoked ends it at once."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # Only the SHA-256 of a token is stored; the token itself is shown once.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ApiToken(_HashedCredential, Base):
+    """A Bearer token; the token itself is shown once, when it is issued."""
+
+    __tablename__ = "api_tokens"
+
+    expires_at: Mapped[datetime]
 
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class UserSession(Base):
+class UserSession(_HashedCredential, Base):
     """A cookie session, held on the server so that logout and disable end it at once."""
 
     __tablename__ = "user_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    # The cookie carries a random session id; only its SHA-256 is stored.
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Its last request (kept to the minute), for the idle limit; NULL: none since sign-in.
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginFailure(Base):

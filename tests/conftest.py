@@ -14,7 +14,8 @@ import server.models  # noqa: F401 - the tables to truncate
 from keys.master import MasterKey, create_master_key
 from keys.party_keys import KeyStore
 from repo_store.store import RepoStore
-from server.db import Base, Database
+from server.db import Database
+from server.models import Base
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import server.models  # noqa: F401 - every table registers itself on Base.metadata
-from server.db import Base
+from server.models import Base
 
 
 def run_migrations() -> None:

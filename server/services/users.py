@@ -1,4 +1,5 @@
-"""Users and parties: what the API says about the caller and the parties it knows."""
+"""Users and parties: adding them (with their keys and repository), and what the API says about
+the caller and the parties it knows."""
 
 from __future__ import annotations
 
@@ -6,8 +7,117 @@ from typing import Any
 
 from sqlalchemy import select
 
+from keys.merkle import DEPLOYMENT_PARTY
+from repo_store.names import InvalidName, check_party
+from server.characters import single_line_refusal
 from server.db import db_session
-from server.models import Party, User
+from server.models import Membership, Party, PartyKind, Role, User
+from server.passwords import hash_password
+from server.services.context import services
+
+# A deployment administrator belongs to no party; every other role is a membership.
+ADMIN = "admin"
+USER_ROLES = (*(role.value for role in Role), ADMIN)
+
+
+class AccountRefused(ValueError):
+    """A party or user cannot be added as asked (it exists, or does not fit what exists)."""
+
+
+class InvalidAccountField(AccountRefused):
+    """One of the values given for a new party or user is malformed; field names which."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _single_line(field: str, value: str) -> None:
+    refusal = single_line_refusal(value)
+    if refusal is not None:
+        raise InvalidAccountField(field, refusal)
+
+
+def check_party_fields(code: str, name: str, kind: str) -> None:
+    """Refuse a malformed party code, name or kind, before anything is made."""
+    try:
+        check_party(code)
+    except InvalidName as exc:
+        message = "use 2-16 upper-case letters or digits, e.g. BLR"
+        raise InvalidAccountField("code", message) from exc
+    if code == DEPLOYMENT_PARTY:
+        raise InvalidAccountField("code", f"{code} is reserved for the deployment's own key")
+    _single_line("name", name)
+    if kind not in {k.value for k in PartyKind}:
+        raise InvalidAccountField("kind", f"a party is a {' or an '.join(PartyKind)}")
+
+
+def normalise_email(email: str) -> str:
+    """The form an email address is stored and signed in with."""
+    return email.strip().lower()
+
+
+def check_user_fields(email: str, name: str, role: str) -> None:
+    """Refuse a malformed (normalised) email address, display name or role."""
+    if "@" not in email or any(c in email for c in "<> \n\r\t"):
+        raise InvalidAccountField("email", "not an email address")
+    _single_line("email", email)
+    _single_line("name", name)
+    if role not in USER_ROLES:
+        raise InvalidAccountField("role", f"a role is one of {', '.join(USER_ROLES)}")
+
+
+def add_party(code: str, name: str, kind: str) -> Party:
+    """Add a party with its signing and encryption keys and its repository, and commit.
+
+    Runs in an app context. Keys already on disk for code (a party added before and lost from
+    the database) are kept, so that what they signed still verifies.
+    """
+    check_party_fields(code, name, kind)
+    session = db_session()
+    if session.scalar(select(Party).where(Party.code == code)) is not None:
+        raise AccountRefused(f"party {code} exists already")
+    found = services()
+    if not found.keys.has_keys(code):
+        found.keys.create(code)
+    found.store.create_repository(code)
+    party = Party(code=code, name=name, kind=kind)
+    session.add(party)
+    session.commit()
+    return party
+
+
+def add_user(
+    email: str, password: str, role: str, party_code: str | None = None, name: str = ""
+) -> User:
+    """Add a user with role in party_code (none for an admin), and commit.
+
+    Runs in an app context. The password is hashed with the deployment's scrypt cost; whether
+    it is strong enough is the caller's question (passwords.check_password_rules).
+    """
+    email = normalise_email(email)
+    check_user_fields(email, name, role)
+    session = db_session()
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        raise AccountRefused(f"user {email} exists already")
+    user = User(
+        email=email,
+        name=name,
+        password_hash=hash_password(password, services().config.scrypt_n),
+        is_admin=role == ADMIN,
+    )
+    if role != ADMIN:
+        if not party_code:
+            raise AccountRefused(f"a party is needed for role {role}")
+        party = session.scalar(select(Party).where(Party.code == party_code))
+        if party is None:
+            raise AccountRefused(f"no party {party_code}")
+        if Role(role).party_kind != party.kind:
+            raise AccountRefused(f"role {role} does not fit a party of kind {party.kind}")
+        user.memberships.append(Membership(party=party, role=role))
+    session.add(user)
+    session.commit()
+    return user
 
 
 def me_payload(user: User, csrf_token: str | None) -> dict[str, Any]:

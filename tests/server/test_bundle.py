@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -237,3 +238,37 @@ def test_the_readme_repository_steps_run_as_written(agreed: Agreed, tmp_path: Pa
     assert "verify-commit" in script
     output = run("bash", "-euo", "pipefail", "-c", script, cwd=root)
     assert 'Good "git" signature for blr@parties.peerlex' in output
+
+
+def _readme_commands(readme: str, step: int) -> list[str]:
+    """The indented command lines of one numbered step of README.txt, as written."""
+    start = readme.index(f"\n{step}. ")
+    following = readme.find(f"\n{step + 1}. ", start)
+    section = readme[start : following if following != -1 else len(readme)]
+    return [line[4:] for line in section.splitlines() if line.startswith("    ")]
+
+
+def test_the_readme_checks_run_as_written(agreed: Agreed, tmp_path: Path) -> None:
+    """Steps 1, 2, 3, 5 and 6 of README.txt, with the approval, the attachment and the
+    identity put in for their placeholders, pass on the unpacked bundle, in one shell."""
+    out = tmp_path / "unpacked"
+    out.mkdir()
+    run("tar", "-xf", str(agreed.bundle), "-C", str(out))
+    root = out / "dushanbe-2017"
+    readme = (root / "README.txt").read_text()
+    (attachment,) = json.loads((root / "manifest.json").read_text())["attachments"]
+    lines = [line for step in (1, 2, 3, 5, 6) for line in _readme_commands(readme, step)]
+    script = (
+        "\n".join(lines)
+        .replace("approvals/BLR/S.", "approvals/BLR/export-law.")
+        .replace("organisation-identity.txt", str(agreed.identity))
+        .replace("-o annex.pdf", f"-o {tmp_path / 'annex.pdf'}")
+        .replace("sha256sum annex.pdf", f"sha256sum {tmp_path / 'annex.pdf'}")
+        .replace("attachments/BLR/S/<file>.age", attachment["file"])
+    )
+    assert not re.search(r"<[a-z]", script), script  # every placeholder is put in
+    # No input: a command cut in two by a lost line continuation fails instead of waiting.
+    output = run("bash", "-euo", "pipefail", "-c", script, cwd=out, stdin=b"")
+    assert output.count("Good") == 3, output
+    assert "SHA256SUMS: FAILED" not in output
+    assert (tmp_path / "annex.pdf").read_bytes() == ANNEX

@@ -17,14 +17,14 @@ from click.testing import CliRunner
 from sqlalchemy import inspect
 
 from server.cli import main
-from server.db import (
-    Base,
-    Database,
+from server.db import Database
+from server.migrations.upgrade import (
     alembic_config,
     current_revisions,
     head_revisions,
     upgrade_schema,
 )
+from server.models import Base
 from tests.conftest import POSTGRES_SERVER, recreate_postgres_database
 
 

@@ -1,0 +1,1 @@
+"""The sample texts of the demo review: drafts of laws and an annex (server/demo.py)."""

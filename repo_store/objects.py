@@ -6,13 +6,13 @@ import hashlib
 import os
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from io import BytesIO
 from pathlib import Path
 from stat import S_ISDIR
 from types import TracebackType
 
-from cachetools import LRUCache
 from git.objects.fun import tree_entries_from_data, tree_to_stream
 from gitdb import GitDB
 from gitdb.exc import BadObject
@@ -63,8 +63,7 @@ class ObjectReader:
     def __init__(self, objects_dir: Path) -> None:
         self._objects_dir = str(objects_dir)
         self._db = self._open()
-        # cachetools caches are not thread-safe: every use holds the lock.
-        self._trees: LRUCache[bytes, TreeEntries] = LRUCache(maxsize=self._TREE_CACHE_SIZE)
+        self._trees: OrderedDict[bytes, TreeEntries] = OrderedDict()
         self._lock = threading.Lock()
 
     def _open(self) -> GitDB:
@@ -102,8 +101,9 @@ class ObjectReader:
     def tree(self, binsha: bytes) -> TreeEntries:
         with self._lock:
             cached = self._trees.get(binsha)
-        if cached is not None:
-            return cached
+            if cached is not None:
+                self._trees.move_to_end(binsha)
+                return cached
         entries = {
             name: (sha, mode)
             for sha, mode, name in tree_entries_from_data(self.read(binsha, b"tree"))
@@ -119,6 +119,9 @@ class ObjectReader:
         """
         with self._lock:
             self._trees[binsha] = entries
+            self._trees.move_to_end(binsha)
+            if len(self._trees) > self._TREE_CACHE_SIZE:
+                self._trees.popitem(last=False)
 
     def entry_at(self, root: bytes, path: str) -> tuple[bytes, int] | None:
         """Return (sha, mode) at a slash-separated path below root, or None."""

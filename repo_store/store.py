@@ -12,12 +12,12 @@ import json
 import os
 import subprocess
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import git
-from cachetools import LRUCache
 
 from keys.party_keys import KeyStore
 from keys.protocol import GIT_NAMESPACE, principal
@@ -88,15 +88,10 @@ class RepoStore:
         self._lock = threading.Lock()
         # (party, commit, slug) -> the newest commit at or before `commit` that changed the
         # document. Commits never change, so entries never go stale.
-        # Every cache is used under self._lock: cachetools caches are not thread-safe.
-        self._versions: LRUCache[tuple[str, str, str], str | None] = LRUCache(
-            maxsize=self._VERSION_CACHE_SIZE
-        )
-        self._commits: LRUCache[tuple[str, str], CommitInfo] = LRUCache(
-            maxsize=self._COMMIT_CACHE_SIZE
-        )
+        self._versions: OrderedDict[tuple[str, str, str], str | None] = OrderedDict()
+        self._commits: OrderedDict[tuple[str, str], CommitInfo] = OrderedDict()
         # Metadata blob id -> its bytes: every edit that keeps the metadata reads it.
-        self._metadata_blobs: LRUCache[bytes, bytes] = LRUCache(maxsize=self._METADATA_CACHE_SIZE)
+        self._metadata_blobs: OrderedDict[bytes, bytes] = OrderedDict()
         self._layout_checked: set[str] = set()
 
     # -- repositories -------------------------------------------------------------------------
@@ -164,6 +159,8 @@ class RepoStore:
     def _remember_commit(self, party: str, info: CommitInfo) -> None:
         with self._lock:
             self._commits[(party, info.sha)] = info
+            if len(self._commits) > self._COMMIT_CACHE_SIZE:
+                self._commits.popitem(last=False)
 
     def history(self, party: str, slug: str, start: str | None = None) -> Iterator[CommitInfo]:
         """The document's commits from start (default: its head) back along first parents."""
@@ -257,6 +254,8 @@ class RepoStore:
             raw = self.reader(party).read(binsha, b"blob")
             with self._lock:
                 self._metadata_blobs[binsha] = raw
+                if len(self._metadata_blobs) > self._METADATA_CACHE_SIZE:
+                    self._metadata_blobs.popitem(last=False)
         metadata: dict[str, Any] = json.loads(raw)
         return metadata
 
@@ -292,6 +291,8 @@ class RepoStore:
         with self._lock:
             for commit in walked:
                 self._versions[(party, commit, slug)] = result
+            while len(self._versions) > self._VERSION_CACHE_SIZE:
+                self._versions.popitem(last=False)
         return result
 
     def resolve_version(self, party: str, slug: str, version: str | None) -> str:

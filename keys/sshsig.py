@@ -1,7 +1,8 @@
 """SSHSIG signatures (OpenSSH PROTOCOL.sshsig) with Ed25519 keys, made and checked in-process.
 
 The format is described in docs/formats.md; signatures made here verify with
-`ssh-keygen -Y verify` and `git verify-commit`, and theirs verify here.
+`ssh-keygen -Y verify` and `git verify-commit`, and theirs verify here. The signature's wire
+format is written here; OpenSSH public keys are read and written by `cryptography`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import hashlib
 import struct
 from dataclasses import dataclass
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_ssh_public_key,
+)
 
 MAGIC = b"SSHSIG"
 VERSION = 1
@@ -62,13 +67,12 @@ class _Reader:
 
 def public_key_blob(key: Ed25519PublicKey) -> bytes:
     """Return the SSH wire encoding of an Ed25519 public key."""
-    raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return _string(KEY_TYPE) + _string(raw)
+    return base64.b64decode(key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).split()[1])
 
 
 def public_key_line(key: Ed25519PublicKey) -> str:
     """Return the OpenSSH one-line form, `ssh-ed25519 AAAA...`."""
-    return "ssh-ed25519 " + base64.b64encode(public_key_blob(key)).decode()
+    return key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
 
 
 def fingerprint(key: Ed25519PublicKey) -> str:
@@ -90,14 +94,15 @@ def parse_public_key_line(line: str) -> Ed25519PublicKey:
 
 
 def _parse_key_blob(blob: bytes) -> Ed25519PublicKey:
-    reader = _Reader(blob)
-    if reader.string() != KEY_TYPE:
+    """The key in an SSH wire-format key blob: only ssh-ed25519, whole, nothing after it."""
+    try:
+        # cryptography reads only the one-line form: the blob's type, length and end it checks.
+        key = load_ssh_public_key(KEY_TYPE + b" " + base64.b64encode(blob))
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise SignatureError(f"not an ssh-ed25519 public key ({exc})") from exc
+    if not isinstance(key, Ed25519PublicKey):
         raise SignatureError("only ssh-ed25519 keys are accepted")
-    raw = reader.string()
-    reader.finish()
-    if len(raw) != 32:
-        raise SignatureError("bad Ed25519 key length")
-    return Ed25519PublicKey.from_public_bytes(raw)
+    return key
 
 
 def _signed_data(namespace: bytes, hash_name: bytes, message: bytes) -> bytes:

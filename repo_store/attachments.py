@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -267,21 +267,20 @@ def record_attachment(
     check_party(party)
     path = attachment_path(slug, record.id)
 
-    def document_present(head: str | None) -> None:
-        if not _document_exists(store, party, slug, head):
-            raise DocumentNotFound(f"no document {slug!r}")
-        existing = _record_at(store, party, slug, record.id, head)
+    def is_new(existing: AttachmentRecord | None) -> None:
         if existing is not None:
             raise AttachmentConflict(f"attachment {record.id} exists already", existing.sha256)
 
-    return store.commit_files(
+    return _commit_pointer(
+        store,
         party,
         slug,
-        {path: record.to_json()},
+        path,
+        record,
+        is_new,
         author=author,
         committer_name=committer_name,
         message=message,
-        precondition=document_present,
     )
 
 
@@ -308,10 +307,7 @@ def update_recipients(
     if new_record.id != attachment_id:
         raise InvalidAttachment("the new record names another attachment")
 
-    def pointer_present(head: str | None) -> None:
-        if not _document_exists(store, party, slug, head):
-            raise DocumentNotFound(f"no document {slug!r}")
-        current = _record_at(store, party, slug, attachment_id, head)
+    def only_rewrapped(current: AttachmentRecord | None) -> None:
         if current is None:
             raise DocumentNotFound(f"no attachment {attachment_id} on {slug!r}")
         if expected_sha256 is not None and current.sha256 != expected_sha256:
@@ -324,14 +320,47 @@ def update_recipients(
         if unchanged != current:
             raise InvalidAttachment("only sha256 and recipients may change")
 
-    return store.commit_files(
+    return _commit_pointer(
+        store,
         party,
         slug,
-        {path: new_record.to_json()},
+        path,
+        new_record,
+        only_rewrapped,
         author=author,
         committer_name=committer_name,
         message=message,
-        precondition=pointer_present,
+    )
+
+
+def _commit_pointer(
+    store: RepoStore,
+    party: str,
+    slug: str,
+    path: str,
+    record: AttachmentRecord,
+    check: Callable[[AttachmentRecord | None], None],
+    *,
+    author: Identity,
+    committer_name: str,
+    message: str,
+) -> str:
+    """Commit record's pointer file at path; under the document's lock, the document must
+    exist and check(the pointer there now, or None) must not raise."""
+
+    def precondition(head: str | None) -> None:
+        if not _document_exists(store, party, slug, head):
+            raise DocumentNotFound(f"no document {slug!r}")
+        check(_record_at(store, party, slug, record.id, head))
+
+    return store.commit_files(
+        party,
+        slug,
+        {path: record.to_json()},
+        author=author,
+        committer_name=committer_name,
+        message=message,
+        precondition=precondition,
     )
 
 

@@ -2,21 +2,18 @@
 
 Each document has its own ref, refs/documents/<slug>, whose commits hold only that document's
 text, metadata and attachment pointers, so a signed commit discloses one document and nothing
-else (docs/formats.md).
+else (docs/formats.md). The refs themselves are repo_store.refs; a document's shape in the
+tree is repo_store.documents.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import queue
 import subprocess
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,14 @@ from repo_store.commits import (
     check_signature,
     parse_commit,
 )
+from repo_store.documents import (
+    Document,
+    DocumentSummary,
+    belongs_to_document,
+    document_paths,
+    git_blob_id,
+    normalise_document_text,
+)
 from repo_store.errors import (
     DocumentExists,
     DocumentNotFound,
@@ -41,123 +46,32 @@ from repo_store.errors import (
     UnknownVersion,
 )
 from repo_store.locking import document_lock
-from repo_store.names import SLUG, check_party, check_sha, check_slug
-from repo_store.objects import (
-    ObjectReader,
-    ObjectWriter,
-    fsync_path,
-    object_id,
-    start_writeback,
+from repo_store.names import check_party, check_sha, check_slug
+from repo_store.objects import ObjectReader, ObjectWriter
+from repo_store.refs import (
+    check_layout,
+    document_ref,
+    document_slugs,
+    in_first_layout,
+    publish_ref,
+    read_ref,
+    stage_ref,
 )
 
-DOCUMENT_REFS = "refs/documents/"
-# The first layout's single branch with every document of a party in one tree.
-LEGACY_REF = "refs/heads/main"
+# Importers find a document's shapes and the layout check here, next to the store.
+__all__ = [
+    "Document",
+    "DocumentSummary",
+    "RepoStore",
+    "belongs_to_document",
+    "check_layout",
+    "document_paths",
+    "git_blob_id",
+    "normalise_document_text",
+]
+
 # The id git gives the empty tree: the "before" of a document's first version.
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
-DOCUMENTS = "documents"
-
-
-def normalise_document_text(text: str) -> str:
-    """Store text as NFC with LF line endings and a final newline."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = unicodedata.normalize("NFC", text)
-    return text if text.endswith("\n") or not text else text + "\n"
-
-
-def git_blob_id(data: bytes) -> bytes:
-    """The binary object id git gives a blob with these bytes."""
-    return object_id(b"blob", data)
-
-
-def document_paths(slug: str) -> tuple[str, str]:
-    """The text and metadata paths of a document in the repository tree."""
-    return f"{DOCUMENTS}/{slug}.md", f"{DOCUMENTS}/{slug}.json"
-
-
-def document_ref(slug: str) -> str:
-    """The ref whose history is the document's: its versions and attachment commits."""
-    return DOCUMENT_REFS + check_slug(slug)
-
-
-def belongs_to_document(path: str, slug: str) -> bool:
-    """Whether a tree path may be written in the document's own history."""
-    return path in document_paths(slug) or path.startswith(f"attachments/{slug}/")
-
-
-@dataclass(frozen=True)
-class Document:
-    """A document as of one version."""
-
-    slug: str
-    version: CommitInfo
-    content: str
-    metadata: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DocumentSummary:
-    """A document's slug, metadata and current version, for listings."""
-
-    slug: str
-    version: str
-    metadata: dict[str, Any]
-
-
-def _read_small_file(path: str) -> str:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return os.read(fd, 4096).decode()
-    finally:
-        os.close(fd)
-
-
-class _BackgroundCloser:
-    """Closes file descriptors on one daemon thread per process.
-
-    Closing the last reference to a deleted file frees its blocks; where the file system
-    discards freed blocks online (ext4 mounted with -o discard) that waits for the device,
-    over a millisecond per file.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: queue.Queue[int] | None = None
-        os.register_at_fork(after_in_child=self._forget_thread)
-
-    def _forget_thread(self) -> None:
-        # A forked child has the queue but not the thread that drains it: start afresh.
-        self._lock = threading.Lock()
-        self._pending = None
-
-    def close(self, fd: int) -> None:
-        with self._lock:
-            if self._pending is None:
-                # Bounded, so a burst of writes waits here rather than running out of files.
-                self._pending = queue.Queue(maxsize=64)
-                threading.Thread(
-                    target=self._drain, args=(self._pending,), name="peerlex-close", daemon=True
-                ).start()
-            pending = self._pending
-        pending.put(fd)
-
-    @staticmethod
-    def _drain(pending: queue.Queue[int]) -> None:
-        while True:
-            fd = pending.get()
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-_closer = _BackgroundCloser()
-
-
-def _open_if_exists(path: str) -> int | None:
-    try:
-        return os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
 
 
 class RepoStore:
@@ -202,7 +116,7 @@ class RepoStore:
         if not os.path.exists(f"{path}/HEAD"):
             raise RepositoryNotFound(f"party {party} has no repository")
         if party not in self._layout_checked:
-            if _read_ref(path, LEGACY_REF) is not None:
+            if in_first_layout(path):
                 raise LegacyLayout(f"the repository of {party} is in the first layout")
             with self._lock:
                 self._layout_checked.add(party)
@@ -222,63 +136,11 @@ class RepoStore:
 
     def head(self, party: str, slug: str) -> str | None:
         """The newest commit of the document's history, or None if there is no such document."""
-        return _read_ref(self._existing(party), document_ref(slug))
+        return read_ref(self._existing(party), document_ref(slug))
 
     def slugs(self, party: str) -> list[str]:
         """Every document of the party, sorted."""
-        path = self._existing(party)
-        names: set[str] = set()
-        with contextlib.suppress(FileNotFoundError):
-            names.update(os.listdir(path / DOCUMENT_REFS))
-        names.update(
-            ref.removeprefix(DOCUMENT_REFS)
-            for ref in _packed_refs(path)
-            if ref.startswith(DOCUMENT_REFS)
-        )
-        # A ref file that is not a slug (a git lock file, say) is not a document.
-        return sorted(name for name in names if SLUG.fullmatch(name))
-
-    @staticmethod
-    def _stage_ref(path: Path, ref_name: str, new: str, old: str | None) -> tuple[str, int]:
-        """Check that the ref is still old and write new to its lock file.
-
-        Returns the lock file's path and its open descriptor. The caller holds the document
-        lock, fsyncs the lock file together with the new objects, closes it and then calls
-        _publish_ref.
-        """
-        ref = f"{path}/{ref_name}"
-        if _read_ref(path, ref_name) != old:
-            raise StaleVersion(_read_ref(path, ref_name))
-        # git's own lock-file name, so a git process running by hand sees the ref as busy.
-        lock = ref + ".lock"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        try:
-            fd = os.open(lock, flags, 0o644)
-        except FileNotFoundError:  # the first document of a repository: no refs/documents yet
-            os.makedirs(os.path.dirname(ref), exist_ok=True)
-            fsync_path(os.path.dirname(os.path.dirname(ref)))
-            fd = os.open(lock, flags, 0o644)
-        try:
-            os.write(fd, f"{new}\n".encode())
-            start_writeback(fd)
-        except BaseException:
-            os.close(fd)
-            raise
-        return lock, fd
-
-    @staticmethod
-    def _publish_ref(lock: str) -> None:
-        """Atomically move the durable lock file over the ref and make the rename durable."""
-        ref = lock.removesuffix(".lock")
-        # Held open, the replaced ref file is freed when the background closer closes it, not
-        # inside the rename (see _BackgroundCloser).
-        replaced = _open_if_exists(ref)
-        try:
-            os.replace(lock, ref)
-            fsync_path(os.path.dirname(ref))
-        finally:
-            if replaced is not None:
-                _closer.close(replaced)
+        return document_slugs(self._existing(party))
 
     # -- commits ------------------------------------------------------------------------------
 
@@ -347,7 +209,7 @@ class RepoStore:
         reader = self.reader(party)
         party_keys = self.keys.current(party)
         with document_lock(path, slug), ObjectWriter(path / "objects", reader) as writer:
-            head = _read_ref(path, ref)
+            head = read_ref(path, ref)
             precondition(head)
             root = bytes.fromhex(self.commit(party, head).tree) if head else None
             tree = writer.write_paths(root, files).hex()
@@ -363,12 +225,12 @@ class RepoStore:
             sha = writer.write(b"commit", raw).hex()
             # Objects and the new ref value are durable before the ref moves: a crash at any
             # point leaves either the old head or the new one, never a dangling ref.
-            lock, lock_fd = self._stage_ref(path, ref, sha, head)
+            lock, lock_fd = stage_ref(path, ref, sha, head)
             try:
                 writer.make_durable(also=[lock_fd])
             finally:
                 os.close(lock_fd)
-            self._publish_ref(lock)
+            publish_ref(lock)
         # The next write builds on this commit: parsing the bytes at hand spares reading it.
         self._remember_commit(party, parse_commit(sha, raw))
         return sha
@@ -567,48 +429,3 @@ class RepoStore:
             # The new commit is the document's current version: the next write need not walk.
             self._versions[(party, sha, slug)] = sha
         return sha, base is None
-
-
-def legacy_repositories(root: Path) -> list[str]:
-    """The parties whose repository is in the first layout (one branch for everything)."""
-    if not root.is_dir():
-        return []
-    return sorted(
-        path.name.removesuffix(".git")
-        for path in root.glob("*.git")
-        if _read_ref(path, LEGACY_REF) is not None
-    )
-
-
-def check_layout(root: Path) -> None:
-    """Raise LegacyLayout, naming the parties, if any repository is in the first layout."""
-    legacy = legacy_repositories(root)
-    if legacy:
-        raise LegacyLayout(
-            f"the repositories of {', '.join(legacy)} keep every document on one branch (the "
-            "first layout); this version keeps one history per document and does not read "
-            "them: start from a new data directory"
-        )
-
-
-def _packed_refs(path: Path) -> dict[str, str]:
-    """ref -> commit from packed-refs (what `git pack-refs` or `git gc` leaves)."""
-    try:
-        text = (path / "packed-refs").read_text()
-    except FileNotFoundError:
-        return {}
-    refs = {}
-    for line in text.splitlines():
-        if line.startswith(("#", "^")):
-            continue
-        sha, _, name = line.partition(" ")
-        refs[name] = sha
-    return refs
-
-
-def _read_ref(path: Path, ref: str) -> str | None:
-    """The commit a ref points at: its loose file, else packed-refs; None if there is none."""
-    try:
-        return _read_small_file(f"{path}/{ref}").strip() or None
-    except (FileNotFoundError, NotADirectoryError):
-        return _packed_refs(path).get(ref)

@@ -37,7 +37,6 @@ JSON (``TextDiff.to_json()``)
 
 from repo_store.diff.apply import DiffMismatch, apply_ops
 from repo_store.diff.blocks import Block, parse_blocks
-from repo_store.diff.redline import render_html
 from repo_store.diff.text import normalise_text
 from repo_store.diff.textdiff import BlockDiff, DiffWarning, TextDiff, diff_texts
 from repo_store.diff.words import TokenRun
@@ -53,5 +52,4 @@ __all__ = [
     "diff_texts",
     "normalise_text",
     "parse_blocks",
-    "render_html",
 ]

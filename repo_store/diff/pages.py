@@ -1,17 +1,18 @@
-"""A comparison written as pages of blocks into a directory; run alone, it does so in a child
-process with bounded memory and time, so that a costly comparison never grows its caller.
+"""A comparison cut into pages of blocks and written into a directory; in a child process, with
+bounded memory and time, so that a costly comparison never grows its caller.
 
 A directory holds ``meta.json`` (``{"pages", "blocks", "warnings", "stats", "starts"}``, where
-``starts[k]`` is the index of page k+1's first block) and one file per page: ``1.json`` (a JSON
-array of blocks, the package docstring's shape) or ``1.html`` (a redline page of those blocks).
+``starts[k]`` is the index of page k+1's first block) and one file per page, written by the
+caller's page renderer: ``1.json`` (a JSON array of blocks, the package docstring's shape, the
+default) or, say, ``1.html`` (server.redline.pages: a redline page of those blocks).
 A page ends after ``page_blocks`` blocks, or earlier once its text reaches ``page_chars``
 characters, so that no page, and no response made of one, is larger than that (a single block
 longer than the bound is a page of its own).
 
-As a child process (``python -m repo_store.diff.pages DIRECTORY``): standard input is one line
-of JSON (``format``, ``page_blocks``, ``page_chars``, ``max_blocks``, ``memory_bytes``,
-``cpu_seconds``, ``old_bytes``, ``new_bytes``, ``title``, ``old_label``, ``new_label``,
-``lang``), then the old and the new text in UTF-8. Exit 0: the pages are written; exit
+As a child process (``main``, run by the module that knows the page formats): standard input
+is one line of JSON (``format``, ``page_blocks``, ``page_chars``, ``max_blocks``,
+``memory_bytes``, ``cpu_seconds``, ``old_bytes``, ``new_bytes``, and what the renderer reads),
+then the old and the new text in UTF-8. Exit 0: the pages are written; exit
 ``TOO_MANY_BLOCKS``: a version has more blocks than ``max_blocks``, and ``refused.json`` says
 how many; any other status: nothing usable was written.
 """
@@ -19,19 +20,21 @@ how many; any other status: nothing usable was written.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from repo_store.diff.redline import render_html
 from repo_store.diff.textdiff import BlockDiff, TextDiff, diff_texts
 
 TOO_MANY_BLOCKS = 3
-FORMATS = ("json", "html")
+
+# (page, pages, first block, end block, blocks): where a page stands in the whole comparison.
+PagePart = tuple[int, int, int, int, int]
+# Turns one page of the comparison (its blocks, the whole's warnings and counts) into text.
+PageRenderer = Callable[[TextDiff, PagePart], str]
 
 
 def page_starts(sizes: Sequence[int], page_blocks: int, page_chars: int) -> list[int]:
@@ -52,39 +55,30 @@ def _entry_size(entry: BlockDiff) -> int:
     return len(entry.shown.text) + sum(len(run.text) for run in entry.tokens)
 
 
+def json_page(diff: TextDiff, part: PagePart) -> str:
+    """A page as the JSON array of its blocks."""
+    return json.dumps(diff.to_json()["blocks"], ensure_ascii=False)
+
+
 def write_pages(
     diff: TextDiff,
     directory: Path,
     *,
-    fmt: str,
     page_blocks: int,
     page_chars: int,
-    title: str = "",
-    old_label: str = "",
-    new_label: str = "",
-    lang: str = "und",
+    render: PageRenderer = json_page,
+    suffix: str = "json",
 ) -> dict[str, Any]:
-    """Write the comparison's pages and meta.json into directory; return the meta."""
-    if fmt not in FORMATS:
-        raise ValueError(f"no pages in format {fmt!r}")
+    """Write the comparison's pages, each as render makes it, and meta.json into directory;
+    return the meta."""
     blocks = diff.blocks
     starts = page_starts([_entry_size(e) for e in blocks], page_blocks, page_chars)
     bounds = [*starts, len(blocks)]
     whole = diff.to_json_without_blocks()
     for number, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False), start=1):
-        part = replace(diff, blocks=blocks[start:end])
-        if fmt == "json":
-            body = json.dumps(part.to_json()["blocks"], ensure_ascii=False)
-        else:
-            body = render_html(
-                part,
-                title=title,
-                old_label=old_label,
-                new_label=new_label,
-                lang=lang,
-                part=(number, len(starts), start, end, len(blocks)),
-            )
-        (directory / f"{number}.{fmt}").write_text(body, encoding="utf-8")
+        page = replace(diff, blocks=blocks[start:end])
+        body = render(page, (number, len(starts), start, end, len(blocks)))
+        (directory / f"{number}.{suffix}").write_text(body, encoding="utf-8")
     meta = {"pages": len(starts), "blocks": len(blocks), "starts": starts, **whole}
     (directory / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return meta
@@ -98,7 +92,9 @@ def _limit_self(memory_bytes: int, cpu_seconds: int) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
 
 
-def main(argv: Sequence[str]) -> int:
+def main(argv: Sequence[str], renderer: Callable[[Mapping[str, Any]], PageRenderer]) -> int:
+    """Compare the versions on standard input into the directory argv[1], the pages rendered as
+    renderer(request) says and named by the request's ``format``; return the exit status."""
     directory = Path(argv[1])
     stdin = sys.stdin.buffer
     request = json.loads(stdin.readline())
@@ -118,19 +114,9 @@ def main(argv: Sequence[str]) -> int:
     write_pages(
         diff,
         directory,
-        fmt=request["format"],
         page_blocks=int(request["page_blocks"]),
         page_chars=int(request["page_chars"]),
-        title=request["title"],
-        old_label=request["old_label"],
-        new_label=request["new_label"],
-        lang=request["lang"],
+        render=renderer(request),
+        suffix=request["format"],
     )
     return 0
-
-
-if __name__ == "__main__":
-    # Flush and leave without tearing down a large heap object by object.
-    status = main(sys.argv)
-    sys.stdout.flush()
-    os._exit(status)

@@ -29,10 +29,10 @@ from flask import Flask, Response, current_app, jsonify
 import repo_store
 from repo_store.diff import diff_texts
 from repo_store.diff.blocks import count_pieces
-from repo_store.diff.pages import TOO_MANY_BLOCKS, write_pages
-from repo_store.diff.redline import STYLE
 from server.errors import Problem
 from server.models import User
+from server.redline.pages import TOO_MANY_BLOCKS, write_pages
+from server.redline.render import STYLE
 from server.services.context import services
 from server.services.documents import previous_readable, readable_version
 from server.services.limits import Busy, is_expensive, work_gate
@@ -45,7 +45,7 @@ REDLINE_CSP = (
     + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
     + "'; frame-ancestors 'none'"
 )
-# Where `python -m repo_store.diff.pages` is found, installed or not.
+# Where `python -m server.redline.pages` is found, installed or not.
 _CODE_ROOT = str(Path(repo_store.__file__).resolve().parents[1])
 
 
@@ -293,7 +293,7 @@ def _compute_in_child(scratch: Path, old: str, new: str, fmt: str, labels: dict[
     try:
         # Our own interpreter and module, a fixed argument list; the texts go through stdin.
         result = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "repo_store.diff.pages", str(scratch)],
+            [sys.executable, "-m", "server.redline.pages", str(scratch)],
             input=json.dumps(request).encode() + b"\n" + old_bytes + new_bytes,
             capture_output=True,
             timeout=2 * config.diff_cpu_seconds + 10,

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from functools import partial
 
 from flask import Flask, request
 from flask_babel import format_datetime, get_locale, gettext
 from markupsafe import Markup, escape
 
-from repo_store.diff.text import BIDI_RE, code_point_name
+from repo_store.diff.text import BIDI_RE
+from server.redline.render import show_bidi_controls
 from server.web.i18n import LANGUAGE_NAMES, LANGUAGES
 
 
 def shown(text: object) -> Markup:
     """Escape text, and show each bidi control as a visible mark instead of letting it act."""
     escaped = str(escape("" if text is None else str(text)))
-    if BIDI_RE.search(escaped) is None:
-        # Escaped just above, so marking it safe is right.
-        return Markup(escaped)  # noqa: S704  # nosec B704
-    # Every piece is escaped: the text above and the code point name here.
-    return Markup(  # noqa: S704  # nosec B704
-        BIDI_RE.sub(
-            lambda m: (
-                f'<span class="bidi" title="{escape(code_point_name(m.group()))}">'
-                f"U+{ord(m.group()):04X}</span>"
-            ),
-            escaped,
-        )
-    )
+    # Every piece is escaped: the text just above, and the code point names of the marks.
+    return Markup(show_bidi_controls(escaped))  # noqa: S704  # nosec B704
 
 
 def plain(text: object) -> str:
@@ -50,53 +42,52 @@ def short(sha: str | None) -> str:
     return sha[:12] if sha else "—"
 
 
-def comment_status(status: str) -> str:
-    words = {
-        "open": gettext("open"),
-        "resolved": gettext("resolved"),
-        "accepted": gettext("accepted"),
-        "rejected": gettext("rejected"),
-    }
-    return str(words.get(status, status))
+def _(message: str) -> str:
+    """Mark a text for the catalogue; it is translated when shown, in the reader's language."""
+    return message
 
 
-def anchor_status(status: str) -> str:
-    words = {
-        "current": gettext("in place: the quoted passage is where it was commented"),
-        "moved": gettext("moved: the quoted passage is now in another provision"),
-        "changed": gettext("changed: the passage was reworded; the closest match is shown"),
-        "orphaned": gettext("orphaned: the passage is no longer in this version"),
-    }
-    return str(words.get(status, status))
-
-
-def signature_status(status: str) -> str:
-    words = {
-        "good": gettext("good signature"),
-        "bad": gettext("BAD signature"),
-        "missing": gettext("not signed"),
-    }
-    return str(words.get(status, status))
-
-
-def review_state(state: str) -> str:
-    words = {
-        "open": gettext("open for comments"),
-        "agreement": gettext("agreement: heads approve final versions"),
-        "closed": gettext("closed"),
-    }
-    return str(words.get(state, state))
-
-
-def block_op(op: str) -> str:
-    words = {
+# A status, state or diff op in words, per filter; a value without words is shown as it is.
+IN_WORDS: dict[str, dict[str, str]] = {
+    "comment_status": {
+        "open": _("open"),
+        "resolved": _("resolved"),
+        "accepted": _("accepted"),
+        "rejected": _("rejected"),
+    },
+    "anchor_status": {
+        "current": _("in place: the quoted passage is where it was commented"),
+        "moved": _("moved: the quoted passage is now in another provision"),
+        "changed": _("changed: the passage was reworded; the closest match is shown"),
+        "orphaned": _("orphaned: the passage is no longer in this version"),
+    },
+    "signature_status": {
+        "good": _("good signature"),
+        "bad": _("BAD signature"),
+        "missing": _("not signed"),
+    },
+    "review_state": {
+        "open": _("open for comments"),
+        "agreement": _("agreement: heads approve final versions"),
+        "closed": _("closed"),
+    },
+    "block_op": {
         "equal": "",
-        "insert": gettext("inserted"),
-        "delete": gettext("deleted"),
-        "replace": gettext("changed"),
-        "move": gettext("moved"),
-    }
-    return str(words.get(op, op))
+        "insert": _("inserted"),
+        "delete": _("deleted"),
+        "replace": _("changed"),
+        "move": _("moved"),
+    },
+}
+
+
+def in_words(words: Mapping[str, str], value: str) -> str:
+    """Say value in the reader's language by the table words, or as it is if it has none."""
+    message = words.get(value)
+    if message is None:
+        return value
+    # gettext("") would answer the catalogue's header, not an empty text.
+    return str(gettext(message)) if message else ""
 
 
 def current_language() -> str:
@@ -117,11 +108,7 @@ def init_rendering(app: Flask) -> None:
         plain=plain,
         when=when,
         short=short,
-        comment_status=comment_status,
-        anchor_status=anchor_status,
-        signature_status=signature_status,
-        review_state=review_state,
-        block_op=block_op,
+        **{name: partial(in_words, words) for name, words in IN_WORDS.items()},
     )
     app.jinja_env.globals.update(
         current_language=current_language,

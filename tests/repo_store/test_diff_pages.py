@@ -14,9 +14,10 @@ import pytest
 
 from repo_store.diff import diff_texts
 from repo_store.diff.blocks import count_pieces, parse_blocks
-from repo_store.diff.pages import TOO_MANY_BLOCKS, page_starts, write_pages
+from repo_store.diff.pages import TOO_MANY_BLOCKS, page_starts
 from repo_store.diff.words import DOCUMENT_MYERS_BUDGET, WordBudget, diff_words
 from server.config import DEFAULT_MAX_BLOCKS
+from server.redline.pages import write_pages
 from tests.diff_worst import REPRODUCTION, WORST, one_letter_words
 
 MEMORY_BOUND = 512 * 1024 * 1024
@@ -114,7 +115,7 @@ def run_child(
     # A fresh interpreter that runs the child and reports the child's own peak RSS.
     probe = (
         "import resource, subprocess, sys\n"
-        "done = subprocess.run([sys.executable, '-m', 'repo_store.diff.pages', sys.argv[1]],"
+        "done = subprocess.run([sys.executable, '-m', 'server.redline.pages', sys.argv[1]],"
         " stdin=sys.stdin)\n"
         "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
@@ -172,7 +173,7 @@ def test_the_child_stays_within_its_memory_limit(tmp_path: Path) -> None:
         "lang": "en",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "repo_store.diff.pages", str(tmp_path)],
+        [sys.executable, "-m", "server.redline.pages", str(tmp_path)],
         input=json.dumps(request).encode() + b"\n" + old.encode() + new.encode(),
         capture_output=True,
         check=False,

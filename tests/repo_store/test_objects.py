@@ -16,7 +16,8 @@ from repo_store import objects
 from repo_store.commits import Identity, parse_commit
 from repo_store.errors import UnknownVersion
 from repo_store.objects import ObjectReader, object_id
-from repo_store.store import RepoStore, _BackgroundCloser, git_blob_id
+from repo_store.refs import BackgroundCloser
+from repo_store.store import RepoStore, git_blob_id
 
 AUTHOR = Identity("Ivan Petrov", "ivan@blr.example")
 
@@ -209,7 +210,7 @@ def _wait_closed(fd: int, inode: int) -> bool:
 
 
 def test_background_closer_closes(tmp_path: Path) -> None:
-    closer = _BackgroundCloser()
+    closer = BackgroundCloser()
     path = tmp_path / "old-ref"
     path.write_text("x\n")
     fds = [os.open(path, os.O_RDONLY) for _ in range(3)]
@@ -221,7 +222,7 @@ def test_background_closer_closes(tmp_path: Path) -> None:
 
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_background_closer_works_in_a_forked_child(tmp_path: Path) -> None:
-    closer = _BackgroundCloser()
+    closer = BackgroundCloser()
     path = tmp_path / "old-ref"
     path.write_text("x\n")
     closer.close(os.open(path, os.O_RDONLY))  # the parent's thread is running now

@@ -1,4 +1,4 @@
-"""Render a comparison as a self-contained HTML redline page (no scripts, inline CSS only).
+"""Render a comparison (repo_store.diff) as a self-contained HTML redline: no script, inline CSS.
 
 Every piece of document text goes through ``html.escape(..., quote=True)``; bidi controls are
 shown as visible marks instead of being allowed to reorder the page.
@@ -143,7 +143,11 @@ def _where(block: Block) -> str:
 
 def _text(text: str) -> str:
     """Escape text for HTML and make bidi controls visible instead of active."""
-    escaped = escape(text, quote=True)
+    return show_bidi_controls(escape(text, quote=True))
+
+
+def show_bidi_controls(escaped: str) -> str:
+    """Replace each bidi control in escaped HTML text by a visible, inert mark."""
     if BIDI_RE.search(escaped) is None:
         return escaped
     return BIDI_RE.sub(

@@ -7,7 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from repo_store.diff import diff_texts, render_html
+from repo_store.diff import diff_texts
+from server.redline.render import render_html
 
 OLD = """Article 1. Scope
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from server.permissions import find_review
 from server.schemas import (
     ApprovalCreateSchema,
     ApprovalSchema,
@@ -47,7 +48,7 @@ def list_reviews() -> list[dict[str, Any]]:
 @blp.response(200, ReviewSchema)
 def get_review(rid: str) -> dict[str, Any]:
     """One review, by slug or id."""
-    return reviews.review_payload(reviews.find_review(current_user, rid))
+    return reviews.review_payload(find_review(current_user, rid))
 
 
 @blp.route("/<rid>", methods=["PATCH"])

@@ -14,18 +14,16 @@ from server.db import db_session
 from server.errors import Problem
 from server.models import (
     Approval,
-    ParticipantRole,
     Review,
     ReviewState,
-    Role,
     Share,
     User,
     utcnow,
 )
+from server.permissions import find_review, may_approve, takes_part_as_state
 from server.services import audit
 from server.services.context import services
 from server.services.documents import find_party
-from server.services.reviews import find_review
 
 STATEMENT_TYPE = "peerlex-approval/v1"
 
@@ -61,9 +59,9 @@ def approve(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
     review = find_review(user, rid)
     code, slug, version = data["party"], data["slug"], data["version"]
     party = find_party(code)
-    if user.role_in(code) != Role.HEAD:
+    if not may_approve(user, code):
         raise Forbidden("only the head of the State's delegation approves its documents")
-    if review.role_of(code) != ParticipantRole.STATE:
+    if not takes_part_as_state(review, code):
         raise Problem(
             422, f"{code} does not take part in this review as a State", "not-a-participant"
         )

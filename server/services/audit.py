@@ -19,7 +19,7 @@ from flask_login import current_user
 from sqlalchemy import Connection, event, func, select, text, update
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import NotFound
 
 from keys import sshsig
 from keys.merkle import (
@@ -37,13 +37,10 @@ from server.errors import Problem
 from server.models import (
     AuditCheckpoint,
     AuditEntry,
-    ParticipantRole,
-    Review,
-    ReviewParticipant,
-    Role,
     User,
     utcnow,
 )
+from server.permissions import audit_scope, require_admin, require_audit_reader, review_named
 from server.services.context import services
 
 log = logging.getLogger(__name__)
@@ -171,8 +168,8 @@ def _review_of_request(session: Session) -> int | None:
     rid = (request.view_args or {}).get("rid")
     if not isinstance(rid, str):
         return None
-    found: int | None = session.scalar(select(Review.id).where(Review.named(rid)))
-    return found
+    found = review_named(rid, session)
+    return None if found is None else found.id
 
 
 def _record_denied(status: int, email: str | None) -> None:
@@ -367,8 +364,7 @@ def ensure_recent_checkpoint(session: Session | None = None) -> AuditCheckpoint:
 
 def checkpoint_on_demand(user: User) -> dict[str, Any]:
     """Make a checkpoint now (administrators)."""
-    if not user.is_admin:
-        raise Forbidden("only administrators make audit checkpoints on demand")
+    require_admin(user, "only administrators make audit checkpoints on demand")
     session = db_session()
     try:
         checkpoint = make_checkpoint(session)
@@ -399,7 +395,7 @@ def checkpoint_payload(checkpoint: AuditCheckpoint) -> dict[str, Any]:
 
 def current_checkpoint(user: User) -> dict[str, Any]:
     """The newest signed checkpoint (made first when it is an hour old), for auditors."""
-    _organiser_parties(user)
+    require_audit_reader(user)
     return checkpoint_payload(ensure_recent_checkpoint())
 
 
@@ -434,40 +430,16 @@ def _tree_size(session: Session, wanted: int | None, default: int, name: str) ->
     return size
 
 
-def _organiser_parties(user: User) -> set[int]:
-    """The organisations the user organises for; refuses anyone who is no organiser or admin.
-
-    The log's size, roots and checkpoints grow with every write and refusal in every review,
-    so showing them to anyone else would let a State watch the others' activity.
-    """
-    parties = {m.party_id for m in user.memberships if m.role == Role.ORGANISER}
-    if not parties and not user.is_admin:
-        raise Forbidden("only organisers and administrators read the audit log")
-    return parties
-
-
-def _audit_scope(user: User) -> set[int] | None:
-    """Review ids whose entries the user may read; None for all (administrators)."""
-    parties = _organiser_parties(user)
-    if user.is_admin:
-        return None
-    query = select(ReviewParticipant.review_id).where(
-        ReviewParticipant.party_id.in_(parties),
-        ReviewParticipant.role == ParticipantRole.ORGANISER.value,
-    )
-    return set(db_session().scalars(query))
-
-
 def _review_filter(rid: str, scope: set[int] | None) -> int:
-    found = db_session().scalar(select(Review.id).where(Review.named(rid)))
-    if found is None or (scope is not None and found not in scope):
+    found = review_named(rid)
+    if found is None or (scope is not None and found.id not in scope):
         raise NotFound("no such review, or you do not organise it")
-    return found
+    return found.id
 
 
 def audit_page(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
     """Entries the user may read, each with its inclusion proof in the tree of `size`."""
-    scope = _audit_scope(user)
+    scope = audit_scope(user)
     checkpoint = ensure_recent_checkpoint()
     session = db_session()
     size = _tree_size(session, query.get("size"), checkpoint.size, "size")
@@ -507,7 +479,7 @@ def audit_page(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
 
 def consistency(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
     """A proof that the tree of `from` entries is a prefix of the tree of `to` entries."""
-    _organiser_parties(user)
+    require_audit_reader(user)
     checkpoint = ensure_recent_checkpoint()
     session = db_session()
     new = _tree_size(session, query.get("to"), checkpoint.size, "to")

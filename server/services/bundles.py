@@ -14,7 +14,7 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import NotFound
 
 from keys.bundle_format import (
     ALLOWED_SIGNERS,
@@ -33,26 +33,19 @@ from keys.statements import canonical_json
 from repo_store.shallow_repos import approved_repository
 from server.db import db_session
 from server.errors import Problem
-from server.models import ParticipantRole, Review, ReviewState, Role, User
+from server.models import ParticipantRole, Review, ReviewState, User
+from server.permissions import find_review, require_organiser
 from server.services import audit
 from server.services.approvals import active_approvals, missing_approvals
 from server.services.bundle_attachments import bundle_attachments
 from server.services.bundle_readme import readme_text
 from server.services.context import services
-from server.services.reviews import find_review
 from server.services.signers import allowed_signers_text
 
 # The audit log's newest signed checkpoint when the bundle was built (docs/audit.md).
 AUDIT_CHECKPOINT = "audit/checkpoint.json"
 AUDIT_CHECKPOINT_SIGNATURE = "audit/checkpoint.sig"
-
-
-def _organiser_party(user: User, review: Review) -> str:
-    for membership in user.memberships:
-        code = membership.party.code
-        if review.role_of(code) == ParticipantRole.ORGANISER and membership.role == Role.ORGANISER:
-            return code
-    raise Forbidden("only the review's organisers build its bundle")
+ONLY_ORGANISERS = "only the review's organisers build its bundle"
 
 
 def repository_path(party: str) -> str:
@@ -101,7 +94,7 @@ def _write_deterministic_tar(
 def build_bundle(user: User, rid: str) -> dict[str, Any]:
     """Build the final bundle once every shared document has a standing approval."""
     review = find_review(user, rid)
-    organiser = _organiser_party(user, review)
+    organiser = require_organiser(user, review, ONLY_ORGANISERS)
     if review.state == ReviewState.OPEN:
         raise Problem(409, "the review is still open: move it to agreement first", "wrong-state")
     missing = missing_approvals(review)
@@ -203,7 +196,7 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
 def bundle_file(user: User, rid: str) -> Path:
     """The built bundle, for the review's organisers."""
     review = find_review(user, rid)
-    _organiser_party(user, review)
+    require_organiser(user, review, ONLY_ORGANISERS)
     path = bundle_path(review)
     if not path.exists():
         raise NotFound("no bundle has been built for this review yet")

@@ -19,7 +19,6 @@ from server.models import (
     ID_MAX,
     AnchorCache,
     Comment,
-    CommentStatus,
     Party,
     Review,
     ReviewState,
@@ -27,10 +26,9 @@ from server.models import (
     User,
     utcnow,
 )
-from server.permissions import can_write_for, organises
+from server.permissions import find_review, may_edit_comment, may_set_comment_status
 from server.services import audit
 from server.services.context import services
-from server.services.reviews import find_review
 
 NOT_SHARED = "that version is not shared in this review"
 
@@ -157,13 +155,6 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
     return comment_payload(comment, _own_anchor(comment), comment.version)
 
 
-def _may_set_status(user: User, review: Review, comment: Comment, status: str) -> bool:
-    """Organisers set any status; the owning State any; the author may resolve or reopen."""
-    if organises(user, review) or can_write_for(user, comment.party.code):
-        return True
-    return comment.author_id == user.id and status in (CommentStatus.OPEN, CommentStatus.RESOLVED)
-
-
 def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) -> dict[str, Any]:
     """Change a comment's status, or edit one's own comment's body."""
     review = find_review(user, rid)
@@ -172,9 +163,11 @@ def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) 
         raise NotFound("no such comment in this review")
     if review.state == ReviewState.CLOSED:
         raise Problem(409, "the review is closed", "review-closed")
-    if "body" in data and comment.author_id != user.id:
+    if "body" in data and not may_edit_comment(user, comment.author_id):
         raise Forbidden("only its author edits a comment")
-    if "status" in data and not _may_set_status(user, review, comment, data["status"]):
+    if "status" in data and not may_set_comment_status(
+        user, review, comment.party.code, comment.author_id, data["status"]
+    ):
         raise Forbidden("you may not set this comment to that status")
     changes = {key: data[key] for key in ("body", "status") if key in data}
     for key, value in changes.items():

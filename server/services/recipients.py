@@ -10,7 +10,8 @@ from werkzeug.exceptions import Forbidden, NotFound
 from keys.age import AgeError, parse_recipient
 from server.db import db_session
 from server.errors import Problem
-from server.models import OfflineRecipient, PartyKind, Role, User
+from server.models import OfflineRecipient, User
+from server.permissions import is_member, may_manage_recipients
 from server.services import audit
 from server.services.documents import find_party
 
@@ -27,9 +28,9 @@ def _payload(row: OfflineRecipient) -> dict[str, Any]:
 def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]:
     """Register an age recipient for an organisation (its organisers only)."""
     party = find_party(code)
-    if user.role_in(code) is None:
+    if not is_member(user, code):
         raise NotFound("no such party, or you are not a member")
-    if party.kind != PartyKind.ORGANISATION or user.role_in(code) != Role.ORGANISER:
+    if not may_manage_recipients(user, party):
         raise Forbidden("organisers register their organisation's offline recipients")
     try:
         parse_recipient(data["recipient"])
@@ -62,7 +63,7 @@ def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]
 def list_recipients(user: User, code: str) -> list[dict[str, Any]]:
     """Public recipients of an organisation, for its members."""
     party = find_party(code)
-    if user.role_in(code) is None:
+    if not is_member(user, code):
         raise NotFound("no such party, or you are not a member")
     rows = db_session().scalars(
         select(OfflineRecipient)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import Forbidden
 
 from server.db import db_session
 from server.errors import Problem
@@ -17,28 +17,24 @@ from server.models import (
     Review,
     ReviewParticipant,
     ReviewState,
-    Role,
     Share,
     User,
     utcnow,
 )
-from server.permissions import can_see_review, can_write_for, organises
+from server.permissions import (
+    can_write_for,
+    find_review,
+    require_organiser,
+    require_review_opener,
+    takes_part_as_state,
+)
 from server.services import audit
 from server.services.attachments import reshare
 from server.services.context import services
 from server.services.documents import find_party
 
-NOT_FOUND = "no such review, or you do not take part in it"
 # Each state may move only forward, one step at a time.
 NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: ReviewState.CLOSED}
-
-
-def find_review(user: User, rid: str) -> Review:
-    """The review named by slug or id, if the user takes part in it; else 404."""
-    review = db_session().scalar(select(Review).where(Review.named(rid)))
-    if review is None or not can_see_review(user, review):
-        raise NotFound(NOT_FOUND)
-    return review
 
 
 def review_payload(review: Review) -> dict[str, Any]:
@@ -71,13 +67,11 @@ def _parties(codes: list[str], kind: PartyKind, field: str) -> list[Party]:
 
 def create_review(user: User, data: dict[str, Any]) -> dict[str, Any]:
     """Open a review; the creator's organisation is always among its organisers."""
-    own = [m.party.code for m in user.memberships if m.role == Role.ORGANISER]
-    if not own:
-        raise Forbidden("only organisers open reviews")
+    opener = require_review_opener(user)
     session = db_session()
     if session.scalar(select(Review).where(Review.slug == data["slug"])) is not None:
         raise Problem(409, f"a review {data['slug']!r} exists already", "review-exists")
-    organisers = sorted(set(data.get("organisers", [])) | {own[0]})
+    organisers = sorted(set(data.get("organisers", [])) | {opener.code})
     roles = {
         ParticipantRole.STATE: _parties(data["states"], PartyKind.STATE, "states"),
         ParticipantRole.ORGANISER: _parties(organisers, PartyKind.ORGANISATION, "organisers"),
@@ -117,8 +111,7 @@ def list_reviews(user: User) -> list[dict[str, Any]]:
 def change_state(user: User, rid: str, state: str) -> dict[str, Any]:
     """Move a review on (open -> agreement -> closed); organisers only."""
     review = find_review(user, rid)
-    if not organises(user, review):
-        raise Forbidden("only the review's organisers change its state")
+    require_organiser(user, review, "only the review's organisers change its state")
     current = ReviewState(review.state)
     wanted = ReviewState(state)
     if NEXT_STATE.get(current) != wanted:
@@ -150,7 +143,7 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
     party = find_party(code)
     if not can_write_for(user, code):
         raise Forbidden("only the State's own experts share its documents")
-    if review.role_of(code) != ParticipantRole.STATE:
+    if not takes_part_as_state(review, code):
         raise Problem(
             422, f"{code} does not take part in this review as a State", "not-a-participant"
         )

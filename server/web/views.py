@@ -32,8 +32,8 @@ from repo_store.names import InvalidName
 from server.auth import client_address, csrf
 from server.db import db_session
 from server.errors import Problem
-from server.models import ParticipantRole, ReviewState, Role, User
-from server.permissions import can_write_for, organises
+from server.models import ReviewState, User
+from server.permissions import find_review, heads_of, may_decide_comments, organiser_party
 from server.schemas import (
     ApprovalCreateSchema,
     CommentCreateSchema,
@@ -263,7 +263,7 @@ def _shared_documents(user: User, rid: str) -> dict[tuple[str, str], SharedDocum
 @bp.route("/reviews/<rid>")
 def review_page(rid: str) -> str:
     user = _user()
-    review = reviews.find_review(user, rid)
+    review = find_review(user, rid)
     shared = _shared_documents(user, rid)
     # A thread is open while its first comment is: replies carry no status of their own.
     open_threads = [
@@ -283,16 +283,8 @@ def review_page(rid: str) -> str:
     by_state: dict[str, list[SharedDocument]] = defaultdict(list)
     for doc in shared.values():
         by_state[doc.party].append(doc)
-    is_organiser = organises(user, review)
-    organiser_party = next(
-        (
-            m.party.code
-            for m in user.memberships
-            if m.role == Role.ORGANISER
-            and review.role_of(m.party.code) == ParticipantRole.ORGANISER
-        ),
-        None,
-    )
+    organiser = organiser_party(user, review)
+    is_organiser = organiser is not None
     bundle = None
     if is_organiser:
         path = bundles.bundle_path(review)
@@ -307,10 +299,10 @@ def review_page(rid: str) -> str:
         approvals=standing,
         missing=approvals.missing_approvals(review) if is_organiser else [],
         is_organiser=is_organiser,
-        heads_of={code for code in user.party_codes() if user.role_in(code) == Role.HEAD},
+        heads_of=heads_of(user),
         bundle=bundle,
-        readme=readme_text(review.slug, organiser_party) if organiser_party else "",
-        organiser_principal=principal(organiser_party) if organiser_party else "",
+        readme=readme_text(review.slug, organiser) if organiser else "",
+        organiser_principal=principal(organiser) if organiser else "",
     )
 
 
@@ -379,7 +371,7 @@ def _by_block(threads: list[Thread]) -> tuple[dict[str, list[Thread]], list[Thre
 
 def _document_in_review(user: User, rid: str, party: str, slug: str) -> tuple[Any, list[str]]:
     """The review and the versions of this document shared into it; 404 when none are."""
-    review = reviews.find_review(user, rid)
+    review = find_review(user, rid)
     shared = [
         s["version"]
         for s in reviews.list_shares(user, rid)
@@ -393,7 +385,7 @@ def _document_in_review(user: User, rid: str, party: str, slug: str) -> tuple[An
 def _comment_context(user: User, review: Any, party: str) -> dict[str, Any]:
     return {
         "can_comment": review.state != ReviewState.CLOSED,
-        "can_decide": organises(user, review) or can_write_for(user, party),
+        "can_decide": may_decide_comments(user, review, party),
         "user_email": user.email,
     }
 
@@ -556,7 +548,7 @@ def _comment_form_data() -> dict[str, Any]:
 @bp.route("/reviews/<rid>/comments", methods=["POST"])
 def post_comment(rid: str) -> Any:
     user = _user()
-    review = reviews.find_review(user, rid)
+    review = find_review(user, rid)
     back = _back(url_for("web.review_page", rid=rid))
     data = _comment_form_data()
     try:

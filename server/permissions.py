@@ -12,7 +12,6 @@ import enum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
-from werkzeug.exceptions import Forbidden, NotFound
 
 from server.db import db_session
 from server.models import (
@@ -26,6 +25,7 @@ from server.models import (
     Share,
     User,
 )
+from server.services.errors import Forbidden, NotFound
 
 REVIEW_NOT_FOUND = "no such review, or you do not take part in it"
 

@@ -6,12 +6,10 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden
 
 from keys.protocol import APPROVAL_NAMESPACE
 from keys.statements import canonical_json
 from server.db import db_session
-from server.errors import Problem
 from server.models import (
     Approval,
     Review,
@@ -24,6 +22,7 @@ from server.permissions import find_review, may_approve, takes_part_as_state
 from server.services import audit
 from server.services.context import services
 from server.services.documents import find_party
+from server.services.errors import Conflict, Forbidden, Invalid
 
 STATEMENT_TYPE = "peerlex-approval/v1"
 
@@ -62,17 +61,14 @@ def approve(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
     if not may_approve(user, code):
         raise Forbidden("only the head of the State's delegation approves its documents")
     if not takes_part_as_state(review, code):
-        raise Problem(
-            422, f"{code} does not take part in this review as a State", "not-a-participant"
-        )
+        raise Invalid(f"{code} does not take part in this review as a State", "not-a-participant")
     if review.state != ReviewState.AGREEMENT:
-        raise Problem(
-            409, f"approvals are made in the agreement state, not {review.state}", "wrong-state"
+        raise Conflict(
+            f"approvals are made in the agreement state, not {review.state}", "wrong-state"
         )
     latest = latest_shares(review).get((code, slug))
     if latest is None or latest.version != version:
-        raise Problem(
-            422,
+        raise Invalid(
             "only the version last shared into this review can be approved",
             "not-the-shared-version",
             current=latest.version if latest else None,
@@ -106,7 +102,7 @@ def approve(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
     session = db_session()
     session.add(approval)
     session.flush()
-    audit.record("approval.create", f"{code}/{slug}@{version}", review_id=review.id)
+    audit.record(user, "approval.create", f"{code}/{slug}@{version}", review_id=review.id)
     session.commit()
     session.refresh(approval)
     return approval_payload(approval)

@@ -14,12 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app, g, request
-from flask_login import current_user
 from sqlalchemy import Connection, event, func, select, text, update
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
-from werkzeug.exceptions import NotFound
 
 from keys import sshsig
 from keys.merkle import (
@@ -32,8 +29,7 @@ from keys.merkle import (
 )
 from keys.party_keys import KeyStore, KeyStoreError, PartyKeys
 from keys.protocol import AUDIT_NAMESPACE, principal
-from server.db import Database, db_session
-from server.errors import Problem
+from server.db import db_session
 from server.models import (
     AuditCheckpoint,
     AuditEntry,
@@ -41,15 +37,15 @@ from server.models import (
     utcnow,
 )
 from server.permissions import audit_scope, require_admin, require_audit_reader, review_named
-from server.services.context import services
+from server.services.context import request_id, services
+from server.services.errors import Corrupt, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 # No scheduler runs beside the server: a checkpoint is made at an audit read or write once the
 # newest is this old (and on demand, and by `peerlex-server audit checkpoint`).
 CHECKPOINT_EVERY = timedelta(hours=1)
-# API answers recorded as denied attempts (when the URL matches a route). A 409 (stale base,
-# wrong state) is not an access decision and changes nothing, so it is not recorded.
-DENIED_STATUSES = frozenset({401, 403, 404})
+# The key, in a request's session info, that says the request wrote to the log.
+AUDIT_WRITTEN = "peerlex_audit_written"
 # Serialises leaf numbering across PostgreSQL transactions (SQLite has one writer anyway).
 _PG_LOCK_KEY = 0x7065_6572_6C65_78
 _LEAF_COLUMNS = (
@@ -124,7 +120,7 @@ def _seal(_mapper: Mapper[AuditEntry], connection: Connection, entry: AuditEntry
     set_committed_value(entry, "leaf_hash", digest)
 
 
-def _new_entry(
+def new_entry(
     user_email: str | None,
     action: str,
     target: str,
@@ -138,86 +134,32 @@ def _new_entry(
         action=action[:64],
         target=target[:300],
         review_id=review_id,
-        request_id=g.get("request_id", "-"),
+        request_id=request_id(),
         outcome=outcome,
         details=json.dumps(details, sort_keys=True, ensure_ascii=False, default=str),
     )
 
 
-def _caller_email() -> str | None:
-    user = current_user
-    return user.email if user and user.is_authenticated else None
-
-
 def record(
-    action: str, target: str, *, outcome: str = "ok", review_id: int | None = None, **details: Any
+    user: User | None,
+    action: str,
+    target: str,
+    *,
+    outcome: str = "ok",
+    review_id: int | None = None,
+    **details: Any,
 ) -> AuditEntry:
-    """Add an audit entry for the current request to the open transaction."""
-    entry = _new_entry(_caller_email(), action, target, outcome, review_id, details)
-    db_session().add(entry)
-    g.audit_written = True
+    """Add an audit entry, by user, to the open transaction of the current request."""
+    entry = new_entry(user.email if user else None, action, target, outcome, review_id, details)
+    session = db_session()
+    session.add(entry)
+    # Read once the response is made, to keep checkpoints fresh (server/api/denied.py).
+    session.info[AUDIT_WRITTEN] = True
     return entry
 
 
-def _own_session() -> Session:
-    database: Database = current_app.extensions["peerlex.db"]
-    return database.sessions()
-
-
-def _review_of_request(session: Session) -> int | None:
-    rid = (request.view_args or {}).get("rid")
-    if not isinstance(rid, str):
-        return None
-    found = review_named(rid, session)
-    return None if found is None else found.id
-
-
-def _record_denied(status: int, email: str | None) -> None:
-    details: dict[str, Any] = {"status": status, "method": request.method}
-    if request.query_string:
-        details["query"] = request.query_string.decode("utf-8", "replace")[:500]
-    if request.endpoint in ("auth.login", "auth.create_token"):
-        body = request.get_json(silent=True)
-        attempted = body.get("email") if isinstance(body, dict) else None
-        if isinstance(attempted, str):
-            details["email"] = attempted[:254]
-    with _own_session() as session:
-        session.add(
-            _new_entry(
-                email,
-                f"{request.method} {request.endpoint or '-'}",
-                request.path,
-                "denied",
-                _review_of_request(session),
-                details,
-            )
-        )
-        session.commit()
-
-
-def _release_request_session() -> None:
-    # The response is made: what the request meant to keep is committed, and its session
-    # would be rolled back when closed anyway. Ending its transaction now frees the SQLite
-    # write lock it may hold, which the audit's own short transaction would otherwise wait on.
-    pending: Session | None = g.get("db_session")
-    if pending is not None and pending.in_transaction():
-        pending.rollback()
-
-
-def after_request(status: int, *, api: bool) -> None:
-    """Record a denied API request and keep checkpoints fresh; log failures, never raise."""
-    # A 404 for a URL that matches no route asked for nothing, so it is not an attempt.
-    denied = api and status in DENIED_STATUSES and request.url_rule is not None
-    if not denied and not (status < 400 and g.get("audit_written")):
-        return
-    try:
-        email = _caller_email() if denied else None
-        _release_request_session()
-        if denied:
-            _record_denied(status, email)
-        ensure_recent_checkpoint()
-    except Exception:
-        log.exception("audit: could not record %s %s (%s)", request.method, request.path, status)
+def own_session() -> Session:
+    return services().database.sessions()
 
 
 def ensure_deployment_key(keys: KeyStore) -> None:
@@ -355,7 +297,7 @@ def ensure_recent_checkpoint(session: Session | None = None) -> AuditCheckpoint:
         if made:
             session.flush()
         return checkpoint
-    with _own_session() as own:
+    with own_session() as own:
         checkpoint, made = _recent_checkpoint(own)
         if made:
             own.commit()
@@ -370,12 +312,11 @@ def checkpoint_on_demand(user: User) -> dict[str, Any]:
         checkpoint = make_checkpoint(session)
     except AuditLogCorrupt as exc:
         log.error("audit: checkpoint refused: %s", exc)
-        raise Problem(
-            500,
+        raise Corrupt(
             "the audit log does not verify; run `peerlex-server audit verify`",
             "audit-log-corrupt",
         ) from exc
-    record("audit.checkpoint", f"size {checkpoint.size}")
+    record(user, "audit.checkpoint", f"size {checkpoint.size}")
     session.commit()
     return checkpoint_payload(checkpoint)
 
@@ -415,9 +356,9 @@ def _stored_tree(session: Session, size: int) -> MerkleTree:
     try:
         tree = MerkleTree(bytes.fromhex(digest or "") for digest in session.scalars(query))
     except ValueError as exc:
-        raise Problem(500, "the audit log has a malformed leaf hash", "audit-log-corrupt") from exc
+        raise Corrupt("the audit log has a malformed leaf hash", "audit-log-corrupt") from exc
     if tree.size != size:
-        raise Problem(500, "the audit log is missing entries", "audit-log-corrupt")
+        raise Corrupt("the audit log is missing entries", "audit-log-corrupt")
     return tree
 
 
@@ -426,7 +367,7 @@ def _tree_size(session: Session, wanted: int | None, default: int, name: str) ->
     available = _log_size(session)
     if size > available:
         message = f"the log has {available} entries"
-        raise Problem(422, message, "invalid-size", errors={name: [message]})
+        raise Invalid(message, "invalid-size", errors={name: [message]})
     return size
 
 
@@ -486,7 +427,7 @@ def consistency(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
     old = query["from_"]
     if old > new:
         message = "from must not be larger than to"
-        raise Problem(422, message, "invalid-size", errors={"from": [message]})
+        raise Invalid(message, "invalid-size", errors={"from": [message]})
     tree = _stored_tree(session, new)
     return {
         "from_": old,
@@ -553,8 +494,7 @@ def verify_audit_log(held: Iterable[HeldCheckpoint] = ()) -> list[str]:
     Reads without a write lock. The checkpoints are read before the rows: a checkpoint only
     covers rows committed before it, so the rows read after it are never too few.
     """
-    database: Database = current_app.extensions["peerlex.db"]
-    with database.read_sessions() as session:
+    with services().database.read_sessions() as session:
         checkpoints = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)))
         scan = _scan_log(session)
     problems = list(scan.problems)
@@ -585,8 +525,7 @@ def verify_audit_log(held: Iterable[HeldCheckpoint] = ()) -> list[str]:
 
 def log_summary() -> tuple[int, int]:
     """(entries, checkpoints) in the log."""
-    database: Database = current_app.extensions["peerlex.db"]
-    with database.read_sessions() as session:
+    with services().database.read_sessions() as session:
         entries = session.scalar(select(func.count()).select_from(AuditEntry)) or 0
         checkpoints = session.scalar(select(func.count()).select_from(AuditCheckpoint)) or 0
     return int(entries), int(checkpoints)

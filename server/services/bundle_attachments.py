@@ -7,11 +7,11 @@ from typing import Any
 
 from repo_store.attachments import list_attachments
 from server.db import db_session
-from server.errors import Problem
 from server.models import Approval, BundleRewrap, Review
 from server.permissions import review_organisations
 from server.services.attachments import blob_store
 from server.services.context import services
+from server.services.errors import Conflict
 from server.services.recipients import recipients_of
 
 
@@ -45,8 +45,7 @@ def bundle_attachments(
     for code, slug in sorted(approvals):
         records = list_attachments(store, code, slug)
         if records and not recipients:
-            raise Problem(
-                409,
+            raise Conflict(
                 "no organisation of this review has registered an offline age "
                 "recipient to encrypt the attachments to",
                 "no-offline-recipient",

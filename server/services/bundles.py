@@ -14,8 +14,6 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from werkzeug.exceptions import NotFound
-
 from keys.bundle_format import (
     ALLOWED_SIGNERS,
     APPROVED_REFS,
@@ -32,7 +30,6 @@ from keys.protocol import BUNDLE_NAMESPACE
 from keys.statements import canonical_json
 from repo_store.shallow_repos import approved_repository
 from server.db import db_session
-from server.errors import Problem
 from server.models import ParticipantRole, Review, ReviewState, User
 from server.permissions import find_review, require_organiser
 from server.services import audit
@@ -40,6 +37,7 @@ from server.services.approvals import active_approvals, missing_approvals
 from server.services.bundle_attachments import bundle_attachments
 from server.services.bundle_readme import readme_text
 from server.services.context import services
+from server.services.errors import Conflict, NotFound
 from server.services.signers import allowed_signers_text
 
 # The audit log's newest signed checkpoint when the bundle was built (docs/audit.md).
@@ -96,16 +94,16 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
     review = find_review(user, rid)
     organiser = require_organiser(user, review, ONLY_ORGANISERS)
     if review.state == ReviewState.OPEN:
-        raise Problem(409, "the review is still open: move it to agreement first", "wrong-state")
+        raise Conflict("the review is still open: move it to agreement first", "wrong-state")
     missing = missing_approvals(review)
     if missing:
-        raise Problem(
-            409, "not every shared document is approved", "approvals-missing", missing=missing
+        raise Conflict(
+            "not every shared document is approved", "approvals-missing", missing=missing
         )
     approvals = active_approvals(review)
     if not approvals:
-        raise Problem(
-            409, "nothing was shared and approved in this review", "approvals-missing", missing=[]
+        raise Conflict(
+            "nothing was shared and approved in this review", "approvals-missing", missing=[]
         )
     store, keys = services().store, services().keys
     checkpoint = audit.checkpoint_payload(audit.ensure_recent_checkpoint(db_session()))
@@ -182,7 +180,7 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
         _write_deterministic_tar(handle, review.slug, files, int(newest.timestamp()))
     review.state = ReviewState.CLOSED.value
     digest = _digest(path)
-    audit.record("bundle.build", review.slug, review_id=review.id, sha256=digest)
+    audit.record(user, "bundle.build", review.slug, review_id=review.id, sha256=digest)
     db_session().commit()
     return {
         "review": review.slug,

@@ -10,11 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from werkzeug.exceptions import Forbidden, NotFound
 
 from repo_store.anchor import Anchor, Reanchored, locate_quote, reanchor
 from server.db import db_session
-from server.errors import Problem
 from server.models import (
     ID_MAX,
     AnchorCache,
@@ -29,6 +27,7 @@ from server.models import (
 from server.permissions import find_review, may_edit_comment, may_set_comment_status
 from server.services import audit
 from server.services.context import services
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 
 NOT_SHARED = "that version is not shared in this review"
 
@@ -81,7 +80,7 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
     """Comment on a quote of a shared version, or reply to a comment of the same review."""
     review = find_review(user, rid)
     if review.state == ReviewState.CLOSED:
-        raise Problem(409, "the review is closed", "review-closed")
+        raise Conflict("the review is closed", "review-closed")
     session = db_session()
     comment = Comment(
         review_id=review.id,
@@ -92,8 +91,7 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
     if data.get("parent") is not None:
         parent = session.get(Comment, data["parent"])
         if parent is None or parent.review_id != review.id:
-            raise Problem(
-                422,
+            raise Invalid(
                 "parent is not a comment of this review",
                 "invalid-parent",
                 errors={"parent": ["not a comment of this review"]},
@@ -117,15 +115,14 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
     else:
         missing = [f for f in ("party", "slug", "version", "quote") if not data.get(f)]
         if missing:
-            raise Problem(
-                422,
+            raise Invalid(
                 "a comment needs party, slug, version and quote",
                 "missing-fields",
                 errors={f: ["required unless replying to a comment"] for f in missing},
             )
         code, slug, version = data["party"], data["slug"], data["version"]
         if not _shared(review, code, slug, version):
-            raise Problem(422, NOT_SHARED, "not-shared", errors={"version": [NOT_SHARED]})
+            raise Invalid(NOT_SHARED, "not-shared", errors={"version": [NOT_SHARED]})
         text = services().store.read_document(code, slug, version).content
         anchor = locate_quote(
             text,
@@ -135,8 +132,7 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
             block=data.get("block"),
         )
         if anchor is None:
-            raise Problem(
-                422,
+            raise Invalid(
                 "the quote does not occur in that version",
                 "quote-not-found",
                 errors={"quote": ["does not occur in that version"]},
@@ -148,7 +144,11 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
     session.add(comment)
     session.flush()
     audit.record(
-        "comment.create", f"comment/{comment.id}", review_id=review.id, parent=comment.parent_id
+        user,
+        "comment.create",
+        f"comment/{comment.id}",
+        review_id=review.id,
+        parent=comment.parent_id,
     )
     session.commit()
     session.refresh(comment)
@@ -162,7 +162,7 @@ def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) 
     if comment is None or comment.review_id != review.id:
         raise NotFound("no such comment in this review")
     if review.state == ReviewState.CLOSED:
-        raise Problem(409, "the review is closed", "review-closed")
+        raise Conflict("the review is closed", "review-closed")
     if "body" in data and not may_edit_comment(user, comment.author_id):
         raise Forbidden("only its author edits a comment")
     if "status" in data and not may_set_comment_status(
@@ -174,6 +174,7 @@ def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) 
         setattr(comment, key, value)
     comment.updated_at = utcnow()
     audit.record(
+        user,
         "comment.update",
         f"comment/{comment.id}",
         review_id=review.id,
@@ -237,7 +238,7 @@ def list_comments(user: User, rid: str, query: dict[str, Any]) -> list[dict[str,
     review = find_review(user, rid)
     code, slug, version = query.get("party"), query.get("slug"), query.get("version")
     if version is not None and (code is None or slug is None):
-        raise Problem(422, "version needs party and slug", "missing-fields")
+        raise Invalid("version needs party and slug", "missing-fields")
     if version is not None and not _shared(review, code or "", slug or "", version):
         raise NotFound(NOT_SHARED)
     select_comments = select(Comment).where(Comment.review_id == review.id)

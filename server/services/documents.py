@@ -10,20 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from repo_store.commits import CommitInfo, Identity, SignatureCheck, check_signature
 from repo_store.errors import UnknownVersion
 from repo_store.names import check_party, check_slug
 from repo_store.store import Document
 from server.db import db_session
-from server.errors import Problem
 from server.models import Party, Share, User
 from server.permissions import Access, document_access, shared_versions
 from server.services import audit
 from server.services.context import services
+from server.services.errors import Invalid, NotFound
 from server.services.limits import check_document_blocks
 
 NOT_FOUND = "no such document, or you may not see it"
@@ -51,7 +49,10 @@ class Visibility:
 
 def visibility(user: User, code: str, slug: str) -> Visibility:
     """What the user may read of a document; worked out once per request."""
-    cache: dict[tuple[int, str, str], Visibility] = g.setdefault("peerlex_visibility", {})
+    # The session lives as long as the request: its info is the request's scratch space.
+    cache: dict[tuple[int, str, str], Visibility] = db_session().info.setdefault(
+        "peerlex_visibility", {}
+    )
     key = (user.id, code, slug)
     if key not in cache:
         find_party(code)
@@ -164,8 +165,8 @@ def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> Sav
             message=data["message"],
         )
     except UnknownVersion as exc:
-        raise Problem(422, str(exc), "unknown-base") from exc
-    audit.record("document.save", f"{code}/{slug}", version=version, created=created)
+        raise Invalid(str(exc), "unknown-base") from exc
+    audit.record(user, "document.save", f"{code}/{slug}", version=version, created=created)
     db_session().commit()
     doc = store.read_document(code, slug, version)
     return SavedDocument(document_payload(code, doc, doc.version.parent, content=False), created)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden, NotFound
 
 from keys.age import AgeError, parse_recipient
 from server.db import db_session
-from server.errors import Problem
 from server.models import OfflineRecipient, User
 from server.permissions import is_member, may_manage_recipients
 from server.services import audit
 from server.services.documents import find_party
+from server.services.errors import Forbidden, Invalid, NotFound
 
 
 def _payload(row: OfflineRecipient) -> dict[str, Any]:
@@ -35,8 +34,7 @@ def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]
     try:
         parse_recipient(data["recipient"])
     except AgeError as exc:
-        raise Problem(
-            422,
+        raise Invalid(
             "not an age X25519 recipient",
             "invalid-recipient",
             errors={"recipient": [str(exc)]},
@@ -54,7 +52,7 @@ def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]
     )
     session.add(row)
     session.flush()
-    audit.record("recipient.add", f"{code}/{data['recipient']}")
+    audit.record(user, "recipient.add", f"{code}/{data['recipient']}")
     session.commit()
     session.refresh(row)
     return _payload(row)

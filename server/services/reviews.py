@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden
 
 from server.db import db_session
-from server.errors import Problem
 from server.models import (
     Approval,
     ParticipantRole,
@@ -32,6 +30,7 @@ from server.services import audit
 from server.services.attachments import reshare
 from server.services.context import services
 from server.services.documents import find_party
+from server.services.errors import Conflict, Forbidden, Invalid
 
 # Each state may move only forward, one step at a time.
 NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: ReviewState.CLOSED}
@@ -55,8 +54,7 @@ def _parties(codes: list[str], kind: PartyKind, field: str) -> list[Party]:
     for code in codes:
         party = db_session().scalar(select(Party).where(Party.code == code))
         if party is None or party.kind != kind:
-            raise Problem(
-                422,
+            raise Invalid(
                 f"{field}: {code} is not a known {kind.value}",
                 "invalid-party",
                 errors={field: [f"{code} is not a known {kind.value}"]},
@@ -70,7 +68,7 @@ def create_review(user: User, data: dict[str, Any]) -> dict[str, Any]:
     opener = require_review_opener(user)
     session = db_session()
     if session.scalar(select(Review).where(Review.slug == data["slug"])) is not None:
-        raise Problem(409, f"a review {data['slug']!r} exists already", "review-exists")
+        raise Conflict(f"a review {data['slug']!r} exists already", "review-exists")
     organisers = sorted(set(data.get("organisers", [])) | {opener.code})
     roles = {
         ParticipantRole.STATE: _parties(data["states"], PartyKind.STATE, "states"),
@@ -81,14 +79,14 @@ def create_review(user: User, data: dict[str, Any]) -> dict[str, Any]:
     }
     codes = [p.code for parties in roles.values() for p in parties]
     if len(codes) != len(set(codes)):
-        raise Problem(422, "a party may take part in a review in one role only", "duplicate-party")
+        raise Invalid("a party may take part in a review in one role only", "duplicate-party")
     review = Review(slug=data["slug"], title=data["title"], created_by_id=user.id)
     for role, parties in roles.items():
         for party in parties:
             review.participants.append(ReviewParticipant(party=party, role=role.value))
     session.add(review)
     session.flush()
-    audit.record("review.create", review.slug, review_id=review.id, participants=codes)
+    audit.record(user, "review.create", review.slug, review_id=review.id, participants=codes)
     session.commit()
     return review_payload(review)
 
@@ -115,13 +113,12 @@ def change_state(user: User, rid: str, state: str) -> dict[str, Any]:
     current = ReviewState(review.state)
     wanted = ReviewState(state)
     if NEXT_STATE.get(current) != wanted:
-        raise Problem(
-            409,
+        raise Conflict(
             f"a review in state {current.value} cannot move to {wanted.value}",
             "invalid-transition",
         )
     review.state = wanted.value
-    audit.record("review.state", review.slug, review_id=review.id, state=wanted.value)
+    audit.record(user, "review.state", review.slug, review_id=review.id, state=wanted.value)
     db_session().commit()
     return review_payload(review)
 
@@ -144,17 +141,15 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
     if not can_write_for(user, code):
         raise Forbidden("only the State's own experts share its documents")
     if not takes_part_as_state(review, code):
-        raise Problem(
-            422, f"{code} does not take part in this review as a State", "not-a-participant"
-        )
+        raise Invalid(f"{code} does not take part in this review as a State", "not-a-participant")
     if review.state == ReviewState.CLOSED:
-        raise Problem(409, "the review is closed", "review-closed")
+        raise Conflict("the review is closed", "review-closed")
     store = services().store
     if (
         not store.in_history(code, slug, version)
         or store.current_version(code, slug, version) != version
     ):
-        raise Problem(422, f"{version} is not a version of {code}/{slug}", "unknown-version")
+        raise Invalid(f"{version} is not a version of {code}/{slug}", "unknown-version")
     session = db_session()
     existing = session.scalar(
         select(Share).where(
@@ -166,13 +161,13 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
     )
     if existing is not None:
         return share_payload(existing), False
-    void_approvals(review, party, slug)
+    void_approvals(user, review, party, slug)
     share = Share(
         review_id=review.id, party=party, slug=slug, version=version, shared_by_id=user.id
     )
     session.add(share)
     session.flush()
-    audit.record("share.create", f"{code}/{slug}@{version}", review_id=review.id)
+    audit.record(user, "share.create", f"{code}/{slug}@{version}", review_id=review.id)
     # The review's parties may now read the document's attachments: re-wrap their headers
     # before the share is committed, so a failure leaves no share without readable files.
     reshare(code, slug, user)
@@ -180,7 +175,7 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
     return share_payload(share), True
 
 
-def void_approvals(review: Review, party: Party, slug: str) -> None:
+def void_approvals(user: User, review: Review, party: Party, slug: str) -> None:
     """A newer share replaces what was approved: the old approval no longer counts."""
     for approval in db_session().scalars(
         select(Approval).where(
@@ -192,7 +187,7 @@ def void_approvals(review: Review, party: Party, slug: str) -> None:
     ):
         approval.voided_at = utcnow()
         audit.record(
-            "approval.void", f"{party.code}/{slug}@{approval.version}", review_id=review.id
+            user, "approval.void", f"{party.code}/{slug}@{approval.version}", review_id=review.id
         )
 
 

@@ -21,17 +21,16 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests, Unauthorized
 
 from keys.protocol import principal
 from repo_store.diff import parse_blocks
 from repo_store.diff.pages import page_starts
-from repo_store.errors import DocumentNotFound, RepositoryNotFound, UnknownVersion
 from repo_store.names import InvalidName
 from server.auth import client_address, csrf
 from server.db import db_session
-from server.errors import Problem
+from server.errors import STORAGE_ERRORS, domain_error, retry_headers, status_of
 from server.models import ReviewState, User
 from server.permissions import find_review, heads_of, may_decide_comments, organiser_party
 from server.schemas import (
@@ -46,6 +45,7 @@ from server.schemas import (
 from server.services import approvals, attachments, bundles, comments, diffs, documents, reviews
 from server.services.bundle_readme import readme_text
 from server.services.context import services
+from server.services.errors import DomainError, Invalid
 from server.services.limits import is_expensive, work_gate
 from server.services.users import list_parties
 from server.signin import authenticate, end_session, start_session
@@ -134,12 +134,19 @@ def here_for_sign_in() -> str | None:
     return safe_next(request.path + ("?" + query if query else ""))
 
 
-@bp.errorhandler(InvalidName)
-@bp.errorhandler(DocumentNotFound)
-@bp.errorhandler(RepositoryNotFound)
-@bp.errorhandler(UnknownVersion)
-def _not_found(error: Exception) -> Any:
-    return _error_page(404)
+def _domain_error(error: Exception) -> Any:
+    """A refusal of the domain, with the status the API gives it (server/errors.py)."""
+    found = domain_error(error)
+    status = status_of(found)
+    page, status = _error_page(status, found.detail if status < 500 or status == 503 else None)
+    response = make_response(page, status)
+    response.headers.update(retry_headers(found))
+    return response
+
+
+_REFUSALS: list[type[Exception]] = [DomainError, *STORAGE_ERRORS]
+for _kind in _REFUSALS:
+    bp.register_error_handler(_kind, _domain_error)
 
 
 @bp.errorhandler(ValidationError)
@@ -432,11 +439,22 @@ def _blocks_page(content: str, page: int) -> tuple[list[Any], Pager]:
     return blocks[first:end], Pager(page, len(starts), first, end, len(blocks))
 
 
+def _versions_asked(schema: Schema, asked: dict[str, str]) -> dict[str, Any]:
+    """The versions a page's URL names; one that is no commit id names nothing: 404."""
+    try:
+        loaded: dict[str, Any] = schema.load(asked)
+    except ValidationError as exc:
+        raise InvalidName(_messages(exc)) from exc
+    return loaded
+
+
 @bp.route("/reviews/<rid>/documents/<party>/<slug>")
 def document_page(rid: str, party: str, slug: str) -> str:
     user = _user()
     review, shared = _document_in_review(user, rid, party, slug)
-    query = VersionQuerySchema().load({k: v for k, v in request.args.items() if k == "version"})
+    query = _versions_asked(
+        VersionQuerySchema(), {k: v for k, v in request.args.items() if k == "version"}
+    )
     doc = documents.get_document(user, party, slug, query.get("version"))
     version = doc["version"]["commit"]
     threads = _threads(user, rid, party, slug, version) if version in shared else []
@@ -503,8 +521,8 @@ def _rows(blocks: list[dict[str, Any]]) -> list[RedlineRow]:
 def redline_page(rid: str, party: str, slug: str) -> str:
     user = _user()
     review, shared = _document_in_review(user, rid, party, slug)
-    query = DiffQuerySchema().load(
-        {k: v for k, v in request.args.items() if k in ("from", "to") and v}
+    query = _versions_asked(
+        DiffQuerySchema(), {k: v for k, v in request.args.items() if k in ("from", "to") and v}
     )
     view = "side" if request.args.get("view") == "side" else "inline"
     found = diffs.diff_page(user, party, slug, query["from_"], query["to"], "json", _page_number())
@@ -555,10 +573,8 @@ def post_comment(rid: str) -> Any:
         created = comments.create_comment(user, rid, CommentCreateSchema().load(data))
     except ValidationError as exc:
         return _comment_retry(review, data, back, _messages(exc))
-    except Problem as exc:
-        if exc.code != 422:
-            raise
-        return _comment_retry(review, data, back, exc.description or "")
+    except Invalid as exc:
+        return _comment_retry(review, data, back, exc.detail)
     return redirect(f"{back.split('#')[0]}#comment-{created['id']}")
 
 

@@ -26,6 +26,7 @@ from keys.merkle import (
     verify_inclusion,
 )
 from keys.protocol import AUDIT_NAMESPACE, principal
+from server.api import denied
 from server.models import utcnow
 from server.services import audit
 from tests.bundle_fixtures import Agreed
@@ -316,8 +317,8 @@ def test_a_failing_audit_never_breaks_the_response(
     def broken(*_args: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(audit, "_record_denied", broken)
-    with caplog.at_level(logging.ERROR, logger="server.services.audit"):
+    monkeypatch.setattr(denied, "_record_denied", broken)
+    with caplog.at_level(logging.ERROR, logger="server.api.denied"):
         response = world["peer"].get("/api/v1/parties/BLR/documents/export-law")
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"

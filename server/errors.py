@@ -32,6 +32,7 @@ from server.services.errors import (
     DomainError,
     Forbidden,
     Invalid,
+    Malformed,
     NotFound,
     TooLarge,
 )
@@ -97,9 +98,10 @@ class ProblemApi(Api):  # type: ignore[misc]
 
 
 # The domain's errors and their statuses, for the API and the pages alike. A name that breaks
-# the strict patterns (party code, slug, commit id) names nothing anyone may see: 404, as for
-# anything else one may not see (DESIGN.md §1).
+# the strict patterns (party code, slug, commit id) is bad input, a 400 that changes nothing
+# (DESIGN.md §10), not an attempt on something hidden: a 404 would be audited as one.
 STATUSES: dict[type[DomainError], int] = {
+    Malformed: 400,
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
@@ -111,7 +113,7 @@ STATUSES: dict[type[DomainError], int] = {
 
 # The storage layer's errors, each said as the domain error it is.
 STORAGE_ERRORS: dict[type[Exception], Callable[[Any], DomainError]] = {
-    InvalidName: lambda error: NotFound(str(error), "invalid-name"),
+    InvalidName: lambda error: Malformed(str(error), "invalid-name"),
     RepositoryNotFound: lambda _error: NotFound("no such document or version"),
     DocumentNotFound: lambda _error: NotFound("no such document or version"),
     UnknownVersion: lambda _error: NotFound("no such version of this document"),

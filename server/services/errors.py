@@ -19,6 +19,10 @@ class DomainError(Exception):
         self.extra = extra
 
 
+class Malformed(DomainError):
+    """Input that breaks a strict pattern (a party code, slug or commit id): it names nothing."""
+
+
 class NotFound(DomainError):
     """No such thing, or the user may not see it (the two are never told apart)."""
 

@@ -21,13 +21,12 @@ from flask import (
 )
 from flask_babel import gettext
 from flask_login import current_user
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, NotFound, TooManyRequests, Unauthorized
 
 from keys.protocol import principal
 from repo_store.diff import parse_blocks
 from repo_store.diff.pages import page_starts
-from repo_store.names import InvalidName
 from server.auth import client_address, csrf
 from server.db import db_session
 from server.errors import STORAGE_ERRORS, domain_error, retry_headers, status_of
@@ -439,22 +438,11 @@ def _blocks_page(content: str, page: int) -> tuple[list[Any], Pager]:
     return blocks[first:end], Pager(page, len(starts), first, end, len(blocks))
 
 
-def _versions_asked(schema: Schema, asked: dict[str, str]) -> dict[str, Any]:
-    """The versions a page's URL names; one that is no commit id names nothing: 404."""
-    try:
-        loaded: dict[str, Any] = schema.load(asked)
-    except ValidationError as exc:
-        raise InvalidName(_messages(exc)) from exc
-    return loaded
-
-
 @bp.route("/reviews/<rid>/documents/<party>/<slug>")
 def document_page(rid: str, party: str, slug: str) -> str:
     user = _user()
     review, shared = _document_in_review(user, rid, party, slug)
-    query = _versions_asked(
-        VersionQuerySchema(), {k: v for k, v in request.args.items() if k == "version"}
-    )
+    query = VersionQuerySchema().load({k: v for k, v in request.args.items() if k == "version"})
     doc = documents.get_document(user, party, slug, query.get("version"))
     version = doc["version"]["commit"]
     threads = _threads(user, rid, party, slug, version) if version in shared else []
@@ -521,8 +509,8 @@ def _rows(blocks: list[dict[str, Any]]) -> list[RedlineRow]:
 def redline_page(rid: str, party: str, slug: str) -> str:
     user = _user()
     review, shared = _document_in_review(user, rid, party, slug)
-    query = _versions_asked(
-        DiffQuerySchema(), {k: v for k, v in request.args.items() if k in ("from", "to") and v}
+    query = DiffQuerySchema().load(
+        {k: v for k, v in request.args.items() if k in ("from", "to") and v}
     )
     view = "side" if request.args.get("view") == "side" else "inline"
     found = diffs.diff_page(user, party, slug, query["from_"], query["to"], "json", _page_number())

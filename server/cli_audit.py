@@ -10,14 +10,8 @@ import click
 from flask import Flask
 
 from server.db import db_session
-from server.services.audit import (
-    AuditLogCorrupt,
-    HeldCheckpoint,
-    checkpoint_payload,
-    log_summary,
-    make_checkpoint,
-    verify_audit_log,
-)
+from server.services.audit.checkpoints import AuditLogCorrupt, checkpoint_payload, make_checkpoint
+from server.services.audit.verify import HeldCheckpoint, log_summary, verify_audit_log
 
 
 def read_held_checkpoint(path: Path) -> HeldCheckpoint:

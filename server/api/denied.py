@@ -14,7 +14,8 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from server.permissions import review_named
-from server.services.audit import AUDIT_WRITTEN, ensure_recent_checkpoint, new_entry, own_session
+from server.services.audit.checkpoints import ensure_recent_checkpoint
+from server.services.audit.entries import AUDIT_WRITTEN, new_entry, own_session
 
 log = logging.getLogger(__name__)
 # API answers recorded as denied attempts (when the URL matches a route). A 409 (stale base,

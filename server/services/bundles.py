@@ -34,6 +34,7 @@ from server.models import ParticipantRole, Review, ReviewState, User
 from server.permissions import find_review, require_organiser
 from server.services import audit
 from server.services.approvals import active_approvals, missing_approvals
+from server.services.audit.checkpoints import checkpoint_payload, ensure_recent_checkpoint
 from server.services.bundle_attachments import bundle_attachments
 from server.services.bundle_readme import readme_text
 from server.services.context import services
@@ -106,7 +107,7 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
             "nothing was shared and approved in this review", "approvals-missing", missing=[]
         )
     store, keys = services().store, services().keys
-    checkpoint = audit.checkpoint_payload(audit.ensure_recent_checkpoint(db_session()))
+    checkpoint = checkpoint_payload(ensure_recent_checkpoint(db_session()))
     files: dict[str, bytes | Path] = {
         AUDIT_CHECKPOINT: checkpoint["statement"].encode(),
         AUDIT_CHECKPOINT_SIGNATURE: checkpoint["signature"].encode(),

@@ -7,7 +7,7 @@ from flask import Flask
 from server.db import db_session
 from server.models import Comment, User
 from server.services import comments
-from server.web.views import PAGE_CSP
+from server.web.blueprint import PAGE_CSP
 from tests.server.web.conftest import DOC, WebWorld, csrf_of
 
 MARKUP = '<script>alert("x")</script> \'q\' "dq"'

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from repo_store.diff.redline import STYLE
+from server.payloads import attachment_payload, recipient_payload
 from server.schemas import (
     AttachmentSchema,
     AttachmentUploadQuerySchema,
@@ -132,14 +133,14 @@ def _page_query(found: diffs.DiffPage, page: int) -> str:
 @blp.response(201, RecipientSchema)
 def add_recipient(data: dict[str, Any], party: str) -> dict[str, Any]:
     """Register an offline age recipient of your organisation (organisers)."""
-    return recipients.add_recipient(current_user, party, data)
+    return recipient_payload(recipients.add_recipient(current_user, party, data))
 
 
 @blp.route("/<party>/recipients", methods=["GET"])
 @blp.response(200, RecipientSchema(many=True))
 def list_recipients(party: str) -> list[dict[str, Any]]:
     """Your organisation's offline age recipients."""
-    return recipients.list_recipients(current_user, party)
+    return [recipient_payload(r) for r in recipients.list_recipients(current_user, party)]
 
 
 @blp.route("/<party>/documents/<slug>/attachments", methods=["POST"])
@@ -158,7 +159,7 @@ def upload_attachment(query: dict[str, Any], party: str, slug: str) -> dict[str,
     name = query.get("name") or request.headers.get("X-File-Name") or "attachment"
     if_match = request.headers.get("If-Match")
     base = query.get("base") or (version_from_header(if_match) if if_match else None)
-    return attachments.upload(
+    record = attachments.upload(
         current_user,
         party,
         slug,
@@ -167,13 +168,16 @@ def upload_attachment(query: dict[str, Any], party: str, slug: str) -> dict[str,
         media_type=request.headers.get("Content-Type"),
         base=base,
     )
+    return attachment_payload(party, slug, record)
 
 
 @blp.route("/<party>/documents/<slug>/attachments", methods=["GET"])
 @blp.response(200, AttachmentSchema(many=True))
 def list_attachments(party: str, slug: str) -> list[dict[str, Any]]:
     """The document's attachments you may read."""
-    return attachments.list_for(current_user, party, slug)
+    return [
+        attachment_payload(party, slug, r) for r in attachments.list_for(current_user, party, slug)
+    ]
 
 
 @blp.route("/<party>/documents/<slug>/attachments/<attachment_id>", methods=["GET"])

@@ -40,20 +40,7 @@ def active_approvals(review: Review) -> dict[tuple[str, str], Approval]:
     return {(a.party.code, a.slug): a for a in db_session().scalars(query)}
 
 
-def approval_payload(approval: Approval) -> dict[str, Any]:
-    return {
-        "party": approval.party.code,
-        "slug": approval.slug,
-        "version": approval.version,
-        "approved_by": approval.approved_by.email,
-        "approved_at": approval.created_at.replace(tzinfo=UTC),
-        "statement": approval.statement,
-        "signature": approval.signature,
-        "voided": approval.voided_at is not None,
-    }
-
-
-def approve(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
+def approve(user: User, rid: str, data: dict[str, Any]) -> Approval:
     """Sign and record a head's approval of the version last shared into the review."""
     review = find_review(user, rid)
     code, slug, version = data["party"], data["slug"], data["version"]
@@ -75,7 +62,7 @@ def approve(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
         )
     existing = active_approvals(review).get((code, slug))
     if existing is not None and existing.version == version:
-        return approval_payload(existing)
+        return existing
     approved_at = utcnow().replace(microsecond=0)
     statement = canonical_json(
         {
@@ -105,13 +92,13 @@ def approve(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
     audit.record(user, "approval.create", f"{code}/{slug}@{version}", review_id=review.id)
     session.commit()
     session.refresh(approval)
-    return approval_payload(approval)
+    return approval
 
 
-def list_approvals(user: User, rid: str) -> list[dict[str, Any]]:
+def list_approvals(user: User, rid: str) -> list[Approval]:
     review = find_review(user, rid)
     query = select(Approval).where(Approval.review_id == review.id).order_by(Approval.id)
-    return [approval_payload(a) for a in db_session().scalars(query)]
+    return list(db_session().scalars(query))
 
 
 def missing_approvals(review: Review) -> list[dict[str, str]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -59,12 +58,6 @@ def _recipient_keys(codes: list[str]) -> dict[str, X25519PublicKey]:
     return {c: keys.encryption_public_key(c) for c in codes}
 
 
-def record_payload(code: str, slug: str, record: AttachmentRecord) -> dict[str, Any]:
-    data = asdict(record)
-    data["recipients"] = list(record.recipients)
-    return {"party": code, "slug": slug, **data}
-
-
 def upload(
     user: User,
     code: str,
@@ -74,7 +67,7 @@ def upload(
     name: str,
     media_type: str | None,
     base: str | None,
-) -> dict[str, Any]:
+) -> AttachmentRecord:
     """Encrypt and attach an uploaded file to a document of the user's State."""
     party = find_party(code)
     if Access.WRITE not in document_access(user, code):
@@ -107,7 +100,7 @@ def upload(
         user, "attachment.upload", f"{code}/{slug}/{record.id}", commit=commit, size=record.size
     )
     db_session().commit()
-    return record_payload(code, slug, record)
+    return record
 
 
 def _require_readable(user: User, code: str, slug: str) -> None:
@@ -117,10 +110,10 @@ def _require_readable(user: User, code: str, slug: str) -> None:
         raise NotFound(NOT_FOUND)
 
 
-def list_for(user: User, code: str, slug: str) -> list[dict[str, Any]]:
+def list_for(user: User, code: str, slug: str) -> list[AttachmentRecord]:
     """Attachments the user may read, as they stand now (recipients follow shares)."""
     _require_readable(user, code, slug)
-    return [record_payload(code, slug, r) for r in list_attachments(services().store, code, slug)]
+    return list_attachments(services().store, code, slug)
 
 
 def _reader_party(user: User, record: AttachmentRecord) -> str:

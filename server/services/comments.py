@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +32,15 @@ from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 NOT_SHARED = "that version is not shared in this review"
 
 
+@dataclass(frozen=True)
+class AnchoredComment:
+    """A comment with where its quote stands on the version asked for."""
+
+    comment: Comment
+    anchor: Reanchored
+    version: str
+
+
 def _shared(review: Review, party: str, slug: str, version: str) -> bool:
     query = (
         select(Share.id)
@@ -54,29 +63,11 @@ def _author_party(user: User, review: Review) -> str:
     raise NotFound("no such review, or you do not take part in it")
 
 
-def comment_payload(comment: Comment, anchor: Reanchored, version: str) -> dict[str, Any]:
-    return {
-        "id": comment.id,
-        "party": comment.party.code,
-        "slug": comment.slug,
-        "version": comment.version,
-        "parent": comment.parent_id,
-        "author": comment.author.email,
-        "author_party": comment.author_party,
-        "body": comment.body,
-        "status": comment.status,
-        "quote": comment.quote,
-        "created_at": comment.created_at,
-        "updated_at": comment.updated_at,
-        "anchor": {**asdict(anchor), "version": version},
-    }
-
-
 def _own_anchor(comment: Comment) -> Reanchored:
     return Reanchored("current", comment.block, comment.start, comment.end, comment.quote)
 
 
-def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
+def create_comment(user: User, rid: str, data: dict[str, Any]) -> AnchoredComment:
     """Comment on a quote of a shared version, or reply to a comment of the same review."""
     review = find_review(user, rid)
     if review.state == ReviewState.CLOSED:
@@ -152,10 +143,10 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
     )
     session.commit()
     session.refresh(comment)
-    return comment_payload(comment, _own_anchor(comment), comment.version)
+    return AnchoredComment(comment, _own_anchor(comment), comment.version)
 
 
-def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) -> dict[str, Any]:
+def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) -> AnchoredComment:
     """Change a comment's status, or edit one's own comment's body."""
     review = find_review(user, rid)
     comment = db_session().get(Comment, comment_id) if 0 < comment_id <= ID_MAX else None
@@ -181,7 +172,7 @@ def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) 
         **{k: v for k, v in changes.items() if k == "status"},
     )
     db_session().commit()
-    return comment_payload(comment, _own_anchor(comment), comment.version)
+    return AnchoredComment(comment, _own_anchor(comment), comment.version)
 
 
 def _reanchored(roots: list[Comment], party: str, slug: str, version: str) -> dict[int, Reanchored]:
@@ -233,7 +224,7 @@ def _cache(rows: list[dict[str, Any]]) -> None:
     session.commit()
 
 
-def list_comments(user: User, rid: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+def list_comments(user: User, rid: str, query: dict[str, Any]) -> list[AnchoredComment]:
     """A review's comments, filtered, each anchored on the requested version."""
     review = find_review(user, rid)
     code, slug, version = query.get("party"), query.get("slug"), query.get("version")
@@ -266,5 +257,5 @@ def list_comments(user: User, rid: str, query: dict[str, Any]) -> list[dict[str,
             continue
         root = root_of(comment)
         anchor = anchors.get(root.id) or _own_anchor(root)
-        result.append(comment_payload(comment, anchor, version or root.version))
+        result.append(AnchoredComment(comment, anchor, version or root.version))
     return result

@@ -15,16 +15,7 @@ from server.services.documents import find_party
 from server.services.errors import Forbidden, Invalid, NotFound
 
 
-def _payload(row: OfflineRecipient) -> dict[str, Any]:
-    return {
-        "party": row.party.code,
-        "recipient": row.recipient,
-        "label": row.label,
-        "created_at": row.created_at,
-    }
-
-
-def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]:
+def add_recipient(user: User, code: str, data: dict[str, Any]) -> OfflineRecipient:
     """Register an age recipient for an organisation (its organisers only)."""
     party = find_party(code)
     if not is_member(user, code):
@@ -46,7 +37,7 @@ def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]
         )
     )
     if existing is not None:
-        return _payload(existing)
+        return existing
     row = OfflineRecipient(
         party_id=party.id, recipient=data["recipient"], label=data["label"], added_by_id=user.id
     )
@@ -55,10 +46,10 @@ def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]
     audit.record(user, "recipient.add", f"{code}/{data['recipient']}")
     session.commit()
     session.refresh(row)
-    return _payload(row)
+    return row
 
 
-def list_recipients(user: User, code: str) -> list[dict[str, Any]]:
+def list_recipients(user: User, code: str) -> list[OfflineRecipient]:
     """Public recipients of an organisation, for its members."""
     party = find_party(code)
     if not is_member(user, code):
@@ -68,7 +59,7 @@ def list_recipients(user: User, code: str) -> list[dict[str, Any]]:
         .where(OfflineRecipient.party_id == party.id)
         .order_by(OfflineRecipient.id)
     )
-    return [_payload(row) for row in rows]
+    return list(rows)
 
 
 def recipients_of(codes: list[str]) -> list[str]:

@@ -36,19 +36,6 @@ from server.services.errors import Conflict, Forbidden, Invalid
 NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: ReviewState.CLOSED}
 
 
-def review_payload(review: Review) -> dict[str, Any]:
-    return {
-        "id": review.id,
-        "slug": review.slug,
-        "title": review.title,
-        "state": review.state,
-        "created_at": review.created_at,
-        "states": review.parties_with(ParticipantRole.STATE),
-        "organisers": review.parties_with(ParticipantRole.ORGANISER),
-        "observers": review.parties_with(ParticipantRole.OBSERVER),
-    }
-
-
 def _parties(codes: list[str], kind: PartyKind, field: str) -> list[Party]:
     found = []
     for code in codes:
@@ -63,7 +50,7 @@ def _parties(codes: list[str], kind: PartyKind, field: str) -> list[Party]:
     return found
 
 
-def create_review(user: User, data: dict[str, Any]) -> dict[str, Any]:
+def create_review(user: User, data: dict[str, Any]) -> Review:
     """Open a review; the creator's organisation is always among its organisers."""
     opener = require_review_opener(user)
     session = db_session()
@@ -88,10 +75,10 @@ def create_review(user: User, data: dict[str, Any]) -> dict[str, Any]:
     session.flush()
     audit.record(user, "review.create", review.slug, review_id=review.id, participants=codes)
     session.commit()
-    return review_payload(review)
+    return review
 
 
-def list_reviews(user: User) -> list[dict[str, Any]]:
+def list_reviews(user: User) -> list[Review]:
     codes = user.party_codes()
     if not codes:
         return []
@@ -103,10 +90,10 @@ def list_reviews(user: User) -> list[dict[str, Any]]:
         .order_by(Review.created_at.desc(), Review.id.desc())
         .distinct()
     )
-    return [review_payload(r) for r in db_session().scalars(query)]
+    return list(db_session().scalars(query))
 
 
-def change_state(user: User, rid: str, state: str) -> dict[str, Any]:
+def change_state(user: User, rid: str, state: str) -> Review:
     """Move a review on (open -> agreement -> closed); organisers only."""
     review = find_review(user, rid)
     require_organiser(user, review, "only the review's organisers change its state")
@@ -120,20 +107,10 @@ def change_state(user: User, rid: str, state: str) -> dict[str, Any]:
     review.state = wanted.value
     audit.record(user, "review.state", review.slug, review_id=review.id, state=wanted.value)
     db_session().commit()
-    return review_payload(review)
+    return review
 
 
-def share_payload(share: Share) -> dict[str, Any]:
-    return {
-        "party": share.party.code,
-        "slug": share.slug,
-        "version": share.version,
-        "shared_by": share.shared_by.email,
-        "shared_at": share.created_at,
-    }
-
-
-def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[Share, bool]:
     """Share one version of a State's document into a review (idempotent)."""
     review = find_review(user, rid)
     code, slug, version = data["party"], data["slug"], data["version"]
@@ -160,7 +137,7 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
         )
     )
     if existing is not None:
-        return share_payload(existing), False
+        return existing, False
     void_approvals(user, review, party, slug)
     share = Share(
         review_id=review.id, party=party, slug=slug, version=version, shared_by_id=user.id
@@ -172,7 +149,7 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
     # before the share is committed, so a failure leaves no share without readable files.
     reshare(code, slug, user)
     session.commit()
-    return share_payload(share), True
+    return share, True
 
 
 def void_approvals(user: User, review: Review, party: Party, slug: str) -> None:
@@ -191,7 +168,7 @@ def void_approvals(user: User, review: Review, party: Party, slug: str) -> None:
         )
 
 
-def list_shares(user: User, rid: str) -> list[dict[str, Any]]:
+def list_shares(user: User, rid: str) -> list[Share]:
     review = find_review(user, rid)
     query = select(Share).where(Share.review_id == review.id).order_by(Share.created_at, Share.id)
-    return [share_payload(s) for s in db_session().scalars(query)]
+    return list(db_session().scalars(query))

@@ -12,12 +12,15 @@ from flask import (
 )
 from marshmallow import ValidationError
 
+from server.payloads import (
+    review_payload,
+)
 from server.permissions import find_review
 from server.schemas import (
     CommentCreateSchema,
     CommentPatchSchema,
 )
-from server.services import comments, reviews
+from server.services import comments
 from server.services.errors import Invalid
 from server.web.blueprint import back_to, bp, messages, signed_in_user
 
@@ -44,13 +47,13 @@ def post_comment(rid: str) -> Any:
         return _comment_retry(review, data, back, messages(exc))
     except Invalid as exc:
         return _comment_retry(review, data, back, exc.detail)
-    return redirect(f"{back.split('#')[0]}#comment-{created['id']}")
+    return redirect(f"{back.split('#')[0]}#comment-{created.comment.id}")
 
 
 def _comment_retry(review: Any, data: dict[str, Any], back: str, detail: str) -> Any:
     page = render_template(
         "web/comment_retry.html",
-        review=reviews.review_payload(review),
+        review=review_payload(review),
         data=data,
         back=back,
         detail=detail,

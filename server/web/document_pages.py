@@ -16,6 +16,11 @@ from werkzeug.exceptions import NotFound
 from repo_store.diff import parse_blocks
 from repo_store.diff.pages import page_starts
 from server.models import ReviewState, User
+from server.payloads import (
+    attachment_payload,
+    comment_payload,
+    review_payload,
+)
 from server.permissions import find_review, may_decide_comments
 from server.schemas import (
     VersionQuerySchema,
@@ -35,7 +40,8 @@ class Thread:
 
 
 def threads_on(user: User, rid: str, party: str, slug: str, version: str) -> list[Thread]:
-    listed = comments.list_comments(user, rid, {"party": party, "slug": slug, "version": version})
+    asked = {"party": party, "slug": slug, "version": version}
+    listed = [comment_payload(c) for c in comments.list_comments(user, rid, asked)]
     roots: dict[int, Thread] = {}
     parent_of: dict[int, int | None] = {c["id"]: c["parent"] for c in listed}
     for comment in listed:
@@ -66,9 +72,9 @@ def document_in_review(user: User, rid: str, party: str, slug: str) -> tuple[Any
     """The review and the versions of this document shared into it; 404 when none are."""
     review = find_review(user, rid)
     shared = [
-        s["version"]
+        s.version
         for s in reviews.list_shares(user, rid)
-        if s["party"] == party and s["slug"] == slug
+        if s.party.code == party and s.slug == slug
     ]
     if not shared:
         raise NotFound(documents.NOT_FOUND)
@@ -137,7 +143,7 @@ def document_page(rid: str, party: str, slug: str) -> str:
     blocks, pager = _blocks_page(doc["content"], page_number())
     return render_template(
         "web/document.html",
-        review=reviews.review_payload(review),
+        review=review_payload(review),
         doc=doc,
         versions=documents.document_versions(user, party, slug),
         shared=shared,
@@ -145,7 +151,9 @@ def document_page(rid: str, party: str, slug: str) -> str:
         pager=pager,
         placed=placed,
         unplaced=unplaced,
-        attachments=attachments.list_for(user, party, slug),
+        attachments=[
+            attachment_payload(party, slug, r) for r in attachments.list_for(user, party, slug)
+        ],
         commentable=version in shared,
         **comment_context(user, review, party),
     )

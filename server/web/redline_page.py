@@ -10,10 +10,13 @@ from flask import (
     request,
 )
 
+from server.payloads import (
+    review_payload,
+)
 from server.schemas import (
     DiffQuerySchema,
 )
-from server.services import diffs, documents, reviews
+from server.services import diffs, documents
 from server.web.blueprint import bp, signed_in_user
 from server.web.document_pages import (
     Pager,
@@ -89,7 +92,7 @@ def redline_page(rid: str, party: str, slug: str) -> str:
     doc = documents.get_document(user, party, slug, version)
     return render_template(
         "web/redline.html",
-        review=reviews.review_payload(review),
+        review=review_payload(review),
         doc=doc,
         diff=diff,
         rows=_rows(diff["blocks"]),

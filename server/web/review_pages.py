@@ -18,6 +18,12 @@ from flask_babel import gettext
 
 from keys.protocol import principal
 from server.models import User
+from server.payloads import (
+    approval_payload,
+    comment_payload,
+    review_payload,
+    share_payload,
+)
 from server.permissions import find_review, heads_of, organiser_party
 from server.schemas import (
     ApprovalCreateSchema,
@@ -36,7 +42,10 @@ def home() -> Any:
 
 @bp.route("/reviews")
 def my_reviews() -> str:
-    return render_template("web/reviews.html", reviews=reviews.list_reviews(signed_in_user()))
+    return render_template(
+        "web/reviews.html",
+        reviews=[review_payload(r) for r in reviews.list_reviews(signed_in_user())],
+    )
 
 
 @dataclass
@@ -58,7 +67,7 @@ class SharedDocument:
 def _shared_documents(user: User, rid: str) -> dict[tuple[str, str], SharedDocument]:
     found: dict[tuple[str, str], SharedDocument] = {}
     titles: dict[str, dict[str, str]] = {}
-    for share in reviews.list_shares(user, rid):
+    for share in map(share_payload, reviews.list_shares(user, rid)):
         key = (share["party"], share["slug"])
         if key not in found:
             if share["party"] not in titles:
@@ -80,14 +89,15 @@ def review_page(rid: str) -> str:
     # A thread is open while its first comment is: replies carry no status of their own.
     open_threads = [
         c
-        for c in comments.list_comments(user, rid, {})
+        for c in map(comment_payload, comments.list_comments(user, rid, {}))
         if c["parent"] is None and c["status"] == "open"
     ]
     for comment in open_threads:
         key = (comment["party"], comment["slug"])
         if key in shared:
             shared[key].open_comments += 1
-    standing = [a for a in approvals.list_approvals(user, rid) if not a["voided"]]
+    listed = map(approval_payload, approvals.list_approvals(user, rid))
+    standing = [a for a in listed if not a["voided"]]
     for approval in standing:
         doc = shared.get((approval["party"], approval["slug"]))
         if doc is not None and approval["version"] == doc.latest:
@@ -104,7 +114,7 @@ def review_page(rid: str) -> str:
             bundle = {"name": path.name, "size": path.stat().st_size}
     return render_template(
         "web/review.html",
-        review=reviews.review_payload(review),
+        review=review_payload(review),
         names={p.code: p.name for p in list_parties()},
         by_state=dict(sorted(by_state.items())),
         open_total=len(open_threads),

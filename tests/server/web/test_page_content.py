@@ -84,7 +84,7 @@ def test_a_bidi_control_in_a_stored_comment_is_shown_not_obeyed(
             "dushanbe-2017",
             {"party": "BLR", "slug": "export-law", "version": v3, "quote": "двадцати", "body": "x"},
         )
-        stored = db_session().get(Comment, made["id"])
+        stored = db_session().get(Comment, made.comment.id)
         assert stored is not None
         stored.body = "abc \u202edcba\u202c <b>bold</b>"  # e.g. written before the rule existed
         db_session().commit()

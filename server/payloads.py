@@ -6,12 +6,15 @@ these turn them into the fields that docs and server/schemas.py describe.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
 from repo_store.attachments import AttachmentRecord
 from server.models import Approval, OfflineRecipient, ParticipantRole, Review, Share
 from server.services.comments import AnchoredComment
+from server.services.diffs import DiffPage
+from server.services.documents import DocumentView, VersionView
 
 
 def review_payload(review: Review) -> dict[str, Any]:
@@ -82,3 +85,51 @@ def attachment_payload(code: str, slug: str, record: AttachmentRecord) -> dict[s
     data = asdict(record)
     data["recipients"] = list(record.recipients)
     return {"party": code, "slug": slug, **data}
+
+
+def version_payload(view: VersionView) -> dict[str, Any]:
+    info, check = view.info, view.signature
+    return {
+        "commit": info.sha,
+        "parent": view.parent,
+        "author": {"name": info.author_name, "email": info.author_email},
+        "message": info.summary,
+        "committed_at": info.committed_at,
+        "signature": {
+            "status": check.status,
+            "fingerprint": check.fingerprint,
+            "party": check.party,
+        },
+    }
+
+
+def document_payload(view: DocumentView, *, content: bool) -> dict[str, Any]:
+    doc = view.doc
+    payload: dict[str, Any] = {
+        "party": view.party,
+        "slug": doc.slug,
+        "title": doc.metadata.get("title"),
+        "kind": doc.metadata.get("kind"),
+        "language": doc.metadata.get("language"),
+        "version": version_payload(view.version),
+    }
+    if content:
+        payload["content"] = doc.content
+    return payload
+
+
+def diff_page_payload(found: DiffPage) -> dict[str, Any]:
+    """One page of a structural comparison (format json), as docs/formats.md describes."""
+    return {
+        "party": found.party,
+        "slug": found.slug,
+        "from": found.old,
+        "to": found.new,
+        "page": found.page,
+        "pages": found.pages,
+        "first_block": found.first_block,
+        "blocks_total": found.blocks_total,
+        "blocks": json.loads(found.body),
+        "warnings": found.meta.get("warnings", []),
+        "stats": found.meta.get("stats", {}),
+    }

@@ -12,7 +12,13 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from repo_store.diff.redline import STYLE
-from server.payloads import attachment_payload, recipient_payload
+from server.payloads import (
+    attachment_payload,
+    diff_page_payload,
+    document_payload,
+    recipient_payload,
+    version_payload,
+)
 from server.schemas import (
     AttachmentSchema,
     AttachmentUploadQuerySchema,
@@ -47,7 +53,9 @@ blp = Blueprint(
 @blp.response(200, DocumentSummarySchema(many=True))
 def list_documents(party: str) -> list[dict[str, Any]]:
     """The party's documents, each at its current version."""
-    return documents.list_documents(current_user, party)
+    return [
+        document_payload(d, content=False) for d in documents.list_documents(current_user, party)
+    ]
 
 
 @blp.route("/<party>/documents/<slug>", methods=["GET"])
@@ -56,7 +64,9 @@ def list_documents(party: str) -> list[dict[str, Any]]:
 @blp.alt_response(503, description="The worker is busy with other large documents")
 def get_document(party: str, slug: str, version: str | None) -> dict[str, Any] | Response:
     """A document with its text, at a version (default: the newest one you may see)."""
-    found = documents.get_document(current_user, party, slug, version)
+    found = document_payload(
+        documents.get_document(current_user, party, slug, version), content=True
+    )
     if not is_expensive(found["content"]):
         return found
     # Encoding a large text is the costly part: it is done here, holding a slot.
@@ -78,14 +88,14 @@ def put_document(data: dict[str, Any], party: str, slug: str) -> tuple[dict[str,
     if data.get("base") is None and if_match:
         data["base"] = version_from_header(if_match)
     saved = documents.save_document(current_user, party, slug, data)
-    return saved.payload, 201 if saved.created else 200
+    return document_payload(saved.document, content=False), 201 if saved.created else 200
 
 
 @blp.route("/<party>/documents/<slug>/versions")
 @blp.response(200, VersionSchema(many=True))
 def versions(party: str, slug: str) -> list[dict[str, Any]]:
     """Every version of the document, newest first, with its signature status."""
-    return documents.document_versions(current_user, party, slug)
+    return [version_payload(v) for v in documents.document_versions(current_user, party, slug)]
 
 
 @blp.route("/<party>/documents/<slug>/diff")
@@ -112,7 +122,7 @@ def diff(query: dict[str, Any], party: str, slug: str) -> Response:
         response = Response(found.body, mimetype="text/html")
         response.headers["Content-Security-Policy"] = REDLINE_CSP
     else:
-        response = jsonify(found.to_json())
+        response = jsonify(diff_page_payload(found))
     links = []
     if found.page > 1:
         links.append(f'<?{_page_query(found, found.page - 1)}>; rel="prev"')

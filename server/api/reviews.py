@@ -119,7 +119,7 @@ def list_approvals(rid: str) -> list[dict[str, Any]]:
 @blp.route("/<rid>/bundle", methods=["POST"])
 @blp.response(201, BundleInfoSchema)
 @blp.alt_response(409, description="Approvals missing; `missing` lists them")
-def build_bundle(rid: str) -> dict[str, Any]:
+def build_bundle(rid: str) -> bundles.BuiltBundle:
     """Build the signed final bundle (organisers; every shared document approved). Closes it."""
     return bundles.build_bundle(current_user, rid)
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from keys.bundle_format import (
     ALLOWED_SIGNERS,
@@ -45,6 +46,17 @@ from server.services.signers import allowed_signers_text
 AUDIT_CHECKPOINT = "audit/checkpoint.json"
 AUDIT_CHECKPOINT_SIGNATURE = "audit/checkpoint.sig"
 ONLY_ORGANISERS = "only the review's organisers build its bundle"
+
+
+@dataclass(frozen=True)
+class BuiltBundle:
+    """What was built: the review, the tar's digest and size, and how much it holds."""
+
+    review: str
+    sha256: str
+    size: int
+    documents: int
+    attachments: int
 
 
 def repository_path(party: str) -> str:
@@ -90,7 +102,7 @@ def _write_deterministic_tar(
                     tar.addfile(info, handle)
 
 
-def build_bundle(user: User, rid: str) -> dict[str, Any]:
+def build_bundle(user: User, rid: str) -> BuiltBundle:
     """Build the final bundle once every shared document has a standing approval."""
     review = find_review(user, rid)
     organiser = require_organiser(user, review, ONLY_ORGANISERS)
@@ -183,13 +195,9 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
     digest = _digest(path)
     audit.record(user, "bundle.build", review.slug, review_id=review.id, sha256=digest)
     db_session().commit()
-    return {
-        "review": review.slug,
-        "sha256": digest,
-        "size": path.stat().st_size,
-        "documents": len(documents),
-        "attachments": len(attachment_entries),
-    }
+    return BuiltBundle(
+        review.slug, digest, path.stat().st_size, len(documents), len(attachment_entries)
+    )
 
 
 def bundle_file(user: User, rid: str) -> Path:

@@ -138,21 +138,6 @@ class DiffPage:
     meta: dict[str, Any]
     body: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "party": self.party,
-            "slug": self.slug,
-            "from": self.old,
-            "to": self.new,
-            "page": self.page,
-            "pages": self.pages,
-            "first_block": self.first_block,
-            "blocks_total": self.blocks_total,
-            "blocks": json.loads(self.body),
-            "warnings": self.meta.get("warnings", []),
-            "stats": self.meta.get("stats", {}),
-        }
-
 
 def diff_page(
     user: User, code: str, slug: str, old: str | None, new: str | None, fmt: str, page: int = 1

@@ -88,39 +88,28 @@ def readable_version(user: User, code: str, slug: str, version: str | None) -> s
     return version
 
 
-def version_payload(info: CommitInfo, check: SignatureCheck, parent: str | None) -> dict[str, Any]:
-    return {
-        "commit": info.sha,
-        "parent": parent,
-        "author": {"name": info.author_name, "email": info.author_email},
-        "message": info.summary,
-        "committed_at": info.committed_at,
-        "signature": {
-            "status": check.status,
-            "fingerprint": check.fingerprint,
-            "party": check.party,
-        },
-    }
+@dataclass(frozen=True)
+class VersionView:
+    """One version as a reader sees it: its commit, its signature's check, and the version
+    before it that this reader may read."""
+
+    info: CommitInfo
+    signature: SignatureCheck
+    parent: str | None
 
 
-def _version_of(code: str, info: CommitInfo, parent: str | None) -> dict[str, Any]:
-    return version_payload(info, services().store.verify_commit(code, info.sha), parent)
+@dataclass(frozen=True)
+class DocumentView:
+    """A document at one version, with that version's view."""
+
+    party: str
+    doc: Document
+    version: VersionView
 
 
-def document_payload(
-    code: str, doc: Document, parent: str | None, *, content: bool
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "party": code,
-        "slug": doc.slug,
-        "title": doc.metadata.get("title"),
-        "kind": doc.metadata.get("kind"),
-        "language": doc.metadata.get("language"),
-        "version": _version_of(code, doc.version, parent),
-    }
-    if content:
-        payload["content"] = doc.content
-    return payload
+def _document_view(code: str, doc: Document, parent: str | None) -> DocumentView:
+    check = services().store.verify_commit(code, doc.version.sha)
+    return DocumentView(code, doc, VersionView(doc.version, check, parent))
 
 
 def previous_readable(user: User, code: str, slug: str, version: str) -> str | None:
@@ -134,7 +123,7 @@ def previous_readable(user: User, code: str, slug: str, version: str) -> str | N
 
 @dataclass(frozen=True)
 class SavedDocument:
-    payload: dict[str, Any]
+    document: DocumentView
     created: bool
 
 
@@ -169,17 +158,17 @@ def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> Sav
     audit.record(user, "document.save", f"{code}/{slug}", version=version, created=created)
     db_session().commit()
     doc = store.read_document(code, slug, version)
-    return SavedDocument(document_payload(code, doc, doc.version.parent, content=False), created)
+    return SavedDocument(_document_view(code, doc, doc.version.parent), created)
 
 
-def get_document(user: User, code: str, slug: str, version: str | None) -> dict[str, Any]:
+def get_document(user: User, code: str, slug: str, version: str | None) -> DocumentView:
     resolved = readable_version(user, code, slug, version)
     doc = services().store.read_document(code, slug, resolved)
     parent = previous_readable(user, code, slug, resolved)
-    return document_payload(code, doc, parent, content=True)
+    return _document_view(code, doc, parent)
 
 
-def document_versions(user: User, code: str, slug: str) -> list[dict[str, Any]]:
+def document_versions(user: User, code: str, slug: str) -> list[VersionView]:
     """Every version of a document the user may read, newest first, with signature status."""
     versions = readable_versions(user, code, slug)
     trusted = [key.public_key for key in services().keys.verifying_keys(code)]
@@ -191,11 +180,11 @@ def document_versions(user: User, code: str, slug: str) -> list[dict[str, Any]]:
             if everything
             else (versions[index + 1].sha if index + 1 < len(versions) else None)
         )
-        result.append(version_payload(info, check_signature(info, code, trusted), parent))
+        result.append(VersionView(info, check_signature(info, code, trusted), parent))
     return result
 
 
-def list_documents(user: User, code: str) -> list[dict[str, Any]]:
+def list_documents(user: User, code: str) -> list[DocumentView]:
     """The party's documents the user may read, each at the newest version they may see."""
     find_party(code)
     store = services().store
@@ -212,5 +201,5 @@ def list_documents(user: User, code: str) -> list[dict[str, Any]]:
             continue
         doc = store.read_document(code, slug, version)
         parent = previous_readable(user, code, slug, version)
-        result.append(document_payload(code, doc, parent, content=False))
+        result.append(_document_view(code, doc, parent))
     return result

@@ -19,7 +19,9 @@ from server.models import ReviewState, User
 from server.payloads import (
     attachment_payload,
     comment_payload,
+    document_payload,
     review_payload,
+    version_payload,
 )
 from server.permissions import find_review, may_decide_comments
 from server.schemas import (
@@ -136,7 +138,9 @@ def document_page(rid: str, party: str, slug: str) -> str:
     user = signed_in_user()
     review, shared = document_in_review(user, rid, party, slug)
     query = VersionQuerySchema().load({k: v for k, v in request.args.items() if k == "version"})
-    doc = documents.get_document(user, party, slug, query.get("version"))
+    doc = document_payload(
+        documents.get_document(user, party, slug, query.get("version")), content=True
+    )
     version = doc["version"]["commit"]
     threads = threads_on(user, rid, party, slug, version) if version in shared else []
     placed, unplaced = by_block(threads)
@@ -145,7 +149,7 @@ def document_page(rid: str, party: str, slug: str) -> str:
         "web/document.html",
         review=review_payload(review),
         doc=doc,
-        versions=documents.document_versions(user, party, slug),
+        versions=[version_payload(v) for v in documents.document_versions(user, party, slug)],
         shared=shared,
         blocks=blocks,
         pager=pager,

@@ -11,7 +11,10 @@ from flask import (
 )
 
 from server.payloads import (
+    diff_page_payload,
+    document_payload,
     review_payload,
+    version_payload,
 )
 from server.schemas import (
     DiffQuerySchema,
@@ -78,7 +81,7 @@ def redline_page(rid: str, party: str, slug: str) -> str:
     )
     view = "side" if request.args.get("view") == "side" else "inline"
     found = diffs.diff_page(user, party, slug, query["from_"], query["to"], "json", page_number())
-    diff: dict[str, Any] = found.to_json()
+    diff: dict[str, Any] = diff_page_payload(found)
     pager = Pager(
         found.page,
         found.pages,
@@ -89,7 +92,7 @@ def redline_page(rid: str, party: str, slug: str) -> str:
     version = diff["to"]
     threads = threads_on(user, rid, party, slug, version) if version in shared else []
     placed, unplaced = by_block(threads)
-    doc = documents.get_document(user, party, slug, version)
+    doc = document_payload(documents.get_document(user, party, slug, version), content=True)
     return render_template(
         "web/redline.html",
         review=review_payload(review),
@@ -98,7 +101,7 @@ def redline_page(rid: str, party: str, slug: str) -> str:
         rows=_rows(diff["blocks"]),
         pager=pager,
         view=view,
-        versions=documents.document_versions(user, party, slug),
+        versions=[version_payload(v) for v in documents.document_versions(user, party, slug)],
         shared=shared,
         placed=placed,
         unplaced=unplaced,

@@ -72,7 +72,7 @@ def _shared_documents(user: User, rid: str) -> dict[tuple[str, str], SharedDocum
         if key not in found:
             if share["party"] not in titles:
                 titles[share["party"]] = {
-                    d["slug"]: d["title"] or d["slug"]
+                    d.doc.slug: d.doc.metadata.get("title") or d.doc.slug
                     for d in documents.list_documents(user, share["party"])
                 }
             title = titles[share["party"]].get(share["slug"], share["slug"])
@@ -148,5 +148,5 @@ def approve(rid: str) -> Any:
 @bp.route("/reviews/<rid>/bundle", methods=["POST"])
 def build_bundle(rid: str) -> Any:
     built = bundles.build_bundle(signed_in_user(), rid)
-    flash(gettext("The final bundle is built. Its SHA-256: %(sha)s", sha=built["sha256"]))
+    flash(gettext("The final bundle is built. Its SHA-256: %(sha)s", sha=built.sha256))
     return redirect(url_for("web.review_page", rid=rid, _anchor="bundle"))

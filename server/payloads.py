@@ -6,15 +6,14 @@ these turn them into the fields that docs and server/schemas.py describe.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
 
 from repo_store.attachments import AttachmentRecord
-from server.models import Approval, OfflineRecipient, ParticipantRole, Review, Share
+from server.models import Approval, Review, Share
 from server.services.comments import AnchoredComment
-from server.services.diffs import DiffPage
 from server.services.documents import DocumentView, VersionView
+from server.services.reviews import participants_by_role
 
 
 def review_payload(review: Review) -> dict[str, Any]:
@@ -24,17 +23,18 @@ def review_payload(review: Review) -> dict[str, Any]:
         "title": review.title,
         "state": review.state,
         "created_at": review.created_at,
-        "states": review.parties_with(ParticipantRole.STATE),
-        "organisers": review.parties_with(ParticipantRole.ORGANISER),
-        "observers": review.parties_with(ParticipantRole.OBSERVER),
+        **participants_by_role(review),
     }
+
+
+def _version_of(row: Share | Approval) -> dict[str, Any]:
+    """Which version of which document a share or an approval is about."""
+    return {"party": row.party.code, "slug": row.slug, "version": row.version}
 
 
 def share_payload(share: Share) -> dict[str, Any]:
     return {
-        "party": share.party.code,
-        "slug": share.slug,
-        "version": share.version,
+        **_version_of(share),
         "shared_by": share.shared_by.email,
         "shared_at": share.created_at,
     }
@@ -42,23 +42,12 @@ def share_payload(share: Share) -> dict[str, Any]:
 
 def approval_payload(approval: Approval) -> dict[str, Any]:
     return {
-        "party": approval.party.code,
-        "slug": approval.slug,
-        "version": approval.version,
+        **_version_of(approval),
         "approved_by": approval.approved_by.email,
         "approved_at": approval.created_at,
         "statement": approval.statement,
         "signature": approval.signature,
         "voided": approval.voided_at is not None,
-    }
-
-
-def recipient_payload(row: OfflineRecipient) -> dict[str, Any]:
-    return {
-        "party": row.party.code,
-        "recipient": row.recipient,
-        "label": row.label,
-        "created_at": row.created_at,
     }
 
 
@@ -116,20 +105,3 @@ def document_payload(view: DocumentView, *, content: bool) -> dict[str, Any]:
     if content:
         payload["content"] = doc.content
     return payload
-
-
-def diff_page_payload(found: DiffPage) -> dict[str, Any]:
-    """One page of a structural comparison (format json), as docs/formats.md describes."""
-    return {
-        "party": found.party,
-        "slug": found.slug,
-        "from": found.old,
-        "to": found.new,
-        "page": found.page,
-        "pages": found.pages,
-        "first_block": found.first_block,
-        "blocks_total": found.blocks_total,
-        "blocks": json.loads(found.body),
-        "warnings": found.meta.get("warnings", []),
-        "stats": found.meta.get("stats", {}),
-    }

@@ -320,12 +320,15 @@ class DiffQuerySchema(StrictSchema):
 
 
 class DiffPageSchema(Schema):
-    """One page of a structural comparison (format=json); `Link` names the next and previous."""
+    """One page of a structural comparison (format=json); `Link` names the next and previous.
+
+    Dumped from a DiffPage.
+    """
 
     party = fields.String(required=True)
     slug = fields.String(required=True)
-    from_ = fields.String(data_key="from", allow_none=True, required=True)
-    to = fields.String(required=True)
+    from_ = fields.String(data_key="from", attribute="old", allow_none=True, required=True)
+    to = fields.String(attribute="new", required=True)
     page = fields.Integer(required=True)
     pages = fields.Integer(required=True)
     first_block = fields.Integer(
@@ -362,7 +365,9 @@ class RecipientCreateSchema(StrictSchema):
 
 
 class RecipientSchema(Schema):
-    party = fields.String(required=True)
+    """Dumped from an OfflineRecipient row."""
+
+    party = fields.String(required=True, attribute="party.code")
     recipient = fields.String(required=True)
     label = fields.String()
     created_at = UtcDateTime()

@@ -12,11 +12,10 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from repo_store.diff.redline import STYLE
+from server.models import OfflineRecipient
 from server.payloads import (
     attachment_payload,
-    diff_page_payload,
     document_payload,
-    recipient_payload,
     version_payload,
 )
 from server.schemas import (
@@ -122,7 +121,7 @@ def diff(query: dict[str, Any], party: str, slug: str) -> Response:
         response = Response(found.body, mimetype="text/html")
         response.headers["Content-Security-Policy"] = REDLINE_CSP
     else:
-        response = jsonify(diff_page_payload(found))
+        response = jsonify(DiffPageSchema().dump(found))
     links = []
     if found.page > 1:
         links.append(f'<?{_page_query(found, found.page - 1)}>; rel="prev"')
@@ -141,16 +140,16 @@ def _page_query(found: diffs.DiffPage, page: int) -> str:
 @blp.route("/<party>/recipients", methods=["POST"])
 @blp.arguments(RecipientCreateSchema)
 @blp.response(201, RecipientSchema)
-def add_recipient(data: dict[str, Any], party: str) -> dict[str, Any]:
+def add_recipient(data: dict[str, Any], party: str) -> OfflineRecipient:
     """Register an offline age recipient of your organisation (organisers)."""
-    return recipient_payload(recipients.add_recipient(current_user, party, data))
+    return recipients.add_recipient(current_user, party, data)
 
 
 @blp.route("/<party>/recipients", methods=["GET"])
 @blp.response(200, RecipientSchema(many=True))
-def list_recipients(party: str) -> list[dict[str, Any]]:
+def list_recipients(party: str) -> list[OfflineRecipient]:
     """Your organisation's offline age recipients."""
-    return [recipient_payload(r) for r in recipients.list_recipients(current_user, party)]
+    return recipients.list_recipients(current_user, party)
 
 
 @blp.route("/<party>/documents/<slug>/attachments", methods=["POST"])

@@ -31,7 +31,7 @@ from keys.protocol import BUNDLE_NAMESPACE
 from keys.statements import canonical_json
 from repo_store.shallow_repos import approved_repository
 from server.db import db_session
-from server.models import ParticipantRole, Review, ReviewState, User
+from server.models import Review, ReviewState, User
 from server.permissions import find_review, require_organiser
 from server.services import audit
 from server.services.approvals import active_approvals, missing_approvals
@@ -40,6 +40,7 @@ from server.services.bundle_attachments import bundle_attachments
 from server.services.bundle_readme import readme_text
 from server.services.context import services
 from server.services.errors import Conflict, NotFound
+from server.services.reviews import participants_by_role
 from server.services.signers import allowed_signers_text
 
 # The audit log's newest signed checkpoint when the bundle was built (docs/audit.md).
@@ -155,11 +156,7 @@ def build_bundle(user: User, rid: str) -> BuiltBundle:
     manifest = {
         "format": BUNDLE_FORMAT,
         "review": {"slug": review.slug, "title": review.title},
-        "parties": {
-            "states": review.parties_with(ParticipantRole.STATE),
-            "organisers": review.parties_with(ParticipantRole.ORGANISER),
-            "observers": review.parties_with(ParticipantRole.OBSERVER),
-        },
+        "parties": participants_by_role(review),
         "signed_by": organiser,
         "documents": documents,
         "approvals": approval_entries,

@@ -138,6 +138,24 @@ class DiffPage:
     meta: dict[str, Any]
     body: str
 
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        """The page's blocks (format json), as docs/formats.md describes them."""
+        found: list[dict[str, Any]] = json.loads(self.body)
+        return found
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Warnings about the whole comparison."""
+        found: list[dict[str, Any]] = self.meta.get("warnings", [])
+        return found
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counts of the whole comparison."""
+        found: dict[str, Any] = self.meta.get("stats", {})
+        return found
+
 
 def diff_page(
     user: User, code: str, slug: str, old: str | None, new: str | None, fmt: str, page: int = 1

@@ -36,6 +36,15 @@ from server.services.errors import Conflict, Forbidden, Invalid
 NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: ReviewState.CLOSED}
 
 
+def participants_by_role(review: Review) -> dict[str, list[str]]:
+    """The review's parties under the names the API and the bundle give their roles."""
+    return {
+        "states": review.parties_with(ParticipantRole.STATE),
+        "organisers": review.parties_with(ParticipantRole.ORGANISER),
+        "observers": review.parties_with(ParticipantRole.OBSERVER),
+    }
+
+
 def _parties(codes: list[str], kind: PartyKind, field: str) -> list[Party]:
     found = []
     for code in codes:

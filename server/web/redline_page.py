@@ -11,12 +11,12 @@ from flask import (
 )
 
 from server.payloads import (
-    diff_page_payload,
     document_payload,
     review_payload,
     version_payload,
 )
 from server.schemas import (
+    DiffPageSchema,
     DiffQuerySchema,
 )
 from server.services import diffs, documents
@@ -81,7 +81,7 @@ def redline_page(rid: str, party: str, slug: str) -> str:
     )
     view = "side" if request.args.get("view") == "side" else "inline"
     found = diffs.diff_page(user, party, slug, query["from_"], query["to"], "json", page_number())
-    diff: dict[str, Any] = diff_page_payload(found)
+    diff: dict[str, Any] = DiffPageSchema().dump(found)
     pager = Pager(
         found.page,
         found.pages,

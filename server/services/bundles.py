@@ -35,7 +35,7 @@ from server.models import Review, ReviewState, User
 from server.permissions import find_review, require_organiser
 from server.services import audit
 from server.services.approvals import active_approvals, missing_approvals
-from server.services.audit.checkpoints import checkpoint_payload, ensure_recent_checkpoint
+from server.services.audit.checkpoints import ensure_recent_checkpoint, signed_checkpoint
 from server.services.bundle_attachments import bundle_attachments
 from server.services.bundle_readme import readme_text
 from server.services.context import services
@@ -120,10 +120,10 @@ def build_bundle(user: User, rid: str) -> BuiltBundle:
             "nothing was shared and approved in this review", "approvals-missing", missing=[]
         )
     store, keys = services().store, services().keys
-    checkpoint = checkpoint_payload(ensure_recent_checkpoint(db_session()))
+    checkpoint = signed_checkpoint(ensure_recent_checkpoint(db_session()))
     files: dict[str, bytes | Path] = {
-        AUDIT_CHECKPOINT: checkpoint["statement"].encode(),
-        AUDIT_CHECKPOINT_SIGNATURE: checkpoint["signature"].encode(),
+        AUDIT_CHECKPOINT: checkpoint.statement.encode(),
+        AUDIT_CHECKPOINT_SIGNATURE: checkpoint.signature.encode(),
     }
     documents, approval_entries = [], []
     heads: dict[str, dict[str, str]] = {}
@@ -172,10 +172,10 @@ def build_bundle(user: User, rid: str) -> BuiltBundle:
         "audit_checkpoint": {
             "statement": AUDIT_CHECKPOINT,
             "signature": AUDIT_CHECKPOINT_SIGNATURE,
-            "signer": checkpoint["signer"],
-            "size": checkpoint["size"],
-            "root": checkpoint["root"],
-            "time": checkpoint["time"],
+            "signer": checkpoint.signer,
+            "size": checkpoint.size,
+            "root": checkpoint.root,
+            "time": checkpoint.time,
         },
     }
     files[MANIFEST] = canonical_json(manifest) + b"\n"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -118,7 +118,7 @@ def ensure_recent_checkpoint(session: Session | None = None) -> AuditCheckpoint:
         return checkpoint
 
 
-def checkpoint_on_demand(user: User) -> dict[str, Any]:
+def checkpoint_on_demand(user: User) -> SignedCheckpoint:
     """Make a checkpoint now (administrators)."""
     require_admin(user, "only administrators make audit checkpoints on demand")
     session = db_session()
@@ -132,23 +132,37 @@ def checkpoint_on_demand(user: User) -> dict[str, Any]:
         ) from exc
     record(user, "audit.checkpoint", f"size {checkpoint.size}")
     session.commit()
-    return checkpoint_payload(checkpoint)
+    return signed_checkpoint(checkpoint)
 
 
-def checkpoint_payload(checkpoint: AuditCheckpoint) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint as its signed statement says it: tree size, root (hex), time, and the
+    statement with its signature and signer, to be checked by anyone (docs/audit.md)."""
+
+    id: int
+    size: int
+    root: str
+    time: str
+    statement: str
+    signature: str
+    signer: str
+
+
+def signed_checkpoint(checkpoint: AuditCheckpoint) -> SignedCheckpoint:
     size, root, time = parse_checkpoint(checkpoint.statement.encode())
-    return {
-        "id": checkpoint.id,
-        "size": size,
-        "root": root.hex(),
-        "time": time,
-        "statement": checkpoint.statement,
-        "signature": checkpoint.signature,
-        "signer": principal(DEPLOYMENT_PARTY),
-    }
+    return SignedCheckpoint(
+        checkpoint.id,
+        size,
+        root.hex(),
+        time,
+        checkpoint.statement,
+        checkpoint.signature,
+        principal(DEPLOYMENT_PARTY),
+    )
 
 
-def current_checkpoint(user: User) -> dict[str, Any]:
+def current_checkpoint(user: User) -> SignedCheckpoint:
     """The newest signed checkpoint (made first when it is an hour old), for auditors."""
     require_audit_reader(user)
-    return checkpoint_payload(ensure_recent_checkpoint())
+    return signed_checkpoint(ensure_recent_checkpoint())

@@ -7,6 +7,7 @@ formats are in docs/audit.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,7 +17,11 @@ from keys.merkle import MerkleTree, entry_leaf_hash
 from server.db import db_session
 from server.models import AuditEntry, User
 from server.permissions import audit_scope, require_audit_reader, review_named
-from server.services.audit.checkpoints import checkpoint_payload, ensure_recent_checkpoint
+from server.services.audit.checkpoints import (
+    SignedCheckpoint,
+    ensure_recent_checkpoint,
+    signed_checkpoint,
+)
 from server.services.audit.entries import LEAF_COLUMNS, leaf_fields
 from server.services.errors import Corrupt, Invalid, NotFound
 
@@ -59,7 +64,39 @@ def _review_filter(rid: str, scope: set[int] | None) -> int:
     return found.id
 
 
-def audit_page(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProvenEntry:
+    """An entry's leaf fields and hash, with its inclusion proof (hex, leaf first)."""
+
+    leaf: dict[str, Any]
+    leaf_hash: str
+    proof: list[str]
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """Entries with their proofs in the tree of `size`; next_after pages on."""
+
+    size: int
+    root: str
+    log_size: int
+    checkpoint: SignedCheckpoint
+    entries: list[ProvenEntry]
+    next_after: int | None
+
+
+@dataclass(frozen=True)
+class Consistency:
+    """Proof that the tree of from_ entries is a prefix of the tree of `to` entries."""
+
+    from_: int
+    to: int
+    from_root: str
+    to_root: str
+    proof: list[str]
+
+
+def audit_page(user: User, query: Mapping[str, Any]) -> AuditPage:
     """Entries the user may read, each with its inclusion proof in the tree of `size`."""
     scope = audit_scope(user)
     checkpoint = ensure_recent_checkpoint()
@@ -79,27 +116,22 @@ def audit_page(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
     rows = [row._mapping for row in session.execute(wanted)]
     more = len(rows) > limit
     tree = _stored_tree(session, size)
-    entries: list[dict[str, Any]] = []
+    entries: list[ProvenEntry] = []
     for values in rows[:limit]:
         leaf = leaf_fields(values, values["leaf_index"])
-        entries.append(
-            {
-                "leaf": leaf,
-                "leaf_hash": entry_leaf_hash(leaf).hex(),
-                "proof": [node.hex() for node in tree.inclusion_proof(leaf["index"], size)],
-            }
-        )
-    return {
-        "size": size,
-        "root": tree.root().hex(),
-        "log_size": _log_size(session),
-        "checkpoint": checkpoint_payload(checkpoint),
-        "entries": entries,
-        "next_after": entries[-1]["leaf"]["index"] if more else None,
-    }
+        proof = [node.hex() for node in tree.inclusion_proof(leaf["index"], size)]
+        entries.append(ProvenEntry(leaf, entry_leaf_hash(leaf).hex(), proof))
+    return AuditPage(
+        size,
+        tree.root().hex(),
+        _log_size(session),
+        signed_checkpoint(checkpoint),
+        entries,
+        entries[-1].leaf["index"] if more else None,
+    )
 
 
-def consistency(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
+def consistency(user: User, query: Mapping[str, Any]) -> Consistency:
     """A proof that the tree of `from` entries is a prefix of the tree of `to` entries."""
     require_audit_reader(user)
     checkpoint = ensure_recent_checkpoint()
@@ -110,10 +142,10 @@ def consistency(user: User, query: Mapping[str, Any]) -> dict[str, Any]:
         message = "from must not be larger than to"
         raise Invalid(message, "invalid-size", errors={"from": [message]})
     tree = _stored_tree(session, new)
-    return {
-        "from_": old,
-        "to": new,
-        "from_root": tree.root(old).hex(),
-        "to_root": tree.root().hex(),
-        "proof": [node.hex() for node in tree.consistency_proof(old, new)],
-    }
+    return Consistency(
+        old,
+        new,
+        tree.root(old).hex(),
+        tree.root().hex(),
+        [node.hex() for node in tree.consistency_proof(old, new)],
+    )

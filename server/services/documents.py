@@ -1,7 +1,7 @@
 """Documents: save a version, read one, list versions and documents, honouring shares.
 
 The owning State sees every version. Anyone else sees exactly the versions shared into reviews
-their party takes part in; every other version is answered 404, like a document that does not
+their party takes part in; every other version is NotFound, like a document that does not
 exist.
 """
 

@@ -7,13 +7,14 @@ import os
 import stat
 import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 
 from keys.master import load_master_key
 from keys.party_keys import KeyStore
 from repo_store.store import RepoStore
 from server.api import audit as audit_api
 from server.api import auth as auth_api
+from server.api import denied
 from server.api import documents as documents_api
 from server.api import meta as meta_api
 from server.api import reviews as reviews_api
@@ -21,10 +22,10 @@ from server.auth import init_auth
 from server.config import Config
 from server.db import Database, init_db
 from server.errors import ProblemApi, init_errors
-from server.services import audit
-from server.services.context import Services
-from server.services.diffs import init_diffs
-from server.services.limits import init_limits
+from server.services import context
+from server.services.context import Services, Surroundings
+from server.services.diffs import make_diff_cache
+from server.services.limits import make_work_gate
 from server.web import init_web
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,20 @@ def _warn_if_open(config: Config) -> None:
             mode,
             config.data_dir,
         )
+
+
+def _current_services() -> Services:
+    found: Services = current_app.extensions["peerlex.services"]
+    return found
+
+
+def _current_request_id() -> str:
+    found: str = g.get("request_id", "-") if has_request_context() else "-"
+    return found
+
+
+# Services find the running app's objects and the request's id here, never in flask's globals.
+SURROUNDINGS = Surroundings(services=_current_services, request_id=_current_request_id)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -95,9 +110,17 @@ def create_app(config: Config | None = None) -> Flask:
     # Refuse to serve repositories of the first layout rather than answer 500s from them.
     store.check_layout()
     app.extensions["peerlex.config"] = config
-    app.extensions["peerlex.services"] = Services(config=config, keys=keys, store=store)
-    init_limits(app)
-    init_diffs(app)
+    app.extensions["peerlex.work_gate"] = make_work_gate(config)
+    app.extensions["peerlex.diff_cache"] = make_diff_cache(config)
+    app.extensions["peerlex.services"] = Services(
+        config=config,
+        keys=keys,
+        store=store,
+        database=database,
+        work_gate=app.extensions["peerlex.work_gate"],
+        diff_cache=app.extensions["peerlex.diff_cache"],
+    )
+    context.install(SURROUNDINGS)
     init_errors(app)
     init_auth(app)
     api = ProblemApi(app)
@@ -116,7 +139,7 @@ def create_app(config: Config | None = None) -> Flask:
     def _audit_denied(response: Response) -> Response:
         # Refused API requests (401/403/404) become "denied" audit entries in their own
         # transaction; an audit failure is logged and never changes the response.
-        audit.after_request(response.status_code, api=request.path.startswith("/api/"))
+        denied.after_request(response.status_code, api=request.path.startswith("/api/"))
         return response
 
     @app.after_request

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 from flask import Flask
 
 from server.db import db_session
-from server.services.audit import (
-    AuditLogCorrupt,
-    HeldCheckpoint,
-    checkpoint_payload,
-    log_summary,
-    make_checkpoint,
-    verify_audit_log,
-)
+from server.services.audit.checkpoints import AuditLogCorrupt, make_checkpoint, signed_checkpoint
+from server.services.audit.verify import HeldCheckpoint, log_summary, verify_audit_log
 
 
 def read_held_checkpoint(path: Path) -> HeldCheckpoint:
@@ -58,7 +53,7 @@ def register(main: click.Group, app_for: Callable[[click.Context], Flask]) -> No
                     f"the audit log does not verify ({exc}); run `peerlex-server audit verify`"
                 ) from exc
             session.commit()
-            payload = checkpoint_payload(made)
+            payload = asdict(signed_checkpoint(made))
         click.echo(json.dumps(payload, indent=2, sort_keys=True))
 
     @audit_group.command("verify")

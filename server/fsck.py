@@ -23,7 +23,7 @@ from repo_store.store import belongs_to_document
 from server.db import db_session
 from server.models import Approval, Party
 from server.services.attachments import blob_store
-from server.services.audit import verify_audit_log
+from server.services.audit.verify import verify_audit_log
 from server.services.context import services
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
@@ -34,6 +35,18 @@ def _multi_line(value: str) -> None:
     refusal = multi_line_refusal(value)
     if refusal is not None:
         raise ValidationError(refusal)
+
+
+class UtcDateTime(fields.DateTime):
+    """A time in UTC, always written with its offset (`+00:00`).
+
+    The database keeps UTC times without a zone; one read back so is UTC, and said so here.
+    """
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 class FullMatch(validate.Validator):
@@ -78,7 +91,7 @@ class CredentialsSchema(StrictSchema):
 
 class TokenSchema(Schema):
     token = fields.String(required=True)
-    expires_at = fields.DateTime(required=True)
+    expires_at = UtcDateTime(required=True)
 
 
 class MembershipSchema(Schema):
@@ -120,7 +133,7 @@ class VersionSchema(Schema):
     parent = fields.String(allow_none=True)
     author = fields.Nested(AuthorSchema)
     message = fields.String()
-    committed_at = fields.DateTime()
+    committed_at = UtcDateTime()
     signature = fields.Nested(SignatureSchema)
 
 
@@ -209,7 +222,7 @@ class ReviewSchema(Schema):
     slug = fields.String(required=True)
     title = fields.String(required=True)
     state = fields.String(required=True)
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
     states = fields.List(fields.String())
     organisers = fields.List(fields.String())
     observers = fields.List(fields.String())
@@ -230,7 +243,7 @@ class ShareSchema(Schema):
     slug = fields.String(required=True)
     version = fields.String(required=True)
     shared_by = fields.String()
-    shared_at = fields.DateTime()
+    shared_at = UtcDateTime()
 
 
 COMMENT_BODY: list[Callable[[str], Any]] = [validate.Length(min=1, max=20_000), _multi_line]
@@ -276,8 +289,8 @@ class CommentSchema(Schema):
     body = fields.String()
     status = fields.String()
     quote = fields.String()
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
     anchor = fields.Nested(AnchorSchema)
 
 
@@ -307,12 +320,15 @@ class DiffQuerySchema(StrictSchema):
 
 
 class DiffPageSchema(Schema):
-    """One page of a structural comparison (format=json); `Link` names the next and previous."""
+    """One page of a structural comparison (format=json); `Link` names the next and previous.
+
+    Dumped from a DiffPage.
+    """
 
     party = fields.String(required=True)
     slug = fields.String(required=True)
-    from_ = fields.String(data_key="from", allow_none=True, required=True)
-    to = fields.String(required=True)
+    from_ = fields.String(data_key="from", attribute="old", allow_none=True, required=True)
+    to = fields.String(attribute="new", required=True)
     page = fields.Integer(required=True)
     pages = fields.Integer(required=True)
     first_block = fields.Integer(
@@ -335,7 +351,7 @@ class ApprovalSchema(Schema):
     slug = fields.String(required=True)
     version = fields.String(required=True)
     approved_by = fields.String()
-    approved_at = fields.DateTime()
+    approved_at = UtcDateTime()
     statement = fields.String(metadata={"description": "the canonical JSON that was signed"})
     signature = fields.String(metadata={"description": "SSHSIG, namespace peerlex-approval"})
     voided = fields.Boolean()
@@ -349,10 +365,12 @@ class RecipientCreateSchema(StrictSchema):
 
 
 class RecipientSchema(Schema):
-    party = fields.String(required=True)
+    """Dumped from an OfflineRecipient row."""
+
+    party = fields.String(required=True, attribute="party.code")
     recipient = fields.String(required=True)
     label = fields.String()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class AttachmentUploadQuerySchema(StrictSchema):
@@ -369,7 +387,7 @@ class AttachmentSchema(Schema):
     size = fields.Integer()
     sha256 = fields.String(metadata={"description": "sha256 of the encrypted blob"})
     recipients = fields.List(fields.String())
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
     uploaded_by = fields.String()
 
 

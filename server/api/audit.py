@@ -15,7 +15,7 @@ from server.schemas import (
     AuditPageSchema,
     AuditQuerySchema,
 )
-from server.services import audit
+from server.services.audit import checkpoints, proofs
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log")
 
@@ -23,28 +23,28 @@ blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audi
 @blp.route("", methods=["GET"])
 @blp.arguments(AuditQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, AuditPageSchema)
-def list_entries(query: dict[str, Any]) -> dict[str, Any]:
+def list_entries(query: dict[str, Any]) -> proofs.AuditPage:
     """Entries of the reviews you organise (all, for administrators), with inclusion proofs."""
-    return audit.audit_page(current_user, query)
+    return proofs.audit_page(current_user, query)
 
 
 @blp.route("/checkpoint", methods=["GET"])
 @blp.response(200, AuditCheckpointSchema)
-def latest_checkpoint() -> dict[str, Any]:
+def latest_checkpoint() -> checkpoints.SignedCheckpoint:
     """The newest signed checkpoint: tree size, root hash and time (organisers, admins)."""
-    return audit.current_checkpoint(current_user)
+    return checkpoints.current_checkpoint(current_user)
 
 
 @blp.route("/checkpoint", methods=["POST"])
 @blp.response(201, AuditCheckpointSchema)
-def make_checkpoint() -> dict[str, Any]:
+def make_checkpoint() -> checkpoints.SignedCheckpoint:
     """Sign a checkpoint of the log as it is now (administrators)."""
-    return audit.checkpoint_on_demand(current_user)
+    return checkpoints.checkpoint_on_demand(current_user)
 
 
 @blp.route("/consistency", methods=["GET"])
 @blp.arguments(AuditConsistencyQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, AuditConsistencySchema)
-def consistency(query: dict[str, Any]) -> dict[str, Any]:
+def consistency(query: dict[str, Any]) -> proofs.Consistency:
     """Proof that the log of `from` entries is a prefix of that of `to` (organisers, admins)."""
-    return audit.consistency(current_user, query)
+    return proofs.consistency(current_user, query)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any, BinaryIO, cast
 
 from flask import Response, jsonify, request, stream_with_context
@@ -9,6 +11,13 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from server.models import OfflineRecipient
+from server.payloads import (
+    attachment_payload,
+    document_payload,
+    version_payload,
+)
+from server.redline.render import STYLE
 from server.schemas import (
     AttachmentSchema,
     AttachmentUploadQuerySchema,
@@ -27,6 +36,13 @@ from server.services import attachments, diffs, documents, recipients
 from server.services.context import services
 from server.services.limits import is_expensive, work_gate
 
+# The redline's only style element, allowed by its hash: the page runs no script at all.
+REDLINE_CSP = (
+    "default-src 'none'; style-src 'sha256-"
+    + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+    + "'; frame-ancestors 'none'"
+)
+
 blp = Blueprint(
     "documents", __name__, url_prefix="/api/v1/parties", description="Documents and versions"
 )
@@ -36,7 +52,9 @@ blp = Blueprint(
 @blp.response(200, DocumentSummarySchema(many=True))
 def list_documents(party: str) -> list[dict[str, Any]]:
     """The party's documents, each at its current version."""
-    return documents.list_documents(current_user, party)
+    return [
+        document_payload(d, content=False) for d in documents.list_documents(current_user, party)
+    ]
 
 
 @blp.route("/<party>/documents/<slug>", methods=["GET"])
@@ -45,7 +63,9 @@ def list_documents(party: str) -> list[dict[str, Any]]:
 @blp.alt_response(503, description="The worker is busy with other large documents")
 def get_document(party: str, slug: str, version: str | None) -> dict[str, Any] | Response:
     """A document with its text, at a version (default: the newest one you may see)."""
-    found = documents.get_document(current_user, party, slug, version)
+    found = document_payload(
+        documents.get_document(current_user, party, slug, version), content=True
+    )
     if not is_expensive(found["content"]):
         return found
     # Encoding a large text is the costly part: it is done here, holding a slot.
@@ -67,14 +87,14 @@ def put_document(data: dict[str, Any], party: str, slug: str) -> tuple[dict[str,
     if data.get("base") is None and if_match:
         data["base"] = version_from_header(if_match)
     saved = documents.save_document(current_user, party, slug, data)
-    return saved.payload, 201 if saved.created else 200
+    return document_payload(saved.document, content=False), 201 if saved.created else 200
 
 
 @blp.route("/<party>/documents/<slug>/versions")
 @blp.response(200, VersionSchema(many=True))
 def versions(party: str, slug: str) -> list[dict[str, Any]]:
     """Every version of the document, newest first, with its signature status."""
-    return documents.document_versions(current_user, party, slug)
+    return [version_payload(v) for v in documents.document_versions(current_user, party, slug)]
 
 
 @blp.route("/<party>/documents/<slug>/diff")
@@ -91,22 +111,43 @@ def diff(query: dict[str, Any], party: str, slug: str) -> Response:
     `to` defaults to the newest version you may see, `from` to the one before it. JSON and the
     redline come one page at a time (`page`, from 1; `Link` names the next and previous).
     """
-    return diffs.document_diff(
-        current_user, party, slug, query["from_"], query["to"], query["format"], query["page"]
+    fmt = query["format"]
+    found = diffs.diff_page(
+        current_user, party, slug, query["from_"], query["to"], fmt, query["page"]
     )
+    if fmt == "unified":
+        return Response(found.body, mimetype="text/x-diff")
+    if fmt == "html":
+        response = Response(found.body, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = REDLINE_CSP
+    else:
+        response = jsonify(DiffPageSchema().dump(found))
+    links = []
+    if found.page > 1:
+        links.append(f'<?{_page_query(found, found.page - 1)}>; rel="prev"')
+    if found.page < found.pages:
+        links.append(f'<?{_page_query(found, found.page + 1)}>; rel="next"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
+
+
+def _page_query(found: diffs.DiffPage, page: int) -> str:
+    parts = [f"from={found.old}"] if found.old else []
+    return "&".join([*parts, f"to={found.new}", f"format={found.fmt}", f"page={page}"])
 
 
 @blp.route("/<party>/recipients", methods=["POST"])
 @blp.arguments(RecipientCreateSchema)
 @blp.response(201, RecipientSchema)
-def add_recipient(data: dict[str, Any], party: str) -> dict[str, Any]:
+def add_recipient(data: dict[str, Any], party: str) -> OfflineRecipient:
     """Register an offline age recipient of your organisation (organisers)."""
     return recipients.add_recipient(current_user, party, data)
 
 
 @blp.route("/<party>/recipients", methods=["GET"])
 @blp.response(200, RecipientSchema(many=True))
-def list_recipients(party: str) -> list[dict[str, Any]]:
+def list_recipients(party: str) -> list[OfflineRecipient]:
     """Your organisation's offline age recipients."""
     return recipients.list_recipients(current_user, party)
 
@@ -127,7 +168,7 @@ def upload_attachment(query: dict[str, Any], party: str, slug: str) -> dict[str,
     name = query.get("name") or request.headers.get("X-File-Name") or "attachment"
     if_match = request.headers.get("If-Match")
     base = query.get("base") or (version_from_header(if_match) if if_match else None)
-    return attachments.upload(
+    record = attachments.upload(
         current_user,
         party,
         slug,
@@ -136,13 +177,16 @@ def upload_attachment(query: dict[str, Any], party: str, slug: str) -> dict[str,
         media_type=request.headers.get("Content-Type"),
         base=base,
     )
+    return attachment_payload(party, slug, record)
 
 
 @blp.route("/<party>/documents/<slug>/attachments", methods=["GET"])
 @blp.response(200, AttachmentSchema(many=True))
 def list_attachments(party: str, slug: str) -> list[dict[str, Any]]:
     """The document's attachments you may read."""
-    return attachments.list_for(current_user, party, slug)
+    return [
+        attachment_payload(party, slug, r) for r in attachments.list_for(current_user, party, slug)
+    ]
 
 
 @blp.route("/<party>/documents/<slug>/attachments/<attachment_id>", methods=["GET"])

@@ -6,26 +6,23 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden
 
 from keys.protocol import APPROVAL_NAMESPACE
 from keys.statements import canonical_json
 from server.db import db_session
-from server.errors import Problem
 from server.models import (
     Approval,
-    ParticipantRole,
     Review,
     ReviewState,
-    Role,
     Share,
     User,
     utcnow,
 )
+from server.permissions import find_review, may_approve, takes_part_as_state
 from server.services import audit
 from server.services.context import services
 from server.services.documents import find_party
-from server.services.reviews import find_review
+from server.services.errors import Conflict, Forbidden, Invalid
 
 STATEMENT_TYPE = "peerlex-approval/v1"
 
@@ -43,45 +40,29 @@ def active_approvals(review: Review) -> dict[tuple[str, str], Approval]:
     return {(a.party.code, a.slug): a for a in db_session().scalars(query)}
 
 
-def approval_payload(approval: Approval) -> dict[str, Any]:
-    return {
-        "party": approval.party.code,
-        "slug": approval.slug,
-        "version": approval.version,
-        "approved_by": approval.approved_by.email,
-        "approved_at": approval.created_at.replace(tzinfo=UTC),
-        "statement": approval.statement,
-        "signature": approval.signature,
-        "voided": approval.voided_at is not None,
-    }
-
-
-def approve(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
+def approve(user: User, rid: str, data: dict[str, Any]) -> Approval:
     """Sign and record a head's approval of the version last shared into the review."""
     review = find_review(user, rid)
     code, slug, version = data["party"], data["slug"], data["version"]
     party = find_party(code)
-    if user.role_in(code) != Role.HEAD:
+    if not may_approve(user, code):
         raise Forbidden("only the head of the State's delegation approves its documents")
-    if review.role_of(code) != ParticipantRole.STATE:
-        raise Problem(
-            422, f"{code} does not take part in this review as a State", "not-a-participant"
-        )
+    if not takes_part_as_state(review, code):
+        raise Invalid(f"{code} does not take part in this review as a State", "not-a-participant")
     if review.state != ReviewState.AGREEMENT:
-        raise Problem(
-            409, f"approvals are made in the agreement state, not {review.state}", "wrong-state"
+        raise Conflict(
+            f"approvals are made in the agreement state, not {review.state}", "wrong-state"
         )
     latest = latest_shares(review).get((code, slug))
     if latest is None or latest.version != version:
-        raise Problem(
-            422,
+        raise Invalid(
             "only the version last shared into this review can be approved",
             "not-the-shared-version",
             current=latest.version if latest else None,
         )
     existing = active_approvals(review).get((code, slug))
     if existing is not None and existing.version == version:
-        return approval_payload(existing)
+        return existing
     approved_at = utcnow().replace(microsecond=0)
     statement = canonical_json(
         {
@@ -108,16 +89,16 @@ def approve(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
     session = db_session()
     session.add(approval)
     session.flush()
-    audit.record("approval.create", f"{code}/{slug}@{version}", review_id=review.id)
+    audit.record(user, "approval.create", f"{code}/{slug}@{version}", review_id=review.id)
     session.commit()
     session.refresh(approval)
-    return approval_payload(approval)
+    return approval
 
 
-def list_approvals(user: User, rid: str) -> list[dict[str, Any]]:
+def list_approvals(user: User, rid: str) -> list[Approval]:
     review = find_review(user, rid)
     query = select(Approval).where(Approval.review_id == review.id).order_by(Approval.id)
-    return [approval_payload(a) for a in db_session().scalars(query)]
+    return list(db_session().scalars(query))
 
 
 def missing_approvals(review: Review) -> list[dict[str, str]]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from repo_store.attachments import (
     AttachmentRecord,
@@ -30,12 +28,12 @@ from repo_store.attachments import (
 from repo_store.blobs import BlobStore
 from repo_store.commits import Identity
 from server.db import db_session
-from server.errors import Problem
 from server.models import Party, ReviewParticipant, Share, User
 from server.permissions import Access, document_access
 from server.services import audit
 from server.services.context import services
 from server.services.documents import NOT_FOUND, find_party, visibility
+from server.services.errors import Conflict, Corrupt, NotFound
 
 NO_ATTACHMENT = "no such attachment, or you may not see it"
 
@@ -60,12 +58,6 @@ def _recipient_keys(codes: list[str]) -> dict[str, X25519PublicKey]:
     return {c: keys.encryption_public_key(c) for c in codes}
 
 
-def record_payload(code: str, slug: str, record: AttachmentRecord) -> dict[str, Any]:
-    data = asdict(record)
-    data["recipients"] = list(record.recipients)
-    return {"party": code, "slug": slug, **data}
-
-
 def upload(
     user: User,
     code: str,
@@ -75,7 +67,7 @@ def upload(
     name: str,
     media_type: str | None,
     base: str | None,
-) -> dict[str, Any]:
+) -> AttachmentRecord:
     """Encrypt and attach an uploaded file to a document of the user's State."""
     party = find_party(code)
     if Access.WRITE not in document_access(user, code):
@@ -85,8 +77,7 @@ def upload(
     if current is None:
         raise NotFound(NOT_FOUND)
     if base is not None and base != current:
-        raise Problem(
-            409,
+        raise Conflict(
             "the document changed since the version you attached to",
             "stale-version",
             head=current,
@@ -105,9 +96,11 @@ def upload(
         committer_name=party.name,
         message=f"Attach {safe_file_name(name)} to {slug}",
     )
-    audit.record("attachment.upload", f"{code}/{slug}/{record.id}", commit=commit, size=record.size)
+    audit.record(
+        user, "attachment.upload", f"{code}/{slug}/{record.id}", commit=commit, size=record.size
+    )
     db_session().commit()
-    return record_payload(code, slug, record)
+    return record
 
 
 def _require_readable(user: User, code: str, slug: str) -> None:
@@ -117,10 +110,10 @@ def _require_readable(user: User, code: str, slug: str) -> None:
         raise NotFound(NOT_FOUND)
 
 
-def list_for(user: User, code: str, slug: str) -> list[dict[str, Any]]:
+def list_for(user: User, code: str, slug: str) -> list[AttachmentRecord]:
     """Attachments the user may read, as they stand now (recipients follow shares)."""
     _require_readable(user, code, slug)
-    return [record_payload(code, slug, r) for r in list_attachments(services().store, code, slug)]
+    return list_attachments(services().store, code, slug)
 
 
 def _reader_party(user: User, record: AttachmentRecord) -> str:
@@ -141,8 +134,8 @@ def open_download(
     # The pointer (signed, in git) names the ciphertext's hash: check it before a byte goes out,
     # so a damaged or swapped blob is an error response, not a truncated download.
     if not blobs.exists(record.sha256) or not blobs.verify_hash(record.sha256):
-        raise Problem(
-            500, "the stored attachment is damaged; an operator has been told", "attachment-damaged"
+        raise Corrupt(
+            "the stored attachment is damaged; an operator has been told", "attachment-damaged"
         )
     identities = [k.encryption_key for k in services().keys.all_private(reader)]
     return record, _stream_decrypted(blobs, record.sha256, identities)
@@ -230,6 +223,6 @@ def reshare(code: str, slug: str, user: User) -> int:
             message=f"Share attachment {record.id} of {slug} with {', '.join(wanted)}",
             expected_sha256=record.sha256,
         )
-        audit.record("attachment.reshare", f"{code}/{slug}/{record.id}", recipients=wanted)
+        audit.record(user, "attachment.reshare", f"{code}/{slug}/{record.id}", recipients=wanted)
         changed += 1
     return changed

@@ -7,10 +7,11 @@ from typing import Any
 
 from repo_store.attachments import list_attachments
 from server.db import db_session
-from server.errors import Problem
-from server.models import Approval, BundleRewrap, ParticipantRole, Review
+from server.models import Approval, BundleRewrap, Review
+from server.permissions import review_organisations
 from server.services.attachments import blob_store
 from server.services.context import services
+from server.services.errors import Conflict
 from server.services.recipients import recipients_of
 
 
@@ -38,17 +39,13 @@ def bundle_attachments(
     review: Review, approvals: dict[tuple[str, str], Approval], files: dict[str, bytes | Path]
 ) -> list[dict[str, Any]]:
     """Add every approved document's attachments to files; return their manifest entries."""
-    organisations = review.parties_with(ParticipantRole.ORGANISER) + review.parties_with(
-        ParticipantRole.OBSERVER
-    )
-    recipients = recipients_of(organisations)
+    recipients = recipients_of(review_organisations(review))
     store, blobs = services().store, blob_store()
     entries = []
     for code, slug in sorted(approvals):
         records = list_attachments(store, code, slug)
         if records and not recipients:
-            raise Problem(
-                409,
+            raise Conflict(
                 "no organisation of this review has registered an offline age "
                 "recipient to encrypt the attachments to",
                 "no-offline-recipient",

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import Any, BinaryIO
-
-from werkzeug.exceptions import Forbidden, NotFound
+from typing import BinaryIO
 
 from keys.bundle_format import (
     ALLOWED_SIGNERS,
@@ -32,27 +31,33 @@ from keys.protocol import BUNDLE_NAMESPACE
 from keys.statements import canonical_json
 from repo_store.shallow_repos import approved_repository
 from server.db import db_session
-from server.errors import Problem
-from server.models import ParticipantRole, Review, ReviewState, Role, User
+from server.models import Review, ReviewState, User
+from server.permissions import find_review, require_organiser
 from server.services import audit
 from server.services.approvals import active_approvals, missing_approvals
+from server.services.audit.checkpoints import ensure_recent_checkpoint, signed_checkpoint
 from server.services.bundle_attachments import bundle_attachments
 from server.services.bundle_readme import readme_text
 from server.services.context import services
-from server.services.reviews import find_review
+from server.services.errors import Conflict, NotFound
+from server.services.reviews import participants_by_role
 from server.services.signers import allowed_signers_text
 
 # The audit log's newest signed checkpoint when the bundle was built (docs/audit.md).
 AUDIT_CHECKPOINT = "audit/checkpoint.json"
 AUDIT_CHECKPOINT_SIGNATURE = "audit/checkpoint.sig"
+ONLY_ORGANISERS = "only the review's organisers build its bundle"
 
 
-def _organiser_party(user: User, review: Review) -> str:
-    for membership in user.memberships:
-        code = membership.party.code
-        if review.role_of(code) == ParticipantRole.ORGANISER and membership.role == Role.ORGANISER:
-            return code
-    raise Forbidden("only the review's organisers build its bundle")
+@dataclass(frozen=True)
+class BuiltBundle:
+    """What was built: the review, the tar's digest and size, and how much it holds."""
+
+    review: str
+    sha256: str
+    size: int
+    documents: int
+    attachments: int
 
 
 def repository_path(party: str) -> str:
@@ -98,27 +103,27 @@ def _write_deterministic_tar(
                     tar.addfile(info, handle)
 
 
-def build_bundle(user: User, rid: str) -> dict[str, Any]:
+def build_bundle(user: User, rid: str) -> BuiltBundle:
     """Build the final bundle once every shared document has a standing approval."""
     review = find_review(user, rid)
-    organiser = _organiser_party(user, review)
+    organiser = require_organiser(user, review, ONLY_ORGANISERS)
     if review.state == ReviewState.OPEN:
-        raise Problem(409, "the review is still open: move it to agreement first", "wrong-state")
+        raise Conflict("the review is still open: move it to agreement first", "wrong-state")
     missing = missing_approvals(review)
     if missing:
-        raise Problem(
-            409, "not every shared document is approved", "approvals-missing", missing=missing
+        raise Conflict(
+            "not every shared document is approved", "approvals-missing", missing=missing
         )
     approvals = active_approvals(review)
     if not approvals:
-        raise Problem(
-            409, "nothing was shared and approved in this review", "approvals-missing", missing=[]
+        raise Conflict(
+            "nothing was shared and approved in this review", "approvals-missing", missing=[]
         )
     store, keys = services().store, services().keys
-    checkpoint = audit.checkpoint_payload(audit.ensure_recent_checkpoint(db_session()))
+    checkpoint = signed_checkpoint(ensure_recent_checkpoint(db_session()))
     files: dict[str, bytes | Path] = {
-        AUDIT_CHECKPOINT: checkpoint["statement"].encode(),
-        AUDIT_CHECKPOINT_SIGNATURE: checkpoint["signature"].encode(),
+        AUDIT_CHECKPOINT: checkpoint.statement.encode(),
+        AUDIT_CHECKPOINT_SIGNATURE: checkpoint.signature.encode(),
     }
     documents, approval_entries = [], []
     heads: dict[str, dict[str, str]] = {}
@@ -151,11 +156,7 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
     manifest = {
         "format": BUNDLE_FORMAT,
         "review": {"slug": review.slug, "title": review.title},
-        "parties": {
-            "states": review.parties_with(ParticipantRole.STATE),
-            "organisers": review.parties_with(ParticipantRole.ORGANISER),
-            "observers": review.parties_with(ParticipantRole.OBSERVER),
-        },
+        "parties": participants_by_role(review),
         "signed_by": organiser,
         "documents": documents,
         "approvals": approval_entries,
@@ -171,10 +172,10 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
         "audit_checkpoint": {
             "statement": AUDIT_CHECKPOINT,
             "signature": AUDIT_CHECKPOINT_SIGNATURE,
-            "signer": checkpoint["signer"],
-            "size": checkpoint["size"],
-            "root": checkpoint["root"],
-            "time": checkpoint["time"],
+            "signer": checkpoint.signer,
+            "size": checkpoint.size,
+            "root": checkpoint.root,
+            "time": checkpoint.time,
         },
     }
     files[MANIFEST] = canonical_json(manifest) + b"\n"
@@ -189,21 +190,17 @@ def build_bundle(user: User, rid: str) -> dict[str, Any]:
         _write_deterministic_tar(handle, review.slug, files, int(newest.timestamp()))
     review.state = ReviewState.CLOSED.value
     digest = _digest(path)
-    audit.record("bundle.build", review.slug, review_id=review.id, sha256=digest)
+    audit.record(user, "bundle.build", review.slug, review_id=review.id, sha256=digest)
     db_session().commit()
-    return {
-        "review": review.slug,
-        "sha256": digest,
-        "size": path.stat().st_size,
-        "documents": len(documents),
-        "attachments": len(attachment_entries),
-    }
+    return BuiltBundle(
+        review.slug, digest, path.stat().st_size, len(documents), len(attachment_entries)
+    )
 
 
 def bundle_file(user: User, rid: str) -> Path:
     """The built bundle, for the review's organisers."""
     review = find_review(user, rid)
-    _organiser_party(user, review)
+    require_organiser(user, review, ONLY_ORGANISERS)
     path = bundle_path(review)
     if not path.exists():
         raise NotFound("no bundle has been built for this review yet")

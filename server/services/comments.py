@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from werkzeug.exceptions import Forbidden, NotFound
 
 from repo_store.anchor import Anchor, Reanchored, locate_quote, reanchor
 from server.db import db_session
-from server.errors import Problem
 from server.models import (
     ID_MAX,
     AnchorCache,
     Comment,
-    CommentStatus,
     Party,
     Review,
     ReviewState,
@@ -27,12 +24,21 @@ from server.models import (
     User,
     utcnow,
 )
-from server.permissions import can_write_for, organises
+from server.permissions import find_review, may_edit_comment, may_set_comment_status
 from server.services import audit
 from server.services.context import services
-from server.services.reviews import find_review
+from server.services.errors import Conflict, Forbidden, Invalid, NotFound
 
 NOT_SHARED = "that version is not shared in this review"
+
+
+@dataclass(frozen=True)
+class AnchoredComment:
+    """A comment with where its quote stands on the version asked for."""
+
+    comment: Comment
+    anchor: Reanchored
+    version: str
 
 
 def _shared(review: Review, party: str, slug: str, version: str) -> bool:
@@ -57,33 +63,15 @@ def _author_party(user: User, review: Review) -> str:
     raise NotFound("no such review, or you do not take part in it")
 
 
-def comment_payload(comment: Comment, anchor: Reanchored, version: str) -> dict[str, Any]:
-    return {
-        "id": comment.id,
-        "party": comment.party.code,
-        "slug": comment.slug,
-        "version": comment.version,
-        "parent": comment.parent_id,
-        "author": comment.author.email,
-        "author_party": comment.author_party,
-        "body": comment.body,
-        "status": comment.status,
-        "quote": comment.quote,
-        "created_at": comment.created_at,
-        "updated_at": comment.updated_at,
-        "anchor": {**asdict(anchor), "version": version},
-    }
-
-
 def _own_anchor(comment: Comment) -> Reanchored:
     return Reanchored("current", comment.block, comment.start, comment.end, comment.quote)
 
 
-def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]:
+def create_comment(user: User, rid: str, data: dict[str, Any]) -> AnchoredComment:
     """Comment on a quote of a shared version, or reply to a comment of the same review."""
     review = find_review(user, rid)
     if review.state == ReviewState.CLOSED:
-        raise Problem(409, "the review is closed", "review-closed")
+        raise Conflict("the review is closed", "review-closed")
     session = db_session()
     comment = Comment(
         review_id=review.id,
@@ -94,8 +82,7 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
     if data.get("parent") is not None:
         parent = session.get(Comment, data["parent"])
         if parent is None or parent.review_id != review.id:
-            raise Problem(
-                422,
+            raise Invalid(
                 "parent is not a comment of this review",
                 "invalid-parent",
                 errors={"parent": ["not a comment of this review"]},
@@ -119,15 +106,14 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
     else:
         missing = [f for f in ("party", "slug", "version", "quote") if not data.get(f)]
         if missing:
-            raise Problem(
-                422,
+            raise Invalid(
                 "a comment needs party, slug, version and quote",
                 "missing-fields",
                 errors={f: ["required unless replying to a comment"] for f in missing},
             )
         code, slug, version = data["party"], data["slug"], data["version"]
         if not _shared(review, code, slug, version):
-            raise Problem(422, NOT_SHARED, "not-shared", errors={"version": [NOT_SHARED]})
+            raise Invalid(NOT_SHARED, "not-shared", errors={"version": [NOT_SHARED]})
         text = services().store.read_document(code, slug, version).content
         anchor = locate_quote(
             text,
@@ -137,8 +123,7 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
             block=data.get("block"),
         )
         if anchor is None:
-            raise Problem(
-                422,
+            raise Invalid(
                 "the quote does not occur in that version",
                 "quote-not-found",
                 errors={"quote": ["does not occur in that version"]},
@@ -150,44 +135,44 @@ def create_comment(user: User, rid: str, data: dict[str, Any]) -> dict[str, Any]
     session.add(comment)
     session.flush()
     audit.record(
-        "comment.create", f"comment/{comment.id}", review_id=review.id, parent=comment.parent_id
+        user,
+        "comment.create",
+        f"comment/{comment.id}",
+        review_id=review.id,
+        parent=comment.parent_id,
     )
     session.commit()
     session.refresh(comment)
-    return comment_payload(comment, _own_anchor(comment), comment.version)
+    return AnchoredComment(comment, _own_anchor(comment), comment.version)
 
 
-def _may_set_status(user: User, review: Review, comment: Comment, status: str) -> bool:
-    """Organisers set any status; the owning State any; the author may resolve or reopen."""
-    if organises(user, review) or can_write_for(user, comment.party.code):
-        return True
-    return comment.author_id == user.id and status in (CommentStatus.OPEN, CommentStatus.RESOLVED)
-
-
-def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) -> dict[str, Any]:
+def update_comment(user: User, rid: str, comment_id: int, data: dict[str, Any]) -> AnchoredComment:
     """Change a comment's status, or edit one's own comment's body."""
     review = find_review(user, rid)
     comment = db_session().get(Comment, comment_id) if 0 < comment_id <= ID_MAX else None
     if comment is None or comment.review_id != review.id:
         raise NotFound("no such comment in this review")
     if review.state == ReviewState.CLOSED:
-        raise Problem(409, "the review is closed", "review-closed")
-    if "body" in data and comment.author_id != user.id:
+        raise Conflict("the review is closed", "review-closed")
+    if "body" in data and not may_edit_comment(user, comment.author_id):
         raise Forbidden("only its author edits a comment")
-    if "status" in data and not _may_set_status(user, review, comment, data["status"]):
+    if "status" in data and not may_set_comment_status(
+        user, review, comment.party.code, comment.author_id, data["status"]
+    ):
         raise Forbidden("you may not set this comment to that status")
     changes = {key: data[key] for key in ("body", "status") if key in data}
     for key, value in changes.items():
         setattr(comment, key, value)
     comment.updated_at = utcnow()
     audit.record(
+        user,
         "comment.update",
         f"comment/{comment.id}",
         review_id=review.id,
         **{k: v for k, v in changes.items() if k == "status"},
     )
     db_session().commit()
-    return comment_payload(comment, _own_anchor(comment), comment.version)
+    return AnchoredComment(comment, _own_anchor(comment), comment.version)
 
 
 def _reanchored(roots: list[Comment], party: str, slug: str, version: str) -> dict[int, Reanchored]:
@@ -239,12 +224,12 @@ def _cache(rows: list[dict[str, Any]]) -> None:
     session.commit()
 
 
-def list_comments(user: User, rid: str, query: dict[str, Any]) -> list[dict[str, Any]]:
+def list_comments(user: User, rid: str, query: dict[str, Any]) -> list[AnchoredComment]:
     """A review's comments, filtered, each anchored on the requested version."""
     review = find_review(user, rid)
     code, slug, version = query.get("party"), query.get("slug"), query.get("version")
     if version is not None and (code is None or slug is None):
-        raise Problem(422, "version needs party and slug", "missing-fields")
+        raise Invalid("version needs party and slug", "missing-fields")
     if version is not None and not _shared(review, code or "", slug or "", version):
         raise NotFound(NOT_SHARED)
     select_comments = select(Comment).where(Comment.review_id == review.id)
@@ -272,5 +257,5 @@ def list_comments(user: User, rid: str, query: dict[str, Any]) -> list[dict[str,
             continue
         root = root_of(comment)
         anchor = anchors.get(root.id) or _own_anchor(root)
-        result.append(comment_payload(comment, anchor, version or root.version))
+        result.append(AnchoredComment(comment, anchor, version or root.version))
     return result

@@ -8,8 +8,6 @@ bounded memory and CPU time, holding one of the worker's few slots for expensive
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
 import os
@@ -24,27 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify
-
 import repo_store
 from repo_store.diff import diff_texts
 from repo_store.diff.blocks import count_pieces
-from server.errors import Problem
+from server.config import Config
 from server.models import User
 from server.redline.pages import TOO_MANY_BLOCKS, write_pages
-from server.redline.render import STYLE
 from server.services.context import services
 from server.services.documents import previous_readable, readable_version
-from server.services.limits import Busy, is_expensive, work_gate
+from server.services.errors import Invalid, NotFound
+from server.services.limits import busy, is_expensive, work_gate
 
 log = logging.getLogger(__name__)
 
-# The redline's only style element, allowed by its hash: the page runs no script at all.
-REDLINE_CSP = (
-    "default-src 'none'; style-src 'sha256-"
-    + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-    + "'; frame-ancestors 'none'"
-)
 # Where `python -m server.redline.pages` is found, installed or not.
 _CODE_ROOT = str(Path(repo_store.__file__).resolve().parents[1])
 
@@ -126,16 +116,10 @@ class DiffCache:
                 return
 
 
-def init_diffs(app: Flask) -> None:
-    config = app.extensions["peerlex.config"]
-    app.extensions["peerlex.diff_cache"] = DiffCache(
+def make_diff_cache(config: Config) -> DiffCache:
+    return DiffCache(
         config.diff_cache_dir, config.diff_cache_bytes, config.page_blocks, config.page_chars
     )
-
-
-def diff_cache() -> DiffCache:
-    cache: DiffCache = current_app.extensions["peerlex.diff_cache"]
-    return cache
 
 
 @dataclass(frozen=True)
@@ -154,20 +138,23 @@ class DiffPage:
     meta: dict[str, Any]
     body: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "party": self.party,
-            "slug": self.slug,
-            "from": self.old,
-            "to": self.new,
-            "page": self.page,
-            "pages": self.pages,
-            "first_block": self.first_block,
-            "blocks_total": self.blocks_total,
-            "blocks": json.loads(self.body),
-            "warnings": self.meta.get("warnings", []),
-            "stats": self.meta.get("stats", {}),
-        }
+    @property
+    def blocks(self) -> list[dict[str, Any]]:
+        """The page's blocks (format json), as docs/formats.md describes them."""
+        found: list[dict[str, Any]] = json.loads(self.body)
+        return found
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """Warnings about the whole comparison."""
+        found: list[dict[str, Any]] = self.meta.get("warnings", [])
+        return found
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counts of the whole comparison."""
+        found: dict[str, Any] = self.meta.get("stats", {})
+        return found
 
 
 def diff_page(
@@ -181,7 +168,7 @@ def diff_page(
         if old is not None
         else previous_readable(user, code, slug, new_version)
     )
-    cache = diff_cache()
+    cache = services().diff_cache
     entry = cache.entry(code, slug, old_version, new_version, fmt)
     meta = cache.meta(entry)
     if meta is None:
@@ -190,14 +177,14 @@ def diff_page(
         )
         meta = cache.meta(entry)
         if meta is None:  # evicted at once: the cache is smaller than one comparison
-            raise Busy("the comparison was evicted from the diff cache at once; ask again")
+            raise busy("the comparison was evicted from the diff cache at once; ask again")
     pages = int(meta["pages"])
     if not 1 <= page <= pages:
-        raise Problem(404, f"no page {page}: the comparison has {pages}", "no-such-page")
+        raise NotFound(f"no page {page}: the comparison has {pages}", "no-such-page")
     try:
         body = (entry / f"{page}.{_suffix(fmt)}").read_text(encoding="utf-8")
     except FileNotFoundError as exc:  # evicted by another worker between two reads
-        raise Busy("the comparison was evicted from the diff cache meanwhile; ask again") from exc
+        raise busy("the comparison was evicted from the diff cache meanwhile; ask again") from exc
     starts = meta.get("starts", [0])
     return DiffPage(
         code,
@@ -264,9 +251,8 @@ def _compute(
         _compute_in_child(scratch, old_text, new_doc.content, fmt, labels)
 
 
-def _too_many_blocks(limit: int) -> Problem:
-    return Problem(
-        422,
+def _too_many_blocks(limit: int) -> Invalid:
+    return Invalid(
         f"a version has more than {limit:,} blocks, the most a document may have; "
         "it cannot be compared",
         "too-many-blocks",
@@ -313,36 +299,8 @@ def _compute_in_child(scratch: Path, old: str, new: str, fmt: str, labels: dict[
         raise _too_costly()
 
 
-def _too_costly() -> Problem:
-    return Problem(
-        422,
+def _too_costly() -> Invalid:
+    return Invalid(
         "comparing these versions needs more memory or time than one comparison may take",
         "diff-too-costly",
     )
-
-
-def document_diff(
-    user: User, code: str, slug: str, old: str | None, new: str | None, fmt: str, page: int
-) -> Response:
-    """The API's answer: one page of the comparison in the asked format."""
-    found = diff_page(user, code, slug, old, new, fmt, page)
-    if fmt == "unified":
-        return Response(found.body, mimetype="text/x-diff")
-    if fmt == "html":
-        response = Response(found.body, mimetype="text/html")
-        response.headers["Content-Security-Policy"] = REDLINE_CSP
-    else:
-        response = jsonify(found.to_json())
-    links = []
-    if found.page > 1:
-        links.append(f'<?{_query(found, found.page - 1)}>; rel="prev"')
-    if found.page < found.pages:
-        links.append(f'<?{_query(found, found.page + 1)}>; rel="next"')
-    if links:
-        response.headers["Link"] = ", ".join(links)
-    return response
-
-
-def _query(found: DiffPage, page: int) -> str:
-    parts = [f"from={found.old}"] if found.old else []
-    return "&".join([*parts, f"to={found.new}", f"format={found.fmt}", f"page={page}"])

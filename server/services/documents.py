@@ -1,7 +1,7 @@
 """Documents: save a version, read one, list versions and documents, honouring shares.
 
 The owning State sees every version. Anyone else sees exactly the versions shared into reviews
-their party takes part in; every other version is answered 404, like a document that does not
+their party takes part in; every other version is NotFound, like a document that does not
 exist.
 """
 
@@ -10,20 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
 
 from repo_store.commits import CommitInfo, Identity, SignatureCheck, check_signature
 from repo_store.errors import UnknownVersion
 from repo_store.names import check_party, check_slug
 from repo_store.store import Document
 from server.db import db_session
-from server.errors import Problem
 from server.models import Party, Share, User
 from server.permissions import Access, document_access, shared_versions
 from server.services import audit
 from server.services.context import services
+from server.services.errors import Invalid, NotFound
 from server.services.limits import check_document_blocks
 
 NOT_FOUND = "no such document, or you may not see it"
@@ -51,7 +49,10 @@ class Visibility:
 
 def visibility(user: User, code: str, slug: str) -> Visibility:
     """What the user may read of a document; worked out once per request."""
-    cache: dict[tuple[int, str, str], Visibility] = g.setdefault("peerlex_visibility", {})
+    # The session lives as long as the request: its info is the request's scratch space.
+    cache: dict[tuple[int, str, str], Visibility] = db_session().info.setdefault(
+        "peerlex_visibility", {}
+    )
     key = (user.id, code, slug)
     if key not in cache:
         find_party(code)
@@ -87,39 +88,28 @@ def readable_version(user: User, code: str, slug: str, version: str | None) -> s
     return version
 
 
-def version_payload(info: CommitInfo, check: SignatureCheck, parent: str | None) -> dict[str, Any]:
-    return {
-        "commit": info.sha,
-        "parent": parent,
-        "author": {"name": info.author_name, "email": info.author_email},
-        "message": info.summary,
-        "committed_at": info.committed_at,
-        "signature": {
-            "status": check.status,
-            "fingerprint": check.fingerprint,
-            "party": check.party,
-        },
-    }
+@dataclass(frozen=True)
+class VersionView:
+    """One version as a reader sees it: its commit, its signature's check, and the version
+    before it that this reader may read."""
+
+    info: CommitInfo
+    signature: SignatureCheck
+    parent: str | None
 
 
-def _version_of(code: str, info: CommitInfo, parent: str | None) -> dict[str, Any]:
-    return version_payload(info, services().store.verify_commit(code, info.sha), parent)
+@dataclass(frozen=True)
+class DocumentView:
+    """A document at one version, with that version's view."""
+
+    party: str
+    doc: Document
+    version: VersionView
 
 
-def document_payload(
-    code: str, doc: Document, parent: str | None, *, content: bool
-) -> dict[str, Any]:
-    payload: dict[str, Any] = {
-        "party": code,
-        "slug": doc.slug,
-        "title": doc.metadata.get("title"),
-        "kind": doc.metadata.get("kind"),
-        "language": doc.metadata.get("language"),
-        "version": _version_of(code, doc.version, parent),
-    }
-    if content:
-        payload["content"] = doc.content
-    return payload
+def _document_view(code: str, doc: Document, parent: str | None) -> DocumentView:
+    check = services().store.verify_commit(code, doc.version.sha)
+    return DocumentView(code, doc, VersionView(doc.version, check, parent))
 
 
 def previous_readable(user: User, code: str, slug: str, version: str) -> str | None:
@@ -133,7 +123,7 @@ def previous_readable(user: User, code: str, slug: str, version: str) -> str | N
 
 @dataclass(frozen=True)
 class SavedDocument:
-    payload: dict[str, Any]
+    document: DocumentView
     created: bool
 
 
@@ -164,21 +154,21 @@ def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> Sav
             message=data["message"],
         )
     except UnknownVersion as exc:
-        raise Problem(422, str(exc), "unknown-base") from exc
-    audit.record("document.save", f"{code}/{slug}", version=version, created=created)
+        raise Invalid(str(exc), "unknown-base") from exc
+    audit.record(user, "document.save", f"{code}/{slug}", version=version, created=created)
     db_session().commit()
     doc = store.read_document(code, slug, version)
-    return SavedDocument(document_payload(code, doc, doc.version.parent, content=False), created)
+    return SavedDocument(_document_view(code, doc, doc.version.parent), created)
 
 
-def get_document(user: User, code: str, slug: str, version: str | None) -> dict[str, Any]:
+def get_document(user: User, code: str, slug: str, version: str | None) -> DocumentView:
     resolved = readable_version(user, code, slug, version)
     doc = services().store.read_document(code, slug, resolved)
     parent = previous_readable(user, code, slug, resolved)
-    return document_payload(code, doc, parent, content=True)
+    return _document_view(code, doc, parent)
 
 
-def document_versions(user: User, code: str, slug: str) -> list[dict[str, Any]]:
+def document_versions(user: User, code: str, slug: str) -> list[VersionView]:
     """Every version of a document the user may read, newest first, with signature status."""
     versions = readable_versions(user, code, slug)
     trusted = [key.public_key for key in services().keys.verifying_keys(code)]
@@ -190,11 +180,11 @@ def document_versions(user: User, code: str, slug: str) -> list[dict[str, Any]]:
             if everything
             else (versions[index + 1].sha if index + 1 < len(versions) else None)
         )
-        result.append(version_payload(info, check_signature(info, code, trusted), parent))
+        result.append(VersionView(info, check_signature(info, code, trusted), parent))
     return result
 
 
-def list_documents(user: User, code: str) -> list[dict[str, Any]]:
+def list_documents(user: User, code: str) -> list[DocumentView]:
     """The party's documents the user may read, each at the newest version they may see."""
     find_party(code)
     store = services().store
@@ -211,5 +201,5 @@ def list_documents(user: User, code: str) -> list[dict[str, Any]]:
             continue
         doc = store.read_document(code, slug, version)
         parent = previous_readable(user, code, slug, version)
-        result.append(document_payload(code, doc, parent, content=False))
+        result.append(_document_view(code, doc, parent))
     return result

@@ -7,32 +7,20 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-from flask import Flask, current_app
 
 from repo_store.diff.blocks import count_pieces, parse_blocks
-from server.errors import Problem
+from server.config import Config
 from server.services.context import services
+from server.services.errors import Busy, TooLarge
 
 # Seconds a client is asked to wait before it tries a refused expensive request again.
 RETRY_AFTER = 5
 
 
-class Busy(Problem):
-    """503 with Retry-After: the request can be answered, only not now."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(503, detail, "busy", retry_after=RETRY_AFTER)
-
-    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
-        return [*super().get_headers(*args, **kwargs), ("Retry-After", str(RETRY_AFTER))]
-
-
 class WorkGate:
     """A fixed number of slots for expensive work in this process; no queue behind them.
 
-    A request that finds every slot taken is answered 503 at once: waiting would hold one of
+    A request that finds every slot taken is refused at once (Busy): waiting would hold one of
     the worker's few threads, and the cheap requests (the health check among them) would queue
     behind it in the kernel.
     """
@@ -45,21 +33,24 @@ class WorkGate:
     def expensive(self, what: str) -> Iterator[None]:
         """Hold one slot for the block's duration, or raise Busy when none is free."""
         if not self._free.acquire(blocking=False):
-            raise Busy(f"the server is busy with other large {what}; try again in {RETRY_AFTER} s")
+            raise busy(f"the server is busy with other large {what}; try again in {RETRY_AFTER} s")
         try:
             yield
         finally:
             self._free.release()
 
 
-def init_limits(app: Flask) -> None:
-    config = app.extensions["peerlex.config"]
-    app.extensions["peerlex.work_gate"] = WorkGate(config.expensive_per_worker)
+def busy(detail: str) -> Busy:
+    """Refuse for now: the caller may try again in RETRY_AFTER seconds."""
+    return Busy(detail, RETRY_AFTER)
+
+
+def make_work_gate(config: Config) -> WorkGate:
+    return WorkGate(config.expensive_per_worker)
 
 
 def work_gate() -> WorkGate:
-    gate: WorkGate = current_app.extensions["peerlex.work_gate"]
-    return gate
+    return services().work_gate
 
 
 def is_expensive(*texts: str) -> bool:
@@ -82,8 +73,7 @@ def check_document_blocks(content: str) -> None:
     limit = services().config.max_document_blocks
     count = count_blocks(content, limit)
     if count > limit:
-        raise Problem(
-            413,
+        raise TooLarge(
             f"the document has at least {count:,} blocks "
             f"(paragraphs, provisions, items); a document may have at most {limit:,}",
             "too-many-blocks",

@@ -5,37 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden, NotFound
 
 from keys.age import AgeError, parse_recipient
 from server.db import db_session
-from server.errors import Problem
-from server.models import OfflineRecipient, PartyKind, Role, User
+from server.models import OfflineRecipient, User
+from server.permissions import is_member, may_manage_recipients
 from server.services import audit
 from server.services.documents import find_party
+from server.services.errors import Forbidden, Invalid, NotFound
 
 
-def _payload(row: OfflineRecipient) -> dict[str, Any]:
-    return {
-        "party": row.party.code,
-        "recipient": row.recipient,
-        "label": row.label,
-        "created_at": row.created_at,
-    }
-
-
-def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]:
+def add_recipient(user: User, code: str, data: dict[str, Any]) -> OfflineRecipient:
     """Register an age recipient for an organisation (its organisers only)."""
     party = find_party(code)
-    if user.role_in(code) is None:
+    if not is_member(user, code):
         raise NotFound("no such party, or you are not a member")
-    if party.kind != PartyKind.ORGANISATION or user.role_in(code) != Role.ORGANISER:
+    if not may_manage_recipients(user, party):
         raise Forbidden("organisers register their organisation's offline recipients")
     try:
         parse_recipient(data["recipient"])
     except AgeError as exc:
-        raise Problem(
-            422,
+        raise Invalid(
             "not an age X25519 recipient",
             "invalid-recipient",
             errors={"recipient": [str(exc)]},
@@ -47,29 +37,29 @@ def add_recipient(user: User, code: str, data: dict[str, Any]) -> dict[str, Any]
         )
     )
     if existing is not None:
-        return _payload(existing)
+        return existing
     row = OfflineRecipient(
         party_id=party.id, recipient=data["recipient"], label=data["label"], added_by_id=user.id
     )
     session.add(row)
     session.flush()
-    audit.record("recipient.add", f"{code}/{data['recipient']}")
+    audit.record(user, "recipient.add", f"{code}/{data['recipient']}")
     session.commit()
     session.refresh(row)
-    return _payload(row)
+    return row
 
 
-def list_recipients(user: User, code: str) -> list[dict[str, Any]]:
+def list_recipients(user: User, code: str) -> list[OfflineRecipient]:
     """Public recipients of an organisation, for its members."""
     party = find_party(code)
-    if user.role_in(code) is None:
+    if not is_member(user, code):
         raise NotFound("no such party, or you are not a member")
     rows = db_session().scalars(
         select(OfflineRecipient)
         .where(OfflineRecipient.party_id == party.id)
         .order_by(OfflineRecipient.id)
     )
-    return [_payload(row) for row in rows]
+    return list(rows)
 
 
 def recipients_of(codes: list[str]) -> list[str]:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from werkzeug.exceptions import Forbidden, NotFound
 
 from server.db import db_session
-from server.errors import Problem
 from server.models import (
     Approval,
     ParticipantRole,
@@ -17,37 +15,30 @@ from server.models import (
     Review,
     ReviewParticipant,
     ReviewState,
-    Role,
     Share,
     User,
     utcnow,
 )
-from server.permissions import can_see_review, can_write_for, organises
+from server.permissions import (
+    can_write_for,
+    find_review,
+    require_organiser,
+    require_review_opener,
+    takes_part_as_state,
+)
 from server.services import audit
 from server.services.attachments import reshare
 from server.services.context import services
 from server.services.documents import find_party
+from server.services.errors import Conflict, Forbidden, Invalid
 
-NOT_FOUND = "no such review, or you do not take part in it"
 # Each state may move only forward, one step at a time.
 NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: ReviewState.CLOSED}
 
 
-def find_review(user: User, rid: str) -> Review:
-    """The review named by slug or id, if the user takes part in it; else 404."""
-    review = db_session().scalar(select(Review).where(Review.named(rid)))
-    if review is None or not can_see_review(user, review):
-        raise NotFound(NOT_FOUND)
-    return review
-
-
-def review_payload(review: Review) -> dict[str, Any]:
+def participants_by_role(review: Review) -> dict[str, list[str]]:
+    """The review's parties under the names the API and the bundle give their roles."""
     return {
-        "id": review.id,
-        "slug": review.slug,
-        "title": review.title,
-        "state": review.state,
-        "created_at": review.created_at,
         "states": review.parties_with(ParticipantRole.STATE),
         "organisers": review.parties_with(ParticipantRole.ORGANISER),
         "observers": review.parties_with(ParticipantRole.OBSERVER),
@@ -59,8 +50,7 @@ def _parties(codes: list[str], kind: PartyKind, field: str) -> list[Party]:
     for code in codes:
         party = db_session().scalar(select(Party).where(Party.code == code))
         if party is None or party.kind != kind:
-            raise Problem(
-                422,
+            raise Invalid(
                 f"{field}: {code} is not a known {kind.value}",
                 "invalid-party",
                 errors={field: [f"{code} is not a known {kind.value}"]},
@@ -69,15 +59,13 @@ def _parties(codes: list[str], kind: PartyKind, field: str) -> list[Party]:
     return found
 
 
-def create_review(user: User, data: dict[str, Any]) -> dict[str, Any]:
+def create_review(user: User, data: dict[str, Any]) -> Review:
     """Open a review; the creator's organisation is always among its organisers."""
-    own = [m.party.code for m in user.memberships if m.role == Role.ORGANISER]
-    if not own:
-        raise Forbidden("only organisers open reviews")
+    opener = require_review_opener(user)
     session = db_session()
     if session.scalar(select(Review).where(Review.slug == data["slug"])) is not None:
-        raise Problem(409, f"a review {data['slug']!r} exists already", "review-exists")
-    organisers = sorted(set(data.get("organisers", [])) | {own[0]})
+        raise Conflict(f"a review {data['slug']!r} exists already", "review-exists")
+    organisers = sorted(set(data.get("organisers", [])) | {opener.code})
     roles = {
         ParticipantRole.STATE: _parties(data["states"], PartyKind.STATE, "states"),
         ParticipantRole.ORGANISER: _parties(organisers, PartyKind.ORGANISATION, "organisers"),
@@ -87,19 +75,19 @@ def create_review(user: User, data: dict[str, Any]) -> dict[str, Any]:
     }
     codes = [p.code for parties in roles.values() for p in parties]
     if len(codes) != len(set(codes)):
-        raise Problem(422, "a party may take part in a review in one role only", "duplicate-party")
+        raise Invalid("a party may take part in a review in one role only", "duplicate-party")
     review = Review(slug=data["slug"], title=data["title"], created_by_id=user.id)
     for role, parties in roles.items():
         for party in parties:
             review.participants.append(ReviewParticipant(party=party, role=role.value))
     session.add(review)
     session.flush()
-    audit.record("review.create", review.slug, review_id=review.id, participants=codes)
+    audit.record(user, "review.create", review.slug, review_id=review.id, participants=codes)
     session.commit()
-    return review_payload(review)
+    return review
 
 
-def list_reviews(user: User) -> list[dict[str, Any]]:
+def list_reviews(user: User) -> list[Review]:
     codes = user.party_codes()
     if not codes:
         return []
@@ -111,57 +99,43 @@ def list_reviews(user: User) -> list[dict[str, Any]]:
         .order_by(Review.created_at.desc(), Review.id.desc())
         .distinct()
     )
-    return [review_payload(r) for r in db_session().scalars(query)]
+    return list(db_session().scalars(query))
 
 
-def change_state(user: User, rid: str, state: str) -> dict[str, Any]:
+def change_state(user: User, rid: str, state: str) -> Review:
     """Move a review on (open -> agreement -> closed); organisers only."""
     review = find_review(user, rid)
-    if not organises(user, review):
-        raise Forbidden("only the review's organisers change its state")
+    require_organiser(user, review, "only the review's organisers change its state")
     current = ReviewState(review.state)
     wanted = ReviewState(state)
     if NEXT_STATE.get(current) != wanted:
-        raise Problem(
-            409,
+        raise Conflict(
             f"a review in state {current.value} cannot move to {wanted.value}",
             "invalid-transition",
         )
     review.state = wanted.value
-    audit.record("review.state", review.slug, review_id=review.id, state=wanted.value)
+    audit.record(user, "review.state", review.slug, review_id=review.id, state=wanted.value)
     db_session().commit()
-    return review_payload(review)
+    return review
 
 
-def share_payload(share: Share) -> dict[str, Any]:
-    return {
-        "party": share.party.code,
-        "slug": share.slug,
-        "version": share.version,
-        "shared_by": share.shared_by.email,
-        "shared_at": share.created_at,
-    }
-
-
-def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[Share, bool]:
     """Share one version of a State's document into a review (idempotent)."""
     review = find_review(user, rid)
     code, slug, version = data["party"], data["slug"], data["version"]
     party = find_party(code)
     if not can_write_for(user, code):
         raise Forbidden("only the State's own experts share its documents")
-    if review.role_of(code) != ParticipantRole.STATE:
-        raise Problem(
-            422, f"{code} does not take part in this review as a State", "not-a-participant"
-        )
+    if not takes_part_as_state(review, code):
+        raise Invalid(f"{code} does not take part in this review as a State", "not-a-participant")
     if review.state == ReviewState.CLOSED:
-        raise Problem(409, "the review is closed", "review-closed")
+        raise Conflict("the review is closed", "review-closed")
     store = services().store
     if (
         not store.in_history(code, slug, version)
         or store.current_version(code, slug, version) != version
     ):
-        raise Problem(422, f"{version} is not a version of {code}/{slug}", "unknown-version")
+        raise Invalid(f"{version} is not a version of {code}/{slug}", "unknown-version")
     session = db_session()
     existing = session.scalar(
         select(Share).where(
@@ -172,22 +146,22 @@ def share_version(user: User, rid: str, data: dict[str, Any]) -> tuple[dict[str,
         )
     )
     if existing is not None:
-        return share_payload(existing), False
-    void_approvals(review, party, slug)
+        return existing, False
+    void_approvals(user, review, party, slug)
     share = Share(
         review_id=review.id, party=party, slug=slug, version=version, shared_by_id=user.id
     )
     session.add(share)
     session.flush()
-    audit.record("share.create", f"{code}/{slug}@{version}", review_id=review.id)
+    audit.record(user, "share.create", f"{code}/{slug}@{version}", review_id=review.id)
     # The review's parties may now read the document's attachments: re-wrap their headers
     # before the share is committed, so a failure leaves no share without readable files.
     reshare(code, slug, user)
     session.commit()
-    return share_payload(share), True
+    return share, True
 
 
-def void_approvals(review: Review, party: Party, slug: str) -> None:
+def void_approvals(user: User, review: Review, party: Party, slug: str) -> None:
     """A newer share replaces what was approved: the old approval no longer counts."""
     for approval in db_session().scalars(
         select(Approval).where(
@@ -199,11 +173,11 @@ def void_approvals(review: Review, party: Party, slug: str) -> None:
     ):
         approval.voided_at = utcnow()
         audit.record(
-            "approval.void", f"{party.code}/{slug}@{approval.version}", review_id=review.id
+            user, "approval.void", f"{party.code}/{slug}@{approval.version}", review_id=review.id
         )
 
 
-def list_shares(user: User, rid: str) -> list[dict[str, Any]]:
+def list_shares(user: User, rid: str) -> list[Share]:
     review = find_review(user, rid)
     query = select(Share).where(Share.review_id == review.id).order_by(Share.created_at, Share.id)
-    return [share_payload(s) for s in db_session().scalars(query)]
+    return list(db_session().scalars(query))

@@ -10,7 +10,7 @@ from keys.allowed_signers import AllowedSigner, render
 from keys.merkle import DEPLOYMENT_PARTY
 from server.db import db_session
 from server.models import Party
-from server.services import audit
+from server.services.audit.checkpoints import ensure_deployment_key
 from server.services.context import services
 
 
@@ -26,7 +26,7 @@ def allowed_signers_text(parties: Iterable[str] | None = None) -> str:
     A key whose party the database does not know is left out: it signs nothing we publish.
     """
     keys = services().keys
-    audit.ensure_deployment_key(keys)
+    ensure_deployment_key(keys)
     kinds = _kinds()
     codes = keys.parties() if parties is None else parties
     return render(

@@ -7,9 +7,17 @@ from pathlib import Path
 from flask import Flask
 from flask_babel import Babel
 
+# Each page module adds its routes to the one blueprint when imported.
+from server.web import (  # noqa: F401
+    comment_forms,
+    document_pages,
+    redline_page,
+    review_pages,
+    sign_in_pages,
+)
+from server.web.blueprint import bp
 from server.web.i18n import select_locale
 from server.web.rendering import init_rendering
-from server.web.views import bp
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 

@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from keys.master import create_master_key
 from server.app import create_app
 from server.config import Config
-from server.services.audit import verify_audit_log
+from server.services.audit.verify import verify_audit_log
 from tests.server.conftest import TEST_SCRYPT_N, Api, token_for
 from tests.server.review_fixtures import USERS, ReviewWorld, seed_review_world
 

@@ -26,8 +26,9 @@ from keys.merkle import (
     verify_inclusion,
 )
 from keys.protocol import AUDIT_NAMESPACE, principal
+from server.api import denied
 from server.models import utcnow
-from server.services import audit
+from server.services.audit import checkpoints, entries, verify
 from tests.bundle_fixtures import Agreed
 from tests.server.conftest import Api, server_cli
 from tests.server.review_fixtures import LAW_V1, LAW_V2, ReviewWorld
@@ -316,8 +317,8 @@ def test_a_failing_audit_never_breaks_the_response(
     def broken(*_args: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(audit, "_record_denied", broken)
-    with caplog.at_level(logging.ERROR, logger="server.services.audit"):
+    monkeypatch.setattr(denied, "_record_denied", broken)
+    with caplog.at_level(logging.ERROR, logger="server.api.denied"):
         response = world["peer"].get("/api/v1/parties/BLR/documents/export-law")
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
@@ -341,7 +342,7 @@ def test_a_checkpoint_is_made_when_the_newest_is_an_hour_old(
     world.push(LAW_V1)
     assert count() == 1
     later = utcnow() + timedelta(minutes=61)
-    monkeypatch.setattr(audit, "utcnow", lambda: later)
+    monkeypatch.setattr(checkpoints, "utcnow", lambda: later)
     world.push(LAW_V2)
     assert count() == 2
     world["organiser"].get(f"{AUDIT}/checkpoint")
@@ -391,7 +392,7 @@ def test_an_untouched_log_verifies(review_world: ReviewWorld, app: Flask, tmp_pa
     assert result.exit_code == 0, result.output
     assert "audit log ok" in result.output
     with app.app_context():
-        assert audit.verify_audit_log() == []
+        assert verify.verify_audit_log() == []
     made = run_cli(app, "checkpoint")
     assert made.exit_code == 0, made.output
     assert json.loads(made.output)["size"] == review_world["admin"].get(AUDIT).json["log_size"]
@@ -417,7 +418,7 @@ def test_an_edited_row_with_a_recomputed_hash_fails_the_checkpoints(
         session = db_session()
         row = session.query(AuditEntry).filter_by(leaf_index=1).one()
         row.target = "BLR/other-law"
-        fields = audit.leaf_fields(audit._values(row), 1)
+        fields = entries.leaf_fields(entries._values(row), 1)
         row.leaf_hash = entry_leaf_hash(fields).hex()
         session.commit()
     result = run_cli(app, "verify")
@@ -506,7 +507,7 @@ def test_a_forged_checkpoint_signature_is_named(
         assert other.id != first.id
         first.signature = other.signature
         session.commit()
-        problems = audit.verify_audit_log()
+        problems = verify.verify_audit_log()
     assert len(problems) == 1, problems
     assert problems[0].startswith(f"checkpoint {first.id} (")
     assert "signature does not verify" in problems[0]

@@ -7,7 +7,7 @@ from flask import Flask
 from server.db import db_session
 from server.models import Comment, User
 from server.services import comments
-from server.web.views import PAGE_CSP
+from server.web.blueprint import PAGE_CSP
 from tests.server.web.conftest import DOC, WebWorld, csrf_of
 
 MARKUP = '<script>alert("x")</script> \'q\' "dq"'
@@ -84,7 +84,7 @@ def test_a_bidi_control_in_a_stored_comment_is_shown_not_obeyed(
             "dushanbe-2017",
             {"party": "BLR", "slug": "export-law", "version": v3, "quote": "двадцати", "body": "x"},
         )
-        stored = db_session().get(Comment, made["id"])
+        stored = db_session().get(Comment, made.comment.id)
         assert stored is not None
         stored.body = "abc \u202edcba\u202c <b>bold</b>"  # e.g. written before the rule existed
         db_session().commit()

@@ -1,0 +1,152 @@
+"""The reviews a user takes part in, and one review's page with what its organisers and heads
+do there: move it on, approve, build the bundle."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import (
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+
+from keys.protocol import principal
+from server.models import User
+from server.payloads import (
+    approval_payload,
+    comment_payload,
+    review_payload,
+    share_payload,
+)
+from server.permissions import find_review, heads_of, organiser_party
+from server.schemas import (
+    ApprovalCreateSchema,
+    ReviewPatchSchema,
+)
+from server.services import approvals, bundles, comments, documents, reviews
+from server.services.bundle_readme import readme_text
+from server.services.users import list_parties
+from server.web.blueprint import bp, signed_in_user
+
+
+@bp.route("/")
+def home() -> Any:
+    return redirect(url_for("web.my_reviews"))
+
+
+@bp.route("/reviews")
+def my_reviews() -> str:
+    return render_template(
+        "web/reviews.html",
+        reviews=[review_payload(r) for r in reviews.list_reviews(signed_in_user())],
+    )
+
+
+@dataclass
+class SharedDocument:
+    """One State's document as shared into a review: its shared versions and comment count."""
+
+    party: str
+    slug: str
+    title: str
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    open_comments: int = 0
+    approval: dict[str, Any] | None = None
+
+    @property
+    def latest(self) -> str:
+        return str(self.versions[-1]["version"])
+
+
+def _shared_documents(user: User, rid: str) -> dict[tuple[str, str], SharedDocument]:
+    found: dict[tuple[str, str], SharedDocument] = {}
+    titles: dict[str, dict[str, str]] = {}
+    for share in map(share_payload, reviews.list_shares(user, rid)):
+        key = (share["party"], share["slug"])
+        if key not in found:
+            if share["party"] not in titles:
+                titles[share["party"]] = {
+                    d.doc.slug: d.doc.metadata.get("title") or d.doc.slug
+                    for d in documents.list_documents(user, share["party"])
+                }
+            title = titles[share["party"]].get(share["slug"], share["slug"])
+            found[key] = SharedDocument(share["party"], share["slug"], title)
+        found[key].versions.append(share)
+    return found
+
+
+@bp.route("/reviews/<rid>")
+def review_page(rid: str) -> str:
+    user = signed_in_user()
+    review = find_review(user, rid)
+    shared = _shared_documents(user, rid)
+    # A thread is open while its first comment is: replies carry no status of their own.
+    open_threads = [
+        c
+        for c in map(comment_payload, comments.list_comments(user, rid, {}))
+        if c["parent"] is None and c["status"] == "open"
+    ]
+    for comment in open_threads:
+        key = (comment["party"], comment["slug"])
+        if key in shared:
+            shared[key].open_comments += 1
+    listed = map(approval_payload, approvals.list_approvals(user, rid))
+    standing = [a for a in listed if not a["voided"]]
+    for approval in standing:
+        doc = shared.get((approval["party"], approval["slug"]))
+        if doc is not None and approval["version"] == doc.latest:
+            doc.approval = approval
+    by_state: dict[str, list[SharedDocument]] = defaultdict(list)
+    for doc in shared.values():
+        by_state[doc.party].append(doc)
+    organiser = organiser_party(user, review)
+    is_organiser = organiser is not None
+    bundle = None
+    if is_organiser:
+        path = bundles.bundle_path(review)
+        if path.exists():
+            bundle = {"name": path.name, "size": path.stat().st_size}
+    return render_template(
+        "web/review.html",
+        review=review_payload(review),
+        names={p.code: p.name for p in list_parties()},
+        by_state=dict(sorted(by_state.items())),
+        open_total=len(open_threads),
+        approvals=standing,
+        missing=approvals.missing_approvals(review) if is_organiser else [],
+        is_organiser=is_organiser,
+        heads_of=heads_of(user),
+        bundle=bundle,
+        readme=readme_text(review.slug, organiser) if organiser else "",
+        organiser_principal=principal(organiser) if organiser else "",
+    )
+
+
+@bp.route("/reviews/<rid>/state", methods=["POST"])
+def change_state(rid: str) -> Any:
+    data = ReviewPatchSchema().load({"state": request.form.get("state", "")})
+    reviews.change_state(signed_in_user(), rid, data["state"])
+    return redirect(url_for("web.review_page", rid=rid))
+
+
+@bp.route("/reviews/<rid>/approvals", methods=["POST"])
+def approve(rid: str) -> Any:
+    data = ApprovalCreateSchema().load(
+        {key: request.form.get(key, "") for key in ("party", "slug", "version")}
+    )
+    approvals.approve(signed_in_user(), rid, data)
+    flash(gettext("Approved and signed."))
+    return redirect(url_for("web.review_page", rid=rid, _anchor="approvals"))
+
+
+@bp.route("/reviews/<rid>/bundle", methods=["POST"])
+def build_bundle(rid: str) -> Any:
+    built = bundles.build_bundle(signed_in_user(), rid)
+    flash(gettext("The final bundle is built. Its SHA-256: %(sha)s", sha=built.sha256))
+    return redirect(url_for("web.review_page", rid=rid, _anchor="bundle"))

@@ -1,0 +1,80 @@
+"""Signing in and out, and choosing the interface language."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import (
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+from flask_login import current_user
+from marshmallow import ValidationError
+from werkzeug.exceptions import NotFound, TooManyRequests, Unauthorized
+
+from server.auth import client_address, csrf
+from server.db import db_session
+from server.schemas import (
+    CredentialsSchema,
+)
+from server.signin import authenticate, end_session, start_session
+from server.web.blueprint import bp, safe_next
+from server.web.i18n import LANGUAGE_COOKIE, LANGUAGES
+
+log = logging.getLogger(__name__)
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> Any:
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(next_url or url_for("web.my_reviews"))
+    if request.method == "GET":
+        return render_template("web/sign_in.html", next_url=next_url, error=None, email="")
+    # The page is public, so the app's check does not run: a forged sign-in is refused here.
+    csrf.protect()
+    email = request.form.get("email", "")
+    try:
+        credentials = CredentialsSchema().load(
+            {"email": email.strip(), "password": request.form.get("password", "")}
+        )
+        user = authenticate(credentials["email"], credentials["password"], client_address())
+    except (ValidationError, Unauthorized):
+        error, status = gettext("Wrong email or password."), 401
+    except TooManyRequests:
+        error, status = gettext("Too many failed sign-ins. Try again later."), 429
+    else:
+        start_session(user)
+        db_session().commit()
+        return redirect(next_url or url_for("web.my_reviews"))
+    page = render_template("web/sign_in.html", next_url=next_url, error=error, email=email)
+    return page, status
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out() -> Any:
+    end_session()
+    db_session().commit()
+    return redirect(url_for("web.sign_in"))
+
+
+@bp.route("/language/<code>")
+def set_language(code: str) -> Any:
+    if code not in LANGUAGES:
+        raise NotFound("no such language")
+    response = make_response(redirect(safe_next(request.args.get("next")) or url_for("web.home")))
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+    return response

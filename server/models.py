@@ -47,10 +47,6 @@ class Role(enum.StrEnum):
     ORGANISER = "organiser"
     OBSERVER = "observer"
 
-    @property
-    def party_kind(self) -> PartyKind:
-        return PartyKind.STATE if self in (Role.EXPERT, Role.HEAD) else PartyKind.ORGANISATION
-
 
 class Party(Base):
     __tablename__ = "parties"

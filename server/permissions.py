@@ -36,6 +36,15 @@ class Access(enum.IntFlag):
     WRITE = enum.auto()
 
 
+# Memberships.
+
+
+def fits_party(role: Role, party: Party) -> bool:
+    """Experts and heads belong to States; organisers and observers to organisations."""
+    state_roles = (Role.EXPERT, Role.HEAD)
+    return (role in state_roles) == (party.kind == PartyKind.STATE)
+
+
 # Documents.
 
 

@@ -146,7 +146,7 @@ def _role_comparisons(tree: ast.AST) -> Iterator[int]:
             continue
         for side in [node.left, *node.comparators]:
             for inner in ast.walk(side):
-                if (isinstance(inner, ast.Attribute) and inner.attr == "role") or (
+                if (
                     isinstance(inner, ast.Attribute)
                     and isinstance(inner.value, ast.Name)
                     and inner.value.id == "Role"

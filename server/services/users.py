@@ -13,6 +13,7 @@ from server.characters import single_line_refusal
 from server.db import db_session
 from server.models import Membership, Party, PartyKind, Role, User
 from server.passwords import hash_password
+from server.permissions import fits_party
 from server.services.context import services
 
 # A deployment administrator belongs to no party; every other role is a membership.
@@ -112,7 +113,7 @@ def add_user(
         party = session.scalar(select(Party).where(Party.code == party_code))
         if party is None:
             raise AccountRefused(f"no party {party_code}")
-        if Role(role).party_kind != party.kind:
+        if not fits_party(Role(role), party):
             raise AccountRefused(f"role {role} does not fit a party of kind {party.kind}")
         user.memberships.append(Membership(party=party, role=role))
     session.add(user)

@@ -6,8 +6,18 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, ForeignKey, MetaData, String, UniqueConstraint, false
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    MetaData,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from repo_store.names import SLUG
 
@@ -26,14 +36,36 @@ NAMING_CONVENTION = {
 }
 
 
+class UtcTime(TypeDecorator[datetime]):
+    """A moment in UTC: stored without a zone (as every column always was), read back aware.
+
+    Python code sees only aware times, so a time never loses its offset on the way to a
+    payload and naive and aware times are never compared.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a time without its zone cannot be stored")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     """Base class of every table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcTime}
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 class PartyKind(enum.StrEnum):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from flask_login import current_user
@@ -61,7 +60,7 @@ def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
     user = authenticate(credentials["email"], credentials["password"], client_address())
     token, record = issue_token(user, services().config.token_ttl_hours)
     db_session().commit()
-    return {"token": token, "expires_at": record.expires_at.replace(tzinfo=UTC)}
+    return {"token": token, "expires_at": record.expires_at}
 
 
 @blp.route("/tokens", methods=["DELETE"])

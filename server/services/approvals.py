@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -71,7 +70,7 @@ def approve(user: User, rid: str, data: dict[str, Any]) -> Approval:
             "party": code,
             "slug": slug,
             "commit": version,
-            "approved_at": approved_at.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
+            "approved_at": approved_at.isoformat().replace("+00:00", "Z"),
             "approved_by": user.email,
         }
     )

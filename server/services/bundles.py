@@ -11,7 +11,6 @@ import hashlib
 import io
 import tarfile
 from dataclasses import dataclass
-from datetime import UTC
 from pathlib import Path
 from typing import BinaryIO
 
@@ -183,7 +182,7 @@ def build_bundle(user: User, rid: str) -> BuiltBundle:
     sums = sums_file({path: _digest(value) for path, value in files.items()})
     files[SUMS] = sums
     files[SUMS_SIGNATURE] = keys.current(organiser).sign(sums, BUNDLE_NAMESPACE).encode()
-    newest = max(a.created_at for a in approvals.values()).replace(tzinfo=UTC)
+    newest = max(a.created_at for a in approvals.values())
     path = bundle_path(review)
     path.parent.mkdir(parents=True, exist_ok=True)
     with replaced_whole(path) as handle:

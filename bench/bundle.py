@@ -10,6 +10,7 @@ import argparse
 import io
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,24 +25,15 @@ from keys.master import create_master_key
 from repo_store.commits import Identity
 from server.app import create_app
 from server.config import Config
-from server.db import db_session
-from server.models import Membership, Party, User
-from server.passwords import hash_password
 from server.services.context import services
+
+# The repository root, for the helpers the benchmarks share with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.accounts import add_party, add_user
 
 STATES = ("BLR", "KGZ", "TJK")
 PASSWORD = "bench password 12345"  # noqa: S105 - a throwaway bench account
-
-
-def add_user(app: Flask, email: str, party: str, role: str) -> None:
-    with app.app_context():
-        session = db_session()
-        user = User(email=email, password_hash=hash_password(PASSWORD, 2**10))
-        user.memberships.append(
-            Membership(party=session.query(Party).filter_by(code=party).one(), role=role)
-        )
-        session.add(user)
-        session.commit()
 
 
 class As:
@@ -62,13 +54,10 @@ def seed(data: Path, docs: int, versions: int, attachments: int, attachment_mb: 
     data.mkdir()
     create_master_key(data / "master.key")
     app = create_app(Config(data_dir=data, scrypt_n=2**10, secure_cookies=False))
+    for code, kind in [*((s, "state") for s in STATES), ("UNRCPD", "organisation")]:
+        add_party(app, code, kind)
     with app.app_context():
         found = services()
-        for code, kind in [*((s, "state") for s in STATES), ("UNRCPD", "organisation")]:
-            found.keys.create(code)
-            found.store.create_repository(code)
-            db_session().add(Party(code=code, name=f"Party {code}", kind=kind))
-        db_session().commit()
         author = Identity("Bench", "bench@example.org")
         for code in STATES:
             for doc in range(docs):
@@ -86,8 +75,8 @@ def seed(data: Path, docs: int, versions: int, attachments: int, attachment_mb: 
                         message=f"v{revision}",
                     )
     for code in STATES:
-        add_user(app, f"head@{code.lower()}.example", code, "head")
-    add_user(app, "organiser@unrcpd.example", "UNRCPD", "organiser")
+        add_user(app, f"head@{code.lower()}.example", code, "head", PASSWORD)
+    add_user(app, "organiser@unrcpd.example", "UNRCPD", "organiser", PASSWORD)
     client = app.test_client()
     organiser = As(client, "organiser@unrcpd.example")
     organiser(

@@ -21,7 +21,8 @@ from clients.cli import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
 )
-from tests.clients.live_server import DEMO_PASSWORD, PEERLEX, LiveServer, free_port, live_server
+from tests.support.live_server import DEMO_PASSWORD, PEERLEX, LiveServer, live_server
+from tests.support.ports import free_port
 
 LAW = "# Draft law\n\nArticle 1. Scope\n\nThis Law applies to exports.\n"
 

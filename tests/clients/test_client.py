@@ -23,7 +23,8 @@ from clients.errors import (
     ValidationFailed,
     error_for,
 )
-from tests.clients.live_server import DEMO_PASSWORD, LiveServer, free_port, live_server
+from tests.support.live_server import DEMO_PASSWORD, LiveServer, live_server
+from tests.support.ports import free_port
 
 LAW = "# Draft\n\nArticle 1. Scope\n\nThis Law applies to exports.\n"
 

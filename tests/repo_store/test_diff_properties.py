@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repo_store.diff import apply_ops, diff_texts, normalise_text, parse_blocks
+from repo_store.diff import diff_texts, normalise_text, parse_blocks
 from repo_store.diff.blocks import ParsedPair, parse_pair, parse_versions
 from repo_store.diff.text import words
+from tests.support.diff_oracle import apply_ops
 
 # Words that cannot start a block when a wrapped line begins with them (no digits, no single
 # letters, no keywords), so that a reflow changes nothing but the line breaks.

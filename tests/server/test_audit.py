@@ -29,8 +29,8 @@ from keys.protocol import AUDIT_NAMESPACE, principal
 from server.models import utcnow
 from server.services import audit
 from tests.bundle_fixtures import Agreed
-from tests.server.conftest import Api, server_cli
 from tests.server.review_fixtures import LAW_V1, LAW_V2, ReviewWorld
+from tests.support.api import Api, server_cli
 
 AUDIT = "/api/v1/audit"
 

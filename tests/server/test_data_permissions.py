@@ -16,9 +16,9 @@ from keys.master import create_master_key
 from server.app import create_app
 from server.config import Config
 from tests.bundle_fixtures import Agreed
-from tests.clients.live_server import PEERLEX_SERVER
-from tests.conftest import POSTGRES_SERVER
-from tests.server.conftest import TEST_SCRYPT_N
+from tests.support.accounts import TEST_SCRYPT_N
+from tests.support.live_server import PEERLEX_SERVER
+from tests.support.postgres import POSTGRES_SERVER
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from tests.server.conftest import Api, DocFactory
+from tests.support.api import Api, DocFactory
 
 LAW = "Статья 1. Сфера применения\n\nНастоящий Закон регулирует экспорт.\n"
 URL = "/api/v1/parties/BLR/documents/export-law"

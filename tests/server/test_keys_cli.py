@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import Flask
 
 from server.cli import main
-from tests.server.conftest import server_cli
 from tests.server.review_fixtures import LAW_V1, LAW_V2, ReviewWorld
+from tests.support.api import server_cli
 
 ATTACH = "/api/v1/parties/BLR/documents/export-law/attachments"
 

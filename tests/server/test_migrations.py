@@ -25,7 +25,7 @@ from server.db import (
     head_revisions,
     upgrade_schema,
 )
-from tests.conftest import POSTGRES_SERVER, recreate_postgres_database
+from tests.support.postgres import POSTGRES_SERVER, recreate_postgres_database
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ from server.config import Config, parse_networks
 from server.db import db_session
 from server.models import LoginFailure, User, UserSession, utcnow
 from server.passwords import hash_password
-from tests.clients.live_server import serving
-from tests.server.conftest import PASSWORD, Api
+from tests.support.accounts import PASSWORD
+from tests.support.api import Api
+from tests.support.live_server import serving
 
 WRONG = "wrong password!!"
 # A hash that takes milliseconds to check, so that racing requests overlap while one is checked

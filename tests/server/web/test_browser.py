@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.server.conftest import PASSWORD, TEST_SCRYPT_N
 from tests.server.review_fixtures import USERS
-from tests.server.web.conftest import DOC, WebWorld
+from tests.server.web.pages import DOC, WebWorld
+from tests.support.accounts import PASSWORD, TEST_SCRYPT_N
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, sync_playwright  # noqa: E402

@@ -8,7 +8,7 @@ from server.db import db_session
 from server.models import Comment, User
 from server.services import comments
 from server.web.views import PAGE_CSP
-from tests.server.web.conftest import DOC, WebWorld, csrf_of
+from tests.server.web.pages import DOC, WebWorld, csrf_of
 
 MARKUP = '<script>alert("x")</script> \'q\' "dq"'
 HOSTILE = MARKUP + " \u202eevil\u202c"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,10 @@ from clients.errors import (
     ValidationFailed,
     error_for,
 )
-from tests.support.live_server import DEMO_PASSWORD, LiveServer, live_server
+from tests.support.live_server import DEMO_PASSWORD, LiveServer
 from tests.support.ports import free_port
 
 LAW = "# Draft\n\nArticle 1. Scope\n\nThis Law applies to exports.\n"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("live")) as running:
-        yield running
 
 
 def logged_in(server: LiveServer, email: str) -> Client:

@@ -1,5 +1,6 @@
-"""The suite's fixtures, registered once here for every test directory (pytest reads
-`pytest_plugins` only in the top-level conftest)."""
+"""The suite's fixtures, registered once for every test directory."""
+
+# pytest reads `pytest_plugins` only in the top-level conftest.
 
 pytest_plugins = [
     "tests.support.fixtures.keys",

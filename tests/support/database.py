@@ -1,8 +1,4 @@
-"""The database under test: SQLite by default, or PostgreSQL when scripts/with-postgres runs us.
-
-The schema is migrated once per session; each test then gets a clean copy cheaply (SQLite: the
-migrated file copied; PostgreSQL: every table truncated).
-"""
+"""The database under test: SQLite by default, PostgreSQL under scripts/with-postgres."""
 
 from __future__ import annotations
 
@@ -20,6 +16,9 @@ TEST_DATABASE_NAME = "peerlex_test"
 
 class DatabasesForTests:
     """Clean, migrated databases for tests, made from one migrated per session."""
+
+    # The schema is migrated once per session; each test then gets a clean copy cheaply
+    # (SQLite: the migrated file copied; PostgreSQL: every table truncated).
 
     def __init__(self, scratch: Path) -> None:
         self.template: Path | None = None

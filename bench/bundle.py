@@ -10,6 +10,7 @@ import argparse
 import io
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +26,11 @@ from repo_store.commits import Identity
 from server.app import create_app
 from server.config import Config
 from server.services.context import services
-from server.services.users import add_party, add_user
+
+# The repository root, for the helpers the benchmarks share with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.accounts import add_party, add_user
 
 STATES = ("BLR", "KGZ", "TJK")
 PASSWORD = "bench password 12345"  # noqa: S105 - a throwaway bench account
@@ -49,10 +54,10 @@ def seed(data: Path, docs: int, versions: int, attachments: int, attachment_mb: 
     data.mkdir()
     create_master_key(data / "master.key")
     app = create_app(Config(data_dir=data, scrypt_n=2**10, secure_cookies=False))
+    for code, kind in [*((s, "state") for s in STATES), ("UNRCPD", "organisation")]:
+        add_party(app, code, kind)
     with app.app_context():
         found = services()
-        for code, kind in [*((s, "state") for s in STATES), ("UNRCPD", "organisation")]:
-            add_party(code, f"Party {code}", kind)
         author = Identity("Bench", "bench@example.org")
         for code in STATES:
             for doc in range(docs):
@@ -69,10 +74,9 @@ def seed(data: Path, docs: int, versions: int, attachments: int, attachment_mb: 
                         committer_name=code,
                         message=f"v{revision}",
                     )
-    with app.app_context():
-        for code in STATES:
-            add_user(f"head@{code.lower()}.example", PASSWORD, "head", code)
-        add_user("organiser@unrcpd.example", PASSWORD, "organiser", "UNRCPD")
+    for code in STATES:
+        add_user(app, f"head@{code.lower()}.example", code, "head", PASSWORD)
+    add_user(app, "organiser@unrcpd.example", "UNRCPD", "organiser", PASSWORD)
     client = app.test_client()
     organiser = As(client, "organiser@unrcpd.example")
     organiser(

@@ -21,9 +21,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lawgen import law_versions, rewritten_law
-
 from repo_store.diff import diff_texts
+
+# The repository root, for the helpers the benchmarks share with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.lawgen import law_versions, rewritten_law
 
 
 def timed(action: Callable[[], object]) -> float:

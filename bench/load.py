@@ -11,13 +11,10 @@ Not a test.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import multiprocessing
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, make_url, text
+# The repository root, for the helpers the benchmarks share with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.json_http import Http
+from tests.support.ports import free_port
+from tests.support.postgres import recreate_postgres_database
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "bench password 12345"  # noqa: S105 - a throwaway bench account
@@ -49,41 +51,6 @@ QUOTE = "выдаваемой уполномоченным органом"
 def content(edit: int) -> str:
     articles = "".join(ARTICLE.format(n=n, days=10 + (n * edit) % 50) for n in range(1, 25))
     return f"# Закон об экспортном контроле\n\nРедакция {edit}\n\n{articles}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Http:
-    """A client connection speaking JSON with a Bearer token, reopened when the server closes it."""
-
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.port, self.token = port, token
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-
-    def call(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        payload = None if body is None else json.dumps(body)
-        try:
-            self.connection.request(method, path, body=payload, headers=headers)
-            response = self.connection.getresponse()
-        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-            self.connection.close()  # closed by the server before this request reached it
-            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-            self.connection.request(method, path, body=payload, headers=headers)
-            response = self.connection.getresponse()
-        raw = response.read()
-        kind = response.getheader("Content-Type", "")
-        return response.status, json.loads(raw) if "json" in kind and raw else raw
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 @dataclass
@@ -384,17 +351,6 @@ def run_load(
     return Result(name, elapsed, total)
 
 
-def recreate_database(server_url: str, name: str) -> str:
-    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        engine.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
 def report(result: Result) -> None:
     tally = result.tally
     print(
@@ -444,7 +400,7 @@ def main() -> None:
     for database in ("SQLite", "PostgreSQL"):
         for workers in (few, many):
             url = (
-                recreate_database(postgres, f"peerlex_bench_{workers}")
+                recreate_postgres_database(f"peerlex_bench_{workers}", postgres)
                 if database == "PostgreSQL"
                 else None
             )

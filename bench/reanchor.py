@@ -16,12 +16,16 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-
-from lawgen import law_versions
+from pathlib import Path
 
 from repo_store.anchor import CONTEXT, Anchor, locate_quote, reanchor
 from repo_store.diff import diff_texts, parse_blocks
 from repo_store.diff.text import WORD_RE
+
+# The repository root, for the helpers the benchmarks share with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.lawgen import law_versions
 
 TARGET = 3.0
 

@@ -5,21 +5,19 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+# The repository root, for the helpers the benchmarks share with the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.ports import free_port
+
 PASSWORD = "bench password 12345"  # noqa: S105 - a throwaway bench account
 CLI = [sys.executable, "-m", "server.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class BenchServer:
@@ -40,7 +38,7 @@ class BenchServer:
             "expert",
             stdin=PASSWORD + "\n",
         )
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen(
             [*CLI, "run", "--port", str(self.port), "--workers", str(workers)],
             env=self.env,

@@ -35,7 +35,6 @@ JSON (``TextDiff.to_json()``)
     "name"}``; ``stats`` counts blocks per op and words inserted and deleted.
 """
 
-from repo_store.diff.apply import DiffMismatch, apply_ops
 from repo_store.diff.blocks import Block, parse_blocks
 from repo_store.diff.text import normalise_text
 from repo_store.diff.textdiff import BlockDiff, DiffWarning, TextDiff, diff_texts
@@ -44,11 +43,9 @@ from repo_store.diff.words import TokenRun
 __all__ = [
     "Block",
     "BlockDiff",
-    "DiffMismatch",
     "DiffWarning",
     "TextDiff",
     "TokenRun",
-    "apply_ops",
     "diff_texts",
     "normalise_text",
     "parse_blocks",

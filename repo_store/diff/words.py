@@ -23,7 +23,7 @@ EXACT_GAP = 160
 # Anchoring recursion depth; each level works on disjoint ranges, so a level costs O(n).
 MAX_DEPTH = 12
 # Token comparisons Myers may spend on all the blocks of one comparison together, a few tenths
-# of a second: a wholly rewritten 10 MB law spends about 60,000 (bench/lawgen.py), a hostile
+# of a second: a wholly rewritten 10 MB law spends about 60,000 (tests/support/lawgen.py), a hostile
 # text of one-letter words millions.
 DOCUMENT_MYERS_BUDGET = 2_000_000
 

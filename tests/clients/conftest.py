@@ -1,3 +1,15 @@
-"""The server fixtures, for client tests that need a real review and bundle."""
+"""Fixtures for the client tests: a demo server in its own process, one per test module."""
 
-from tests.server.conftest import agreed, app, client, config, review_world  # noqa: F401
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.live_server import LiveServer, live_server
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(tmp_path_factory.mktemp("live")) as running:
+        yield running

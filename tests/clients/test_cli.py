@@ -7,10 +7,7 @@ import json
 import sqlite3
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from clients.cli import (
     EXIT_AUTH,
@@ -21,15 +18,10 @@ from clients.cli import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
 )
-from tests.clients.live_server import DEMO_PASSWORD, PEERLEX, LiveServer, free_port, live_server
+from tests.support.live_server import DEMO_PASSWORD, PEERLEX, LiveServer
+from tests.support.ports import free_port
 
 LAW = "# Draft law\n\nArticle 1. Scope\n\nThis Law applies to exports.\n"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("live")) as running:
-        yield running
 
 
 def peerlex(
@@ -139,10 +131,16 @@ def test_server_down(server: LiveServer) -> None:
     assert_one_line_error(ping, EXIT_UNREACHABLE)
 
 
-def test_stale_base_shows_the_current_head(server: LiveServer, tmp_path: Path) -> None:
+def blr_draft(server: LiveServer, tmp_path: Path) -> Path:
+    """Log BLR's expert in (profile blr) and write LAW to a draft file."""
     login(server, "blr", "expert@blr.example")
     draft = tmp_path / "law.md"
     draft.write_text(LAW)
+    return draft
+
+
+def test_stale_base_shows_the_current_head(server: LiveServer, tmp_path: Path) -> None:
+    draft = blr_draft(server, tmp_path)
     first = peerlex(
         server, "push", str(draft), "--party", "BLR", "--slug", "stale-demo", "-q", profile="blr"
     )
@@ -184,9 +182,7 @@ def test_a_document_one_may_not_see_is_not_found(server: LiveServer, tmp_path: P
 
 
 def test_invalid_input_and_usage(server: LiveServer, tmp_path: Path) -> None:
-    login(server, "blr", "expert@blr.example")
-    draft = tmp_path / "law.md"
-    draft.write_text(LAW)
+    draft = blr_draft(server, tmp_path)
     bad_base = peerlex(
         server, "push", str(draft), "--party", "BLR", "--slug", "x", "--base", "abc", profile="blr"
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,10 @@ from clients.errors import (
     error_for,
 )
 from clients.transport import CHUNK
-from tests.clients.live_server import DEMO_PASSWORD, LiveServer, free_port, live_server
+from tests.support.live_server import DEMO_PASSWORD, LiveServer
+from tests.support.ports import free_port
 
 LAW = "# Draft\n\nArticle 1. Scope\n\nThis Law applies to exports.\n"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("live")) as running:
-        yield running
 
 
 def logged_in(server: LiveServer, email: str) -> Client:

@@ -8,7 +8,6 @@ dates, error titles and details. A stored old value or a hostile server looks th
 from __future__ import annotations
 
 import json
-import os
 import stat
 import tarfile
 import threading
@@ -31,6 +30,7 @@ from clients.cli import (
     main,
 )
 from clients.profiles import Profile, save_profile
+from tests.support.umask import umask_set_to
 
 EVIL = "A\x1b[2J\rB\u202eC\x9bD\x1b]0;owned\x07E"
 RAW = ("\x1b", "\r", "\u202e", "\x9b", "\x07")
@@ -186,11 +186,8 @@ class CraftedApi(BaseHTTPRequestHandler):
 @pytest.fixture(autouse=True)
 def _keep_umask() -> Iterator[None]:
     """`peerlex` sets its own umask; the one the test started with comes back afterwards."""
-    umask = os.umask(0o022)
-    try:
+    with umask_set_to(0o022):
         yield
-    finally:
-        os.umask(umask)
 
 
 @pytest.fixture

@@ -491,6 +491,23 @@ def git_spy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return mark
 
 
+def name_party(files: Files, section: str, party: str) -> None:
+    """Write party into the first entry of the manifest's section."""
+    manifest = manifest_of(files)
+    manifest[section][0]["party"] = party
+    set_manifest(files, manifest)
+
+
+def refused_before_git(
+    agreed: Agreed, forger: Forger, out: Path, change: Callable[[Files], None], git_spy: Path
+) -> str:
+    """Forge a bundle at out with change, clear the spy's mark, verify: the one failure."""
+    bundle = forger.forge(agreed, out, change)
+    git_spy.unlink(missing_ok=True)
+    (failed,) = refused(bundle, forger.trusted)
+    return failed
+
+
 def test_a_party_that_is_a_path_is_refused_before_git_runs(
     agreed: Agreed, tmp_path: Path, git_spy: Path
 ) -> None:
@@ -511,13 +528,9 @@ def test_a_party_that_is_a_path_is_refused_before_git_runs(
             files[evil + f"hooks/{hook}"] = script.read_bytes()
         files[evil + "refs/keep"] = b""
         files[evil + "objects/keep"] = b""
-        manifest = manifest_of(files)
-        manifest["repositories"][0]["party"] = party
-        set_manifest(files, manifest)
+        name_party(files, "repositories", party)
 
-    bundle = forger.forge(agreed, tmp_path / "f.tar", change)
-    git_spy.unlink(missing_ok=True)
-    (failed,) = refused(bundle, forger.trusted)
+    failed = refused_before_git(agreed, forger, tmp_path / "f.tar", change, git_spy)
     assert failed.startswith("FAIL manifest.json: repositories[0].party must match")
     assert not marker.exists()
     assert not git_spy.exists(), "git ran before the manifest was refused"
@@ -530,13 +543,9 @@ def test_party_values_that_are_not_codes_are_refused(
     forger = make_forger(agreed, tmp_path)
 
     def change(files: Files) -> None:
-        manifest = manifest_of(files)
-        manifest["documents"][0]["party"] = party
-        set_manifest(files, manifest)
+        name_party(files, "documents", party)
 
-    bundle = forger.forge(agreed, tmp_path / "f.tar", change)
-    git_spy.unlink(missing_ok=True)
-    (failed,) = refused(bundle, forger.trusted)
+    failed = refused_before_git(agreed, forger, tmp_path / "f.tar", change, git_spy)
     assert failed.startswith("FAIL manifest.json: documents[0].party must match")
     assert not git_spy.exists()
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clients.live_server import base_env, free_port, stop
+from tests.support.live_server import base_env, stop
+from tests.support.ports import free_port
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- walkthrough:start -->", "<!-- walkthrough:end -->"

@@ -20,8 +20,9 @@ from schemathesis.core.result import Ok
 from keys.master import create_master_key
 from server.app import create_app
 from server.config import Config
-from tests.server.conftest import TEST_SCRYPT_N, token_for
 from tests.server.review_fixtures import LAW_V1, LAW_V2, USERS, ReviewWorld, seed_review_world
+from tests.support.accounts import TEST_SCRYPT_N
+from tests.support.api import token_for
 
 ROLES = ("anonymous", "own", "peer", "organiser", "observer", "admin")
 EXAMPLES_PER_OPERATION = 12

@@ -16,8 +16,9 @@ from keys.master import create_master_key
 from server.app import create_app
 from server.config import Config
 from server.services.audit.verify import verify_audit_log
-from tests.server.conftest import TEST_SCRYPT_N, Api, token_for
 from tests.server.review_fixtures import USERS, ReviewWorld, seed_review_world
+from tests.support.accounts import TEST_SCRYPT_N
+from tests.support.api import Api, token_for
 
 DOC = "/api/v1/parties/BLR/documents/export-law"
 READERS = ("peer", "observer", "organiser", "outsider", "admin")

@@ -3,7 +3,6 @@
 import base64
 import io
 import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,13 +20,12 @@ from keys.age import (
     Stanza,
     decrypt,
     generate_x25519_identity,
-    identity_string,
     read_header_stanzas,
 )
 from keys.age.header import encode_header, read_header
 from keys.age.x25519 import wrap_file_key
+from tests.support.age_tool import age_decrypt
 
-AGE = "/usr/bin/age"
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 PLAIN = b"Draft law on export control of dual-use goods"
 
@@ -88,12 +86,7 @@ def _decrypts(data: bytes, owner: X25519PrivateKey) -> bool:
 
 
 def _age_accepts(tmp_path: Path, owner: X25519PrivateKey, data: bytes) -> bool:
-    (tmp_path / "identity").write_text(identity_string(owner) + "\n")
-    (tmp_path / "file.age").write_bytes(data)
-    result = subprocess.run(
-        [AGE, "-d", "-i", str(tmp_path / "identity"), str(tmp_path / "file.age")],
-        capture_output=True,
-    )
+    result = age_decrypt(tmp_path, owner, data)
     return result.returncode == 0 and result.stdout == PLAIN
 
 

@@ -2,7 +2,6 @@
 
 import io
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,8 @@ from keys.age import (
 )
 from keys.age.header import encode_header
 from keys.age.x25519 import wrap_file_key
+from tests.support.age_tool import age_decrypt
 
-AGE = "/usr/bin/age"
 CHUNK = 64 * 1024
 SEALED_CHUNK = CHUNK + 16
 NONCE = 16
@@ -225,12 +224,7 @@ def _crafted(owner: X25519PrivateKey, chunks: list[tuple[bytes, bool]]) -> bytes
 
 
 def _age_accepts(tmp_path: Path, owner: X25519PrivateKey, data: bytes) -> bool:
-    (tmp_path / "identity").write_text(identity_string(owner) + "\n")
-    (tmp_path / "file.age").write_bytes(data)
-    result = subprocess.run(
-        [AGE, "-d", "-i", str(tmp_path / "identity"), str(tmp_path / "file.age")],
-        capture_output=True,
-    )
+    result = age_decrypt(tmp_path, owner, data)
     return result.returncode == 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 
 import pytest
 
@@ -84,34 +85,35 @@ def test_known_root_of_rfc6962_shape() -> None:
     assert MerkleTree([a, b, c]).root() == node_hash(node_hash(a, b), c)
 
 
-def test_every_inclusion_proof_verifies() -> None:
+def every_inclusion_proof() -> Iterator[tuple[int, int, list[bytes], bytes]]:
+    """(size, index, proof, root) for every leaf of every tree of 1 to MAX of LEAVES."""
     tree = MerkleTree(LEAVES)
     for size in range(1, MAX + 1):
         root = tree.root(size)
         for index in range(size):
-            proof = tree.inclusion_proof(index, size)
-            assert proof == path(index, LEAVES[:size])
-            assert verify_inclusion(LEAVES[index], index, size, proof, root)
+            yield size, index, tree.inclusion_proof(index, size), root
+
+
+def test_every_inclusion_proof_verifies() -> None:
+    for size, index, proof, root in every_inclusion_proof():
+        assert proof == path(index, LEAVES[:size])
+        assert verify_inclusion(LEAVES[index], index, size, proof, root)
 
 
 def test_altered_inclusion_proofs_fail() -> None:
-    tree = MerkleTree(LEAVES)
-    for size in range(1, MAX + 1):
-        root = tree.root(size)
-        for index in range(size):
-            proof = tree.inclusion_proof(index, size)
-            other = LEAVES[(index + 1) % (MAX + 1)]
-            assert not verify_inclusion(other, index, size, proof, root)
-            assert not verify_inclusion(LEAVES[index], index, size, proof, EMPTY_ROOT)
-            assert not verify_inclusion(LEAVES[index], index, size, [*proof, root], root)
-            assert not verify_inclusion(LEAVES[index], size, size, proof, root)
-            for at in range(len(proof)):
-                changed = list(proof)
-                changed[at] = bytes([changed[at][0] ^ 1]) + changed[at][1:]
-                assert not verify_inclusion(LEAVES[index], index, size, changed, root)
-                assert not verify_inclusion(
-                    LEAVES[index], index, size, proof[:at] + proof[at + 1 :], root
-                )
+    for size, index, proof, root in every_inclusion_proof():
+        other = LEAVES[(index + 1) % (MAX + 1)]
+        assert not verify_inclusion(other, index, size, proof, root)
+        assert not verify_inclusion(LEAVES[index], index, size, proof, EMPTY_ROOT)
+        assert not verify_inclusion(LEAVES[index], index, size, [*proof, root], root)
+        assert not verify_inclusion(LEAVES[index], size, size, proof, root)
+        for at in range(len(proof)):
+            changed = list(proof)
+            changed[at] = bytes([changed[at][0] ^ 1]) + changed[at][1:]
+            assert not verify_inclusion(LEAVES[index], index, size, changed, root)
+            assert not verify_inclusion(
+                LEAVES[index], index, size, proof[:at] + proof[at + 1 :], root
+            )
 
 
 def test_every_consistency_proof_verifies() -> None:

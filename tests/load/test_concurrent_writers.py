@@ -7,8 +7,6 @@ top of the base it was written from; history linear); every 409 names a real new
 
 from __future__ import annotations
 
-import http.client
-import json
 import multiprocessing
 import os
 import random
@@ -23,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.clients.live_server import serving, stop
-from tests.conftest import POSTGRES_SERVER, recreate_postgres_database
+from tests.support.json_http import Http
+from tests.support.live_server import serving, stop
+from tests.support.postgres import POSTGRES_SERVER, recreate_postgres_database
 
 SECONDS = float(os.environ.get("PEERLEX_LOAD_SECONDS", "30"))
 WRITERS = 8
@@ -50,44 +49,6 @@ def text_of(writer: int, edit: int) -> str:
         f"(1) {COMMENTED}.\n\n"
         f"(2) Срок рассмотрения заявления: {edit % 30 + 1} дней (writer {writer} edit {edit}).\n"
     )
-
-
-class Http:
-    """One keep-alive connection speaking JSON with a Bearer token."""
-
-    def __init__(self, port: int, token: str | None = None) -> None:
-        self.port = port
-        self.token = token
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-
-    def call(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        payload = None if body is None else json.dumps(body)
-        for attempt in range(2):
-            try:
-                self.connection.request(method, path, body=payload, headers=headers)
-                response = self.connection.getresponse()
-                raw = response.read()
-                break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                # The server closed an idle keep-alive connection: open a new one, once.
-                self.connection.close()
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-                if attempt:
-                    raise
-        kind = response.getheader("Content-Type", "")
-        return response.status, json.loads(raw) if "json" in kind and raw else raw
-
-    def close(self) -> None:
-        self.connection.close()
-
-    def __enter__(self) -> Http:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
 
 @dataclass

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.clients.live_server import serving
-from tests.diff_worst import alternating_words
 from tests.load.test_concurrent_writers import cli
+from tests.support.diff_worst import alternating_words
+from tests.support.live_server import serving
 
 PASSWORD = "diff load password 2017"
 WORKER_MEMORY = 512 * 1024 * 1024

@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pytest
 
 from repo_store.anchor import Anchor, reanchor
-from repo_store.diff import apply_ops, diff_texts, normalise_text, parse_blocks
+from repo_store.diff import diff_texts, normalise_text, parse_blocks
 from repo_store.diff.blocks import parse_versions
 from repo_store.diff.text import words
+from tests.support.diff_oracle import apply_ops
 
 LIMIT_SECONDS = 2.0
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from repo_store.diff import apply_ops, diff_texts
+from repo_store.diff import diff_texts
 from repo_store.diff.text import words
+from tests.support.diff_oracle import apply_ops
 
 RU_V1 = """# Закон «Об экспортном контроле товаров двойного назначения»
 

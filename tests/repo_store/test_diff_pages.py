@@ -18,7 +18,7 @@ from repo_store.diff.pages import TOO_MANY_BLOCKS, page_starts
 from repo_store.diff.words import DOCUMENT_MYERS_BUDGET, WordBudget, diff_words
 from server.config import DEFAULT_MAX_BLOCKS
 from server.redline.pages import write_pages
-from tests.diff_worst import REPRODUCTION, WORST, one_letter_words
+from tests.support.diff_worst import REPRODUCTION, WORST, one_letter_words
 
 MEMORY_BOUND = 512 * 1024 * 1024
 SECONDS_BOUND = 15.0
@@ -76,7 +76,7 @@ def test_the_reproduction_is_refused_by_counting_not_parsing() -> None:
     probe = (
         "import resource\n"
         "from repo_store.diff.blocks import count_pieces\n"
-        "from tests.diff_worst import REPRODUCTION\n"
+        "from tests.support.diff_worst import REPRODUCTION\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "count_pieces(REPRODUCTION)\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"

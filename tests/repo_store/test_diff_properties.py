@@ -7,9 +7,11 @@ from dataclasses import dataclass, replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repo_store.diff import apply_ops, diff_texts, normalise_text, parse_blocks
+from repo_store.diff import diff_texts, normalise_text, parse_blocks
 from repo_store.diff.blocks import ParsedPair, parse_pair, parse_versions
 from repo_store.diff.text import words
+from tests.support.diff_oracle import apply_ops
+from tests.support.lawgen import wrap
 
 # Words that cannot start a block when a wrapped line begins with them (no digits, no single
 # letters, no keywords), so that a reflow changes nothing but the line breaks.
@@ -41,19 +43,6 @@ articles = st.lists(
     min_size=0,
     max_size=7,
 )
-
-
-def wrap(tokens: list[str], width: int) -> str:
-    lines: list[str] = []
-    line = ""
-    for token in tokens:
-        if line and len(line) + 1 + len(token) > width:
-            lines.append(line)
-            line = token
-        else:
-            line = f"{line} {token}" if line else token
-    lines.append(line)
-    return "\n".join(lines)
 
 
 def render(law: list[Article], width: int) -> str:

@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.server.conftest import Api, add_party, add_user, token_for
+from tests.support.accounts import add_party, add_user
+from tests.support.api import Api, token_for
 
 LAW_V1 = """# Закон об экспортном контроле
 

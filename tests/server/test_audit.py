@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import subprocess
 import tarfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,8 +29,9 @@ from server.api import denied
 from server.models import utcnow
 from server.services.audit import checkpoints, entries, verify
 from tests.bundle_fixtures import Agreed
-from tests.server.conftest import Api, server_cli
 from tests.server.review_fixtures import LAW_V1, LAW_V2, ReviewWorld
+from tests.support.api import Api, server_cli
+from tests.support.signatures import ssh_keygen_verify
 
 AUDIT = "/api/v1/audit"
 
@@ -120,23 +120,12 @@ def test_checkpoint_verifies_with_ssh_keygen(review_world: ReviewWorld, tmp_path
     signers = tmp_path / "allowed_signers"
     signers.write_bytes(world["anonymous"].get("/api/v1/allowed_signers").data)
     (tmp_path / "checkpoint.sig").write_text(checkpoint["signature"])
-    result = subprocess.run(
-        [
-            "ssh-keygen",
-            "-Y",
-            "verify",
-            "-f",
-            str(signers),
-            "-I",
-            principal(DEPLOYMENT_PARTY),
-            "-n",
-            AUDIT_NAMESPACE,
-            "-s",
-            str(tmp_path / "checkpoint.sig"),
-        ],
-        input=checkpoint["statement"].encode(),
-        capture_output=True,
-        check=False,
+    result = ssh_keygen_verify(
+        signers,
+        principal(DEPLOYMENT_PARTY),
+        AUDIT_NAMESPACE,
+        tmp_path / "checkpoint.sig",
+        checkpoint["statement"].encode(),
     )
     assert result.returncode == 0, result.stderr
 

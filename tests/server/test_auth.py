@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.server.conftest import PASSWORD, Api, token_for
+from tests.support.accounts import PASSWORD
+from tests.support.api import Api, token_for
 
 
 def test_token_lifecycle(world: dict[str, Api], client: FlaskClient) -> None:
@@ -159,7 +160,7 @@ def test_session_cookie_flags(tmp_path: Any) -> None:
     from keys.master import create_master_key
     from server.app import create_app
     from server.config import Config
-    from tests.server.conftest import TEST_SCRYPT_N, add_user
+    from tests.support.accounts import TEST_SCRYPT_N, add_user
 
     data = tmp_path / "secure"
     data.mkdir()

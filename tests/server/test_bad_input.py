@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import MetaData, select
 
-from tests.server.conftest import Api, DocFactory
+from tests.support.api import Api, DocFactory
 
 BASE_URL = "/api/v1/parties/BLR/documents"
 

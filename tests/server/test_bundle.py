@@ -16,6 +16,7 @@ from flask import Flask
 from keys.bundle_format import REPOSITORY_CONFIG
 from tests.bundle_fixtures import ANNEX, Agreed
 from tests.server.review_fixtures import LAW_V1, LAW_V3, ReviewWorld
+from tests.support.signatures import ssh_keygen_verify
 
 
 def run(*args: str, cwd: Path | None = None, stdin: bytes | None = None) -> str:
@@ -30,37 +31,25 @@ def test_bundle_verifies_with_standard_tools(agreed: Agreed, tmp_path: Path) -> 
     run("tar", "-xf", str(agreed.bundle), "-C", str(out))
     root = out / "dushanbe-2017"
     signers = root / "allowed_signers"
-    run(
-        "ssh-keygen",
-        "-Y",
-        "verify",
-        "-f",
-        str(signers),
-        "-I",
+    sums = ssh_keygen_verify(
+        signers,
         "unrcpd@parties.peerlex",
-        "-n",
         "peerlex-bundle",
-        "-s",
-        str(root / "SHA256SUMS.sig"),
-        stdin=(root / "SHA256SUMS").read_bytes(),
+        root / "SHA256SUMS.sig",
+        (root / "SHA256SUMS").read_bytes(),
     )
+    assert sums.returncode == 0, sums.stderr
     assert "OK" in run("sha256sum", "-c", "SHA256SUMS", cwd=root)
     manifest = json.loads((root / "manifest.json").read_text())
     for approval in manifest["approvals"]:
-        run(
-            "ssh-keygen",
-            "-Y",
-            "verify",
-            "-f",
-            str(signers),
-            "-I",
+        approved = ssh_keygen_verify(
+            signers,
             f"{approval['party'].lower()}@parties.peerlex",
-            "-n",
             "peerlex-approval",
-            "-s",
-            str(root / approval["signature"]),
-            stdin=(root / approval["statement"]).read_bytes(),
+            root / approval["signature"],
+            (root / approval["statement"]).read_bytes(),
         )
+        assert approved.returncode == 0, approved.stderr
     for repo in manifest["repositories"]:
         # The README's way: compare the config with the prescribed one, then run git with
         # options that keep any other configuration from mattering.

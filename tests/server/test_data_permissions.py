@@ -16,19 +16,17 @@ from keys.master import create_master_key
 from server.app import create_app
 from server.config import Config
 from tests.bundle_fixtures import Agreed
-from tests.clients.live_server import PEERLEX_SERVER
-from tests.conftest import POSTGRES_SERVER
-from tests.server.conftest import TEST_SCRYPT_N
+from tests.support.accounts import TEST_SCRYPT_N
+from tests.support.live_server import PEERLEX_SERVER
+from tests.support.postgres import POSTGRES_SERVER
+from tests.support.umask import umask_set_to
 
 
 @pytest.fixture
 def permissive_umask() -> Iterator[None]:
     """What a service account often has (022): the code, not the umask, must keep data private."""
-    previous = os.umask(0o022)
-    try:
+    with umask_set_to(0o022):
         yield
-    finally:
-        os.umask(previous)
 
 
 def _server_env(data: Path, database_url: str | None) -> dict[str, str]:

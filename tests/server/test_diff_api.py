@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.server.conftest import Api, DocFactory
 from tests.server.review_fixtures import LAW_V1, LAW_V2, LAW_V3, ReviewWorld
+from tests.support.api import Api, DocFactory
 
 DIFF = "/api/v1/parties/BLR/documents/export-law/diff"
 

@@ -16,8 +16,8 @@ from server.app import create_app
 from server.config import DEFAULT_MAX_BLOCKS, Config
 from server.services.context import services
 from server.services.limits import RETRY_AFTER, WorkGate
-from tests.diff_worst import REPRODUCTION
-from tests.server.conftest import Api, DocFactory
+from tests.support.api import Api, DocFactory
+from tests.support.diff_worst import REPRODUCTION
 
 DOC = "/api/v1/parties/BLR/documents/export-law"
 DIFF = DOC + "/diff"

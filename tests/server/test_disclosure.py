@@ -20,7 +20,7 @@ from flask import Flask
 
 from tests.bundle_fixtures import agree_and_bundle
 from tests.server.review_fixtures import LAW_V1, ReviewWorld
-from tests.server.web.conftest import WebWorld
+from tests.server.web.pages import WebWorld
 
 SECRET_SLUG = "canary-slug-c0ffee"
 # ASCII, so that a JSON answer's \u escapes cannot hide one from the search.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from flask import Flask
 
-from tests.server.conftest import Api, DocFactory
+from tests.support.api import Api, DocFactory
+from tests.support.signatures import git_verify_commit
 
 LAW = "Статья 1. Сфера применения\n\nНастоящий Закон регулирует экспорт.\n"
 URL = "/api/v1/parties/BLR/documents/export-law"
@@ -66,20 +66,7 @@ def test_api_commit_verifies_with_git_and_api_allowed_signers(
     assert signers.mimetype == "text/plain"
     (tmp_path / "allowed_signers").write_bytes(signers.data)
     repo = app.extensions["peerlex.config"].repos_dir / "BLR.git"
-    result = subprocess.run(
-        [
-            "git",
-            "-C",
-            str(repo),
-            "-c",
-            f"gpg.ssh.allowedSignersFile={tmp_path / 'allowed_signers'}",
-            "verify-commit",
-            sha,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = git_verify_commit(repo, tmp_path / "allowed_signers", sha)
     assert result.returncode == 0, result.stderr
     assert 'Good "git" signature for blr@parties.peerlex' in result.stderr
 

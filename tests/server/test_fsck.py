@@ -10,7 +10,7 @@ from server.db import db_session
 from server.fsck import run_fsck
 from server.models import Approval
 from tests.bundle_fixtures import Agreed
-from tests.server.conftest import server_cli
+from tests.support.api import server_cli
 
 
 def problems(agreed: Agreed) -> list[str]:

@@ -15,8 +15,8 @@ from server import schemas
 from server.cli import main
 from server.db import db_session
 from server.models import Comment, OfflineRecipient, Party, Review, User
-from tests.server.conftest import server_cli
 from tests.server.review_fixtures import LAW_V1, ReviewWorld
+from tests.support.api import server_cli
 
 DOCUMENT = "/api/v1/parties/BLR/documents/export-law"
 # What an attacker's title or message would carry: clear the screen, return to the start of the

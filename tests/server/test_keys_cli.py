@@ -8,8 +8,9 @@ from pathlib import Path
 from flask import Flask
 
 from server.cli import main
-from tests.server.conftest import server_cli
 from tests.server.review_fixtures import LAW_V1, LAW_V2, ReviewWorld
+from tests.support.api import server_cli
+from tests.support.signatures import git_verify_commit
 
 ATTACH = "/api/v1/parties/BLR/documents/export-law/attachments"
 
@@ -62,19 +63,7 @@ def test_rotation_keeps_history_verifiable_and_attachments_readable(
     assert "valid-before" in signers.read_text()
     repo = app.extensions["peerlex.config"].repos_dir / "BLR.git"
     for sha in (v1, v2):
-        result = subprocess.run(
-            [
-                "git",
-                f"--git-dir={repo}",
-                "-c",
-                f"gpg.ssh.allowedSignersFile={signers}",
-                "verify-commit",
-                sha,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        result = git_verify_commit(repo, signers, sha)
         assert result.returncode == 0, result.stderr
     # Owner and peer still read the attachment, now wrapped for the new key.
     for role in ("own", "peer"):

@@ -25,7 +25,7 @@ from server.migrations.upgrade import (
     upgrade_schema,
 )
 from server.models import Base
-from tests.conftest import POSTGRES_SERVER, recreate_postgres_database
+from tests.support.postgres import POSTGRES_SERVER, recreate_postgres_database
 
 
 @pytest.fixture

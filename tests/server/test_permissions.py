@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server.conftest import Api, DocFactory
+from tests.support.api import Api, DocFactory
 
 DOC = "/api/v1/parties/BLR/documents/export-law"
 ROLES = ("anonymous", "own", "other", "organiser", "admin")

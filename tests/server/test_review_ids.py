@@ -10,7 +10,7 @@ from flask import Flask
 
 from server.models import ID_MAX
 from tests.server.review_fixtures import LAW_V1, ReviewWorld
-from tests.server.web.conftest import Page, csrf_of
+from tests.server.web.pages import Page, csrf_of
 
 # Digits str.isdigit() accepts and int() refuses or reads as something else, numbers past the
 # id column's range (32 bits on PostgreSQL, 64 on SQLite), one past what int() reads at all,

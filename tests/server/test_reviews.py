@@ -25,6 +25,12 @@ def comment(
     return world[role].post(world.url("/comments"), json=payload)
 
 
+def comments_on(world: ReviewWorld, role: str, version: str) -> Any:
+    """The comments on BLR's law at version, as role sees them."""
+    query = {"party": "BLR", "slug": "export-law", "version": version}
+    return world[role].get(world.url("/comments"), query_string=query).json
+
+
 def test_the_whole_review_story(review_world: ReviewWorld) -> None:
     world = review_world
     v1, v2 = world.push(LAW_V1), world.push(LAW_V2)
@@ -73,14 +79,7 @@ def test_the_whole_review_story(review_world: ReviewWorld) -> None:
     )
     assert world.share(v3).status_code == 201
 
-    listed = (
-        world["peer"]
-        .get(
-            world.url("/comments"),
-            query_string={"party": "BLR", "slug": "export-law", "version": v3},
-        )
-        .json
-    )
+    listed = comments_on(world, "peer", v3)
     status = {c["quote"]: c["anchor"]["status"] for c in listed if c["parent"] is None}
     assert status == {
         unchanged: "current",
@@ -95,14 +94,7 @@ def test_the_whole_review_story(review_world: ReviewWorld) -> None:
     assert changed["block"] == "art_2__para_2"
     assert by_id[made[deleted]]["anchor"]["quote"] == deleted  # orphaned keeps its quote
     # Asking again answers from the cache with the same result.
-    again = (
-        world["observer"]
-        .get(
-            world.url("/comments"),
-            query_string={"party": "BLR", "slug": "export-law", "version": v3},
-        )
-        .json
-    )
+    again = comments_on(world, "observer", v3)
     assert [c["anchor"] for c in again] == [c["anchor"] for c in listed]
 
     # Status changes: the owning State accepts, the author resolves, the observer may not.

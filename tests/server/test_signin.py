@@ -26,8 +26,9 @@ from server.config import Config, parse_networks
 from server.db import db_session
 from server.models import LoginFailure, User, UserSession, utcnow
 from server.passwords import hash_password
-from tests.clients.live_server import serving
-from tests.server.conftest import PASSWORD, Api
+from tests.support.accounts import PASSWORD
+from tests.support.api import Api
+from tests.support.live_server import serving
 
 WRONG = "wrong password!!"
 # A hash that takes milliseconds to check, so that racing requests overlap while one is checked
@@ -340,12 +341,18 @@ def log_in(client: FlaskClient, email: str = "expert@blr.example") -> None:
     assert answer.status_code == 200, answer.json
 
 
-def test_a_session_ends_after_30_idle_minutes(
-    app: Flask, world: dict[str, Api], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def signed_in_client(app: Flask, monkeypatch: pytest.MonkeyPatch) -> tuple[Clock, FlaskClient]:
+    """A client of app signed in now, and the hand-moved clock its session is timed by."""
     clock = Clock(monkeypatch)
     client = app.test_client()
     log_in(client)
+    return clock, client
+
+
+def test_a_session_ends_after_30_idle_minutes(
+    app: Flask, world: dict[str, Api], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock, client = signed_in_client(app, monkeypatch)
     clock.forward(minutes=29)
     assert client.get("/api/v1/me").status_code == 200
     # Each request starts the idle time again.
@@ -358,9 +365,7 @@ def test_a_session_ends_after_30_idle_minutes(
 def test_a_session_ends_12_hours_after_sign_in_however_busy(
     app: Flask, world: dict[str, Api], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = Clock(monkeypatch)
-    client = app.test_client()
-    log_in(client)
+    clock, client = signed_in_client(app, monkeypatch)
     signed_in = clock.now
     while clock.now - signed_in < timedelta(hours=12) - timedelta(minutes=20):
         clock.forward(minutes=20)
@@ -376,9 +381,7 @@ def test_session_limits_come_from_the_config(
     """Tiny limits in the config are enforced by the server, whatever the cookie holds."""
     short = create_app(dataclasses.replace(config, session_idle_minutes=2, session_max_hours=1))
     try:
-        clock = Clock(monkeypatch)
-        client = short.test_client()
-        log_in(client)
+        clock, client = signed_in_client(short, monkeypatch)
         clock.forward(minutes=1, seconds=59)
         assert client.get("/api/v1/me").status_code == 200
         clock.forward(minutes=2)

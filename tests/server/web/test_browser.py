@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import tarfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
-from tests.server.conftest import PASSWORD, TEST_SCRYPT_N
 from tests.server.review_fixtures import USERS
-from tests.server.web.conftest import DOC, WebWorld
+from tests.server.web.pages import DOC, WebWorld
+from tests.support.accounts import PASSWORD, TEST_SCRYPT_N
+from tests.support.live_server import serving
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
@@ -34,33 +29,11 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-SERVER = Path(sys.executable).parent / "peerlex-server"
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/api/v1/healthz", timeout=2) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start")
 
 
 @pytest.fixture
@@ -75,27 +48,8 @@ def live_url(app: Flask, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
     database_url = app.extensions["peerlex.config"].database_url
     if database_url:
         env["PEERLEX_DATABASE_URL"] = database_url
-    port = _free_port()
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [str(SERVER), "run", "--port", str(port), "--workers", "1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            _wait_until_up(url, process)
-        except RuntimeError as exc:
-            log_text = (tmp_path / "server.log").read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{exc}; its log ends:\n{log_text}") from exc
-        yield url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
+    with serving(env, tmp_path / "server.log", "--workers", "1", seconds=30) as (port, _):
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_peer_comments_state_answers_organiser_takes_the_bundle(

@@ -7,7 +7,7 @@ from flask import Flask
 
 from server.db import db_session
 from server.models import Comment
-from tests.server.web.conftest import DOC, WebWorld
+from tests.server.web.pages import DOC, WebWorld
 
 
 @pytest.mark.parametrize("body", ["Why\x1b[2J?", "Why\u202e?", "Why\x9b?", "Why\r?"])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 from server.db import db_session
 from server.models import Comment, User
 from server.services import comments
 from server.web.blueprint import PAGE_CSP
-from tests.server.web.conftest import DOC, WebWorld, csrf_of
+from tests.server.web.pages import DOC, WebWorld, csrf_of
 
 MARKUP = '<script>alert("x")</script> \'q\' "dq"'
 HOSTILE = MARKUP + " \u202eevil\u202c"
@@ -94,20 +96,18 @@ def test_a_bidi_control_in_a_stored_comment_is_shown_not_obeyed(
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
 
 
+def peer_comments(web_world: WebWorld, quote: str, body: str) -> Any:
+    """KGZ's expert sends the comment form on BLR's third version."""
+    form = {"party": "BLR", "slug": "export-law", "version": web_world.versions[2]}
+    return web_world.page("peer").post(
+        "/reviews/dushanbe-2017/comments", {**form, "quote": quote, "body": body, "next": DOC}
+    )
+
+
 def test_a_bidi_control_in_a_new_comment_is_refused_with_the_text_kept(
     web_world: WebWorld,
 ) -> None:
-    answer = web_world.page("peer").post(
-        "/reviews/dushanbe-2017/comments",
-        {
-            "party": "BLR",
-            "slug": "export-law",
-            "version": web_world.versions[2],
-            "quote": "двадцати",
-            "body": "right\u202eleft",
-            "next": DOC,
-        },
-    )
+    answer = peer_comments(web_world, quote="двадцати", body="right\u202eleft")
     assert answer.status_code == 422
     assert "body" in answer.text
     assert 'name="quote"' in answer.text
@@ -115,17 +115,7 @@ def test_a_bidi_control_in_a_new_comment_is_refused_with_the_text_kept(
 
 
 def test_a_quote_that_is_not_in_the_version_is_explained(web_world: WebWorld) -> None:
-    answer = web_world.page("peer").post(
-        "/reviews/dushanbe-2017/comments",
-        {
-            "party": "BLR",
-            "slug": "export-law",
-            "version": web_world.versions[2],
-            "quote": "нет такого текста",
-            "body": "Мой комментарий",
-            "next": DOC,
-        },
-    )
+    answer = peer_comments(web_world, quote="нет такого текста", body="Мой комментарий")
     assert answer.status_code == 422
     assert "does not occur" in answer.text
     assert "Мой комментарий" in answer.text

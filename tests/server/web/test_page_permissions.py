@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server.web.conftest import DOC, WebWorld, csrf_of
+from tests.server.web.pages import DOC, WebWorld, csrf_of
 
 PARTICIPANTS = ("own", "head", "peer", "peer_head", "third", "organiser", "observer")
 OUTSIDERS = ("outsider", "other_organiser", "admin")

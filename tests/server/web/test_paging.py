@@ -11,7 +11,7 @@ from flask import Flask
 
 from server.services.limits import RETRY_AFTER, WorkGate
 from tests.server.review_fixtures import ReviewWorld
-from tests.server.web.conftest import DOC, WebWorld
+from tests.server.web.pages import DOC, WebWorld
 
 BLOCK_RE = re.compile(r'<div class="block ')
 LINK_RE = re.compile(r'<a rel="(prev|next)" href="([^"]+)"')

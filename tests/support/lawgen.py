@@ -71,7 +71,8 @@ def generate_articles(size_bytes: int, seed: int) -> list[Article]:
     return articles
 
 
-def _wrap(words: list[str], width: int) -> str:
+def wrap(words: list[str], width: int) -> str:
+    """Join words into lines of at most width characters (a longer word stands alone)."""
     lines: list[str] = []
     line = ""
     for word in words:
@@ -89,9 +90,9 @@ def render_article(article: Article, width: int, reflow: int = -1) -> str:
     parts = [f"Статья {article.number}. {article.title}\n"]
     for index, paragraph in enumerate(article.paragraphs, start=1):
         text = [f"{index}.", *paragraph]
-        parts.append(_wrap(text, 41 if index - 1 == reflow else width) + "\n")
+        parts.append(wrap(text, 41 if index - 1 == reflow else width) + "\n")
     for letter, item in zip(_ITEM_LETTERS, article.items, strict=False):
-        parts.append(_wrap([f"{letter})", *item], width) + "\n")
+        parts.append(wrap([f"{letter})", *item], width) + "\n")
     return "\n".join(parts)
 
 

@@ -1,4 +1,4 @@
-"""Replay a comparison on the old version, to check that it says exactly what changed."""
+"""Replay a comparison on the old version: the tests' check that it says exactly what changed."""
 
 from __future__ import annotations
 

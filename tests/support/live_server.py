@@ -1,10 +1,9 @@
-"""A real peerlex server in its own process, seeded by `peerlex-server demo`, for client tests."""
+"""A real peerlex server in its own process: started on a free port, or seeded by `demo`."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,19 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 BIN = Path(sys.executable).parent
 PEERLEX = str(BIN / "peerlex")
 PEERLEX_SERVER = str(BIN / "peerlex-server")
 DEMO_PASSWORD = "dushanbe-demo-2017"
 # Cheap password hashing keeps the demo and every login fast; production uses 2**15.
 FAST_SCRYPT = "1024"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def base_env(tmp: Path) -> dict[str, str]:

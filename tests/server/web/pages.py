@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.server.conftest import PASSWORD
 from tests.server.review_fixtures import LAW_V1, LAW_V2, LAW_V3, USERS, ReviewWorld
+from tests.support.accounts import PASSWORD
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 DOC = "/reviews/dushanbe-2017/documents/BLR/export-law"

@@ -49,9 +49,9 @@ class ApprovalEntry:
 
 @dataclass(frozen=True)
 class AttachmentEntry:
+    id: str
     party: str
     slug: str
-    id: str
     name: str
     media_type: str
     size: int

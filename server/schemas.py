@@ -113,10 +113,6 @@ class PartySchema(Schema):
     kind = fields.String(required=True)
 
 
-class PartyPathSchema(Schema):
-    party = fields.String(required=True, validate=FullMatch(PARTY_CODE))
-
-
 class AuthorSchema(Schema):
     name = fields.String()
     email = fields.String()

@@ -238,7 +238,6 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 RECIPIENT = "age1" + "q" * 58
 # (schema, field, a value its pattern accepts); the same value with a suffix must be refused.
 PATTERNS: list[tuple[type[Schema], str, Any]] = [
-    (schemas.PartyPathSchema, "party", "BLR"),
     (schemas.DocumentPutSchema, "base", SHA),
     (schemas.DocumentPutSchema, "language", "sr-Latn"),
     (schemas.VersionQuerySchema, "version", SHA),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from jinja2 import Environment, StrictUndefined, Template
+from jinja2 import Environment, StrictUndefined, Template, select_autoescape
 
 from keys.protocol import principal
 
@@ -16,10 +16,11 @@ from keys.protocol import principal
 @functools.cache
 def _template() -> Template:
     source = resources.files("server").joinpath("templates/bundle/README.txt")
-    # Plain text, not HTML: nothing is escaped (a page that shows it escapes it). Every value
-    # put in is a party code or a review slug, both of a strict pattern.
+    # Plain text, not HTML: escaping is for .html templates only, and this one is read from a
+    # string (a page that shows it escapes it). Every value put in is a party code or a review
+    # slug, both of a strict pattern.
     environment = Environment(
-        autoescape=False,  # noqa: S701 - a text file
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         keep_trailing_newline=True,
         undefined=StrictUndefined,
     )

@@ -369,6 +369,44 @@ class RecipientSchema(Schema):
     created_at = UtcDateTime()
 
 
+class UserKeyCreateSchema(StrictSchema):
+    public_key = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=16 * 1024), _single_line],
+        metadata={"description": "one OpenSSH public key line: type, base64, optional comment"},
+    )
+    party = fields.String(
+        load_default=None,
+        validate=FullMatch(PARTY_CODE),
+        metadata={"description": "the party the key signs for (default: your first)"},
+    )
+
+
+class UserKeySchema(Schema):
+    """Dumped from a UserKey row."""
+
+    fingerprint = fields.String(required=True, metadata={"description": "SHA256:… as ssh-keygen"})
+    type = fields.String(required=True, attribute="key_type")
+    public_key = fields.String(required=True, metadata={"description": "type and base64"})
+    comment = fields.String(required=True)
+    party = fields.String(required=True, attribute="party.code")
+    role = fields.String(required=True)
+    valid_after = UtcDateTime(required=True)
+    valid_before = UtcDateTime(required=True, allow_none=True)
+
+
+class PartyKeySchema(UserKeySchema):
+    owner = fields.String(required=True, attribute="user.email")
+
+
+class UserKeyListSchema(Schema):
+    keys = fields.List(fields.Nested(UserKeySchema), required=True)
+
+
+class PartyKeyListSchema(Schema):
+    keys = fields.List(fields.Nested(PartyKeySchema), required=True)
+
+
 class AttachmentUploadQuerySchema(StrictSchema):
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
     base = fields.String(load_default=None, validate=FullMatch(SHA))

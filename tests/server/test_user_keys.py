@@ -37,8 +37,14 @@ def counts(app: Flask) -> tuple[int, int]:
         return keys, audited or 0
 
 
-def verify(signers: str, tmp_path: Path, signature: Path, principal: str, namespace: str,
-           at: datetime | None = None) -> subprocess.CompletedProcess[bytes]:
+def verify(
+    signers: str,
+    tmp_path: Path,
+    signature: Path,
+    principal: str,
+    namespace: str,
+    at: datetime | None = None,
+) -> subprocess.CompletedProcess[bytes]:
     """`ssh-keygen -Y verify` with the published file, optionally as of a time."""
     path = tmp_path / "allowed_signers"
     path.write_text(signers)
@@ -116,8 +122,12 @@ def test_refusals_write_nothing(app: Flask, world: dict[str, Api]) -> None:
         assert again.status_code == 409
     assert world["own"].post(KEYS, json={"public_key": PUBLIC_KEY, "x": 1}).status_code == 422
     assert world["own"].post(KEYS, json=["x"]).status_code in (400, 422)
-    assert world["own"].post(KEYS, json={"public_key": PUBLIC_KEY, "party": "KGZ"}).status_code == 404
-    assert world["own"].post(KEYS, json={"public_key": PUBLIC_KEY, "party": "b/r"}).status_code == 422
+    assert (
+        world["own"].post(KEYS, json={"public_key": PUBLIC_KEY, "party": "KGZ"}).status_code == 404
+    )
+    assert (
+        world["own"].post(KEYS, json={"public_key": PUBLIC_KEY, "party": "b/r"}).status_code == 422
+    )
     assert world["admin"].post(KEYS, json={"public_key": PUBLIC_KEY}).status_code == 403
     assert world["own"].delete(f"{KEYS}/SHA256:nothing").status_code == 404
     assert counts(app) == before
@@ -127,11 +137,15 @@ def test_registration_and_revocation_are_audited(app: Flask, world: dict[str, Ap
     world["own"].post(KEYS, json={"public_key": PUBLIC_KEY})
     world["own"].delete(f"{KEYS}/{FINGERPRINT}")
     with app.app_context():
-        rows = db_session().execute(
-            select(AuditEntry.action, AuditEntry.target, AuditEntry.user_email)
-            .where(AuditEntry.outcome == "ok")
-            .order_by(AuditEntry.id)
-        ).all()
+        rows = (
+            db_session()
+            .execute(
+                select(AuditEntry.action, AuditEntry.target, AuditEntry.user_email)
+                .where(AuditEntry.outcome == "ok")
+                .order_by(AuditEntry.id)
+            )
+            .all()
+        )
     assert [tuple(r) for r in rows if r[0].startswith("key.")] == [
         ("key.add", f"BLR/{FINGERPRINT}", "expert@blr.example"),
         ("key.revoke", f"BLR/{FINGERPRINT}", "expert@blr.example"),

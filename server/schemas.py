@@ -370,21 +370,13 @@ class RecipientSchema(Schema):
 
 
 class UserKeyCreateSchema(StrictSchema):
-    public_key = fields.String(
-        required=True,
-        validate=[validate.Length(min=1, max=16 * 1024), _single_line],
-        metadata={"description": "one OpenSSH public key line: type, base64, optional comment"},
-    )
-    party = fields.String(
-        load_default=None,
-        validate=FullMatch(PARTY_CODE),
-        metadata={"description": "the party the key signs for (default: your first)"},
-    )
+    # One OpenSSH public key line: type, base64, optional comment (keys/ssh_keys.py checks it).
+    public_key = fields.String(required=True, validate=[validate.Length(min=1), _single_line])
+    # The party the key signs for; by default the first of yours whose members sign.
+    party = fields.String(load_default=None, validate=FullMatch(PARTY_CODE))
 
 
 class UserKeySchema(Schema):
-    """Dumped from a UserKey row."""
-
     fingerprint = fields.String(required=True, metadata={"description": "SHA256:… as ssh-keygen"})
     type = fields.String(required=True, attribute="key_type")
     public_key = fields.String(required=True, metadata={"description": "type and base64"})

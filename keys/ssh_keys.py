@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -73,14 +74,16 @@ def parse_public_key_line(line: str) -> SshPublicKey:
     """Parse one OpenSSH public key line, refusing anything but a well-formed accepted key."""
     if len(line.encode("utf-8", "surrogatepass")) > MAX_LINE_BYTES:
         raise InvalidPublicKey(f"a public key line is at most {MAX_LINE_BYTES} bytes")
-    text = line.strip()
-    if len(text.splitlines()) > 1:
+    # Only what a .pub file holds around and between its fields is taken as a separator: other
+    # white space (a C0 separator, U+2028, a no-break space) is refused below, not skipped.
+    text = line.strip(" \t\r\n")
+    if text and text.splitlines() != [text]:
         raise InvalidPublicKey("give one public key line, not several lines")
-    fields = text.split(None, 2)
+    fields = re.split(r"[ \t]+", text, maxsplit=2)
     if len(fields) < 2:
         raise InvalidPublicKey("a public key line is `<type> <base64> [comment]`")
     key_type, encoded = fields[0], fields[1]
-    comment = fields[2].strip() if len(fields) == 3 else ""
+    comment = fields[2] if len(fields) == 3 else ""
     _check_type(key_type, fields)
     blob = _strict_base64(encoded)
     _check_blob(key_type, blob)

@@ -108,6 +108,7 @@ def test_more_than_one_line_is_refused() -> None:
     second = _openssh_line(Ed25519PrivateKey.generate().public_key())
     _refused(first + "\n" + second, "one public key line")
     _refused(first + " a\rb", "one public key line")
+    _refused(first + " laptop\u2029", "one public key line")
 
 
 def test_authorized_keys_options_are_refused() -> None:
@@ -240,6 +241,15 @@ def test_security_key_application_outside_ssh_is_refused() -> None:
 def test_comment_with_control_or_bidi_characters_is_refused(comment: str) -> None:
     line = _openssh_line(Ed25519PrivateKey.generate().public_key())
     _refused(f"{line} {comment}", "control or bidirectional")
+
+
+@pytest.mark.parametrize("separator", ["\x1f", "\u2028", "\u00a0", "\u3000"])
+def test_other_white_space_between_fields_is_refused(separator: str) -> None:
+    key_type, encoded = _openssh_line(Ed25519PrivateKey.generate().public_key()).split()
+    with pytest.raises(InvalidPublicKey):
+        parse_public_key_line(f"{key_type}{separator}{encoded}")
+    if separator in ("\x1f", "\u2028"):  # a space in a comment is the user's business
+        _refused(f"{key_type} {encoded} laptop{separator}", "control|one public key line")
 
 
 def test_line_over_16_kib_is_refused() -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -179,3 +180,20 @@ def test_published_key_verifies_until_revoked(world: dict[str, Api], tmp_path: P
     assert line.startswith(f'{BLR} namespaces="git",valid-after="')
     # Made while the key was valid, the signature still verifies: git checks at the commit's time.
     assert verify(signers, tmp_path, signed, BLR, "git", registered).returncode == 0
+
+
+@pytest.mark.parametrize("key_type", ["ecdsa", "rsa"])
+def test_other_key_types_verify_as_published(
+    world: dict[str, Api], tmp_path: Path, key_type: str
+) -> None:
+    """Keys from smart cards and older setups: published as registered, checked by ssh-keygen."""
+    private = new_key(tmp_path, key_type, key_type)
+    made = world["head"].post(KEYS, json={"public_key": public_line(private)})
+    assert made.status_code == 201, made.json
+    assert made.json["fingerprint"] == fingerprint_of(private)
+    signers = world["anonymous"].get("/api/v1/allowed_signers").data.decode()
+    for namespace in ("git", "peerlex-approval"):
+        signed = ssh_sign(private, namespace, MESSAGE)
+        assert verify(signers, tmp_path, signed, BLR, namespace).returncode == 0
+    refused = ssh_sign(private, "peerlex-bundle", MESSAGE)
+    assert verify(signers, tmp_path, refused, BLR, "peerlex-bundle").returncode != 0

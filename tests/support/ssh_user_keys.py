@@ -40,7 +40,9 @@ def fingerprint_of(private: Path) -> str:
 
 def ssh_sign(private: Path, namespace: str, message: bytes) -> Path:
     """Sign message with `ssh-keygen -Y sign`; answers the signature file's path."""
-    data = private.with_name(private.name + ".msg")
+    # One file per namespace: ssh-keygen does not overwrite a signature already there.
+    data = private.with_name(f"{private.name}.{namespace}.msg")
+    data.with_name(data.name + ".sig").unlink(missing_ok=True)
     data.write_bytes(message)
     subprocess.run(
         ["ssh-keygen", "-Y", "sign", "-f", str(private), "-n", namespace, str(data)],

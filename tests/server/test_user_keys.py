@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import tarfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -14,6 +16,8 @@ from sqlalchemy import func, select
 from keys.protocol import principal
 from server.db import db_session
 from server.models import AuditEntry, UserKey
+from tests.bundle_fixtures import agree_and_bundle
+from tests.server.review_fixtures import ReviewWorld
 from tests.support.api import Api
 from tests.support.ssh_user_keys import (
     FINGERPRINT,
@@ -197,3 +201,37 @@ def test_other_key_types_verify_as_published(
         assert verify(signers, tmp_path, signed, BLR, namespace).returncode == 0
     refused = ssh_sign(private, "peerlex-bundle", MESSAGE)
     assert verify(signers, tmp_path, refused, BLR, "peerlex-bundle").returncode != 0
+
+
+def test_the_bundle_carries_its_parties_registered_keys(
+    app: Flask, review_world: ReviewWorld, tmp_path: Path
+) -> None:
+    """The final bundle's allowed_signers holds the keys of its parties, of every type, and
+    still verifies offline with the published file as the trusted list."""
+    head = new_key(tmp_path, "head")
+    card = new_key(tmp_path, "card", "ecdsa")
+    outsider = new_key(tmp_path, "outsider")
+    for who, key in (("head", head), ("peer_head", card), ("outsider", outsider)):
+        made = review_world[who].post(KEYS, json={"public_key": public_line(key)})
+        assert made.status_code == 201, made.json
+    agreed = agree_and_bundle(app, review_world, tmp_path)
+    with tarfile.open(agreed.bundle) as tar:
+        member = tar.extractfile("dushanbe-2017/allowed_signers")
+        assert member is not None
+        in_bundle = member.read().decode()
+    assert f'{BLR} namespaces="git,peerlex-approval",valid-after=' in in_bundle
+    assert public_line(head).split()[1] in in_bundle
+    assert public_line(card).split()[1] in in_bundle
+    # UZB takes no part in the review: its keys have no place in the bundle.
+    assert public_line(outsider).split()[1] not in in_bundle
+    trusted = tmp_path / "trusted_signers"
+    trusted.write_bytes(review_world["organiser"].get("/api/v1/allowed_signers").data)
+    peerlex = str(Path(sys.executable).parent / "peerlex")
+    result = subprocess.run(
+        [peerlex, "verify", str(agreed.bundle), "--allowed-signers", str(trusted)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+    assert "VERIFIED" in result.stdout

@@ -22,6 +22,7 @@ from clients.models import (
     Review,
     Share,
     Token,
+    UserKey,
     Version,
 )
 from clients.transport import CHUNK, HttpSession, Progress
@@ -194,6 +195,24 @@ class Client(HttpSession):
         path = _path("parties", party, "recipients")
         data = {"recipient": recipient, "label": label}
         return cast(Recipient, self._json("POST", path, data=data))
+
+    # -- users' own keys ------------------------------------------------------------------
+
+    def add_key(self, public_key: str, party: str | None = None) -> UserKey:
+        """Register one OpenSSH public key line as yours (for party, or your first)."""
+        data = _given(public_key=public_key, party=party)
+        return cast(UserKey, self._json("POST", "me/keys", data=data))
+
+    def keys(self) -> list[UserKey]:
+        """Your keys, revoked ones included."""
+        return cast(list[UserKey], self._json("GET", "me/keys")["keys"])
+
+    def party_keys(self, party: str) -> list[UserKey]:
+        """A party's public key history: every key its members registered."""
+        return cast(list[UserKey], self._json("GET", _path("parties", party, "keys"))["keys"])
+
+    def revoke_key(self, fingerprint: str) -> UserKey:
+        return cast(UserKey, self._json("DELETE", _path("me", "keys", fingerprint)))
 
     # -- reviews --------------------------------------------------------------------------
 

@@ -81,6 +81,18 @@ class Recipient(TypedDict):
     created_at: str
 
 
+class UserKey(TypedDict):
+    fingerprint: str
+    type: str
+    public_key: str
+    comment: str
+    party: str
+    role: str
+    valid_after: str
+    valid_before: str | None
+    owner: NotRequired[str]  # in a party's key history
+
+
 class Review(TypedDict):
     id: int
     slug: str

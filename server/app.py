@@ -16,6 +16,7 @@ from server.api import audit as audit_api
 from server.api import auth as auth_api
 from server.api import denied
 from server.api import documents as documents_api
+from server.api import keys as keys_api
 from server.api import meta as meta_api
 from server.api import reviews as reviews_api
 from server.auth import init_auth
@@ -33,6 +34,7 @@ API_BLUEPRINTS = (
     meta_api.blp,
     auth_api.blp,
     documents_api.blp,
+    keys_api.blp,
     reviews_api.blp,
     audit_api.blp,
 )

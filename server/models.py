@@ -1,5 +1,5 @@
-"""The tables and their declarative base: parties, users, reviews, shares, comments, approvals
-and the audit log."""
+"""The tables and their declarative base: parties, users and their keys, reviews, shares,
+comments, approvals and the audit log."""
 
 from __future__ import annotations
 
@@ -366,6 +366,33 @@ class OfflineRecipient(Base):
     added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    party: Mapped[Party] = relationship(lazy="joined")
+
+
+class UserKey(Base):
+    """A user's own SSH public key, published with the party and role it was registered for.
+
+    A row is never deleted: revoking sets valid_before, and the key stays in the party's public
+    history and in allowed_signers so that what it signed before stays verifiable.
+    """
+
+    __tablename__ = "user_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    role: Mapped[str] = mapped_column(String(16))
+    key_type: Mapped[str] = mapped_column(String(64))
+    # "<type> <base64>", without the comment; RSA keys of 16384 bits stay well under this.
+    public_key: Mapped[str] = mapped_column(String(4096))
+    # One key belongs to one person: the same key is never registered twice in a deployment.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    comment: Mapped[str] = mapped_column(String(200), default="")
+    valid_after: Mapped[datetime] = mapped_column(default=utcnow)
+    valid_before: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+
+    user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])
     party: Mapped[Party] = relationship(lazy="joined")
 
 

@@ -13,6 +13,7 @@ import enum
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from keys.protocol import APPROVAL_NAMESPACE, BUNDLE_NAMESPACE, GIT_NAMESPACE
 from server.db import db_session
 from server.models import (
     CommentStatus,
@@ -86,6 +87,41 @@ def is_member(user: User, party: str) -> bool:
 def may_manage_recipients(user: User, party: Party) -> bool:
     """Organisers register their own organisation's offline age recipients."""
     return party.kind == PartyKind.ORGANISATION and user.role_in(party.code) == Role.ORGANISER
+
+
+# Users' own keys.
+
+# What a key registered by each role may sign, as its allowed_signers line says: an expert
+# writes versions, a head also approves, an organiser writes and issues final bundles for the
+# organisation. Observers sign nothing, so they register no key.
+KEY_NAMESPACES_BY_ROLE: dict[Role, tuple[str, ...]] = {
+    Role.EXPERT: (GIT_NAMESPACE,),
+    Role.HEAD: (GIT_NAMESPACE, APPROVAL_NAMESPACE),
+    Role.ORGANISER: (GIT_NAMESPACE, BUNDLE_NAMESPACE),
+}
+
+
+def key_namespaces(role: str) -> tuple[str, ...]:
+    """The namespaces a key registered with this role signs in; none for any other role."""
+    return KEY_NAMESPACES_BY_ROLE.get(Role(role), ()) if role in Role.__members__.values() else ()
+
+
+def key_membership(user: User, party: str | None) -> tuple[Party, Role]:
+    """The party and role a user registers a key for: the one named, or the first that signs.
+
+    Administrators act for no party and sign nothing; observers sign nothing either.
+    """
+    for membership in user.memberships:
+        role = Role(membership.role)
+        if party is not None and membership.party.code != party:
+            continue
+        if role in KEY_NAMESPACES_BY_ROLE:
+            return membership.party, role
+        if party is not None:
+            break
+    if party is not None and user.role_in(party) is None:
+        raise NotFound("no such party, or you are not a member")
+    raise Forbidden("keys are registered by a State's experts and heads and by organisers")
 
 
 # Reviews.

@@ -369,6 +369,36 @@ class RecipientSchema(Schema):
     created_at = UtcDateTime()
 
 
+class UserKeyCreateSchema(StrictSchema):
+    # One OpenSSH public key line: type, base64, optional comment (keys/ssh_keys.py checks it).
+    public_key = fields.String(required=True, validate=[validate.Length(min=1), _single_line])
+    # The party the key signs for; by default the first of yours whose members sign.
+    party = fields.String(load_default=None, validate=FullMatch(PARTY_CODE))
+
+
+class UserKeySchema(Schema):
+    fingerprint = fields.String(required=True, metadata={"description": "SHA256:… as ssh-keygen"})
+    type = fields.String(required=True, attribute="key_type")
+    public_key = fields.String(required=True, metadata={"description": "type and base64"})
+    comment = fields.String(required=True)
+    party = fields.String(required=True, attribute="party.code")
+    role = fields.String(required=True)
+    valid_after = UtcDateTime(required=True)
+    valid_before = UtcDateTime(required=True, allow_none=True)
+
+
+class PartyKeySchema(UserKeySchema):
+    owner = fields.String(required=True, attribute="user.email")
+
+
+class UserKeyListSchema(Schema):
+    keys = fields.List(fields.Nested(UserKeySchema), required=True)
+
+
+class PartyKeyListSchema(Schema):
+    keys = fields.List(fields.Nested(PartyKeySchema), required=True)
+
+
 class AttachmentUploadQuerySchema(StrictSchema):
     name = fields.String(load_default=None, validate=validate.Length(min=1, max=1000))
     base = fields.String(load_default=None, validate=FullMatch(SHA))

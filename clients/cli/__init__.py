@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from clients.cli import approvals, attachments, documents, offline, reviews, sessions
+from clients.cli import approvals, attachments, documents, keys, offline, reviews, sessions
 from clients.cli.app import main
 from clients.cli.exits import (
     EXIT_AUTH,
@@ -32,6 +32,7 @@ __all__ = [
     "approvals",
     "attachments",
     "documents",
+    "keys",
     "main",
     "offline",
     "reviews",

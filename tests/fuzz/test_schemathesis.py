@@ -23,6 +23,7 @@ from server.config import Config
 from tests.server.review_fixtures import LAW_V1, LAW_V2, USERS, ReviewWorld, seed_review_world
 from tests.support.accounts import TEST_SCRYPT_N
 from tests.support.api import token_for
+from tests.support.ssh_user_keys import PUBLIC_KEY
 
 ROLES = ("anonymous", "own", "peer", "organiser", "observer", "admin")
 EXAMPLES_PER_OPERATION = 12
@@ -49,6 +50,8 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, 
             "body": "Why?",
         },
     )
+    # A registered key, so that the key routes answer with content too.
+    world["own"].post("/api/v1/me/keys", json={"public_key": PUBLIC_KEY})
     tokens = {role: token_for(client, USERS[role][0]) for role in ROLES if role != "anonymous"}
     yield app, tokens
     app.extensions["peerlex.db"].engine.dispose()

@@ -257,6 +257,7 @@ PATTERNS: list[tuple[type[Schema], str, Any]] = [
     (schemas.DiffQuerySchema, "from", SHA),
     (schemas.DiffQuerySchema, "to", SHA),
     (schemas.RecipientCreateSchema, "recipient", RECIPIENT),
+    (schemas.UserKeyCreateSchema, "party", "BLR"),
     (schemas.AttachmentUploadQuerySchema, "base", SHA),
     (schemas.AuditQuerySchema, "review", "dushanbe-2017"),
 ]

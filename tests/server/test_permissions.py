@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api import Api, DocFactory
+from tests.support.ssh_user_keys import FINGERPRINT, PUBLIC_KEY
 
 DOC = "/api/v1/parties/BLR/documents/export-law"
 ROLES = ("anonymous", "own", "other", "organiser", "admin")
@@ -32,6 +33,13 @@ TABLE = [
     # The audit log's size is for organisers and admins (tests/server/test_audit.py).
     ("GET", "/api/v1/audit/checkpoint", None, (401, 403, 403, 200, 200)),
     ("GET", "/api/v1/audit/consistency?from=0", None, (401, 403, 403, 200, 200)),
+    # Users' own keys: members who sign register them; admins sign nothing
+    # (tests/server/test_user_keys.py). A party's key history is public to anyone signed in.
+    ("POST", "/api/v1/me/keys", {"public_key": PUBLIC_KEY}, (401, 201, 201, 201, 403)),
+    ("GET", "/api/v1/me/keys", None, (401, 200, 200, 200, 200)),
+    ("DELETE", f"/api/v1/me/keys/{FINGERPRINT}", None, (401, 404, 404, 404, 404)),
+    ("GET", "/api/v1/parties/BLR/keys", None, (401, 200, 200, 200, 200)),
+    ("GET", "/api/v1/parties/ZZZ/keys", None, (401, 404, 404, 404, 404)),
 ]
 
 

@@ -7,21 +7,16 @@ from typing import Any
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from server import schemas
 from server.models import UserKey
-from server.schemas import (
-    PartyKeyListSchema,
-    UserKeyCreateSchema,
-    UserKeyListSchema,
-    UserKeySchema,
-)
 from server.services import user_keys
 
 blp = Blueprint("keys", __name__, url_prefix="/api/v1", description="Users' public keys")
 
 
 @blp.route("/me/keys", methods=["POST"])
-@blp.arguments(UserKeyCreateSchema)
-@blp.response(201, UserKeySchema)
+@blp.arguments(schemas.UserKeyCreateSchema)
+@blp.response(201, schemas.UserKeySchema)
 @blp.alt_response(409, description="The key is already registered (by anyone, revoked or not)")
 def register_key(data: dict[str, Any]) -> UserKey:
     """Register one of your SSH public keys for your party; it is published at once."""
@@ -29,7 +24,7 @@ def register_key(data: dict[str, Any]) -> UserKey:
 
 
 @blp.route("/me/keys", methods=["GET"])
-@blp.response(200, UserKeyListSchema)
+@blp.response(200, schemas.UserKeyListSchema)
 def own_keys() -> dict[str, Any]:
     """Your keys, revoked ones included (with their valid_before)."""
     return {"keys": user_keys.own_keys(current_user)}
@@ -37,7 +32,7 @@ def own_keys() -> dict[str, Any]:
 
 # The fingerprint is base64 (`SHA256:…`), which holds `/` and `+`: a path converter takes it whole.
 @blp.route("/me/keys/<path:fingerprint>", methods=["DELETE"])
-@blp.response(200, UserKeySchema)
+@blp.response(200, schemas.UserKeySchema)
 @blp.alt_response(409, description="The key is already revoked")
 def revoke_key(fingerprint: str) -> UserKey:
     """Revoke one of your keys: it stops signing now and stays published with valid_before."""
@@ -45,7 +40,7 @@ def revoke_key(fingerprint: str) -> UserKey:
 
 
 @blp.route("/parties/<party>/keys", methods=["GET"])
-@blp.response(200, PartyKeyListSchema)
+@blp.response(200, schemas.PartyKeyListSchema)
 def party_keys(party: str) -> dict[str, Any]:
     """The party's public key history: every key its members registered, who and when."""
     return {"keys": user_keys.party_keys(party)}

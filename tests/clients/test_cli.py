@@ -9,7 +9,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from clients.cli import (
+from clients.cli.exits import (
     EXIT_AUTH,
     EXIT_CONFLICT,
     EXIT_INVALID,

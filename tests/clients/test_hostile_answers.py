@@ -20,14 +20,14 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
-from clients.cli import (
+from clients.cli import main
+from clients.cli.exits import (
     EXIT_AUTH,
     EXIT_CONFLICT,
     EXIT_FAILED,
     EXIT_INVALID,
     EXIT_NOT_FOUND,
     EXIT_OK,
-    main,
 )
 from clients.profiles import Profile, save_profile
 from tests.support.umask import umask_set_to

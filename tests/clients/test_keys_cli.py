@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clients.cli import EXIT_CONFLICT, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK
+from clients.cli.exits import EXIT_CONFLICT, EXIT_INVALID, EXIT_NOT_FOUND, EXIT_OK
 from tests.clients.test_cli import assert_one_line_error, login, peerlex
 from tests.support.live_server import LiveServer
 from tests.support.ssh_user_keys import fingerprint_of, new_key, public_line

@@ -21,7 +21,8 @@ from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from clients.bundle_archive import Limits
-from clients.cli import EXIT_SIGNERS_UNCHECKED, main
+from clients.cli import main
+from clients.cli.exits import EXIT_SIGNERS_UNCHECKED
 from clients.verify import verify_bundle
 from clients.verify_report import Check
 from keys import sshsig

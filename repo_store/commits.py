@@ -7,15 +7,12 @@ covers the commit exactly as it reads without its gpgsig header, as `git verify-
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-from keys import sshsig
 from keys.protocol import GIT_NAMESPACE
+from keys.trusted_keys import TrustedKey, check_signed
 
 # Names and e-mails end up between "<" and ">" on a header line; these would break it.
 _UNSAFE_IDENT = re.compile(r"[<>\n\r\x00]")
@@ -57,7 +54,18 @@ class CommitInfo:
         return text.strip()
 
 
-def build_commit(
+@dataclass(frozen=True)
+class PreparedCommit:
+    """A commit built but not written: the head it builds on, its files, and its payload."""
+
+    party: str
+    slug: str
+    parent: str | None
+    files: Mapping[str, bytes]
+    payload: bytes
+
+
+def commit_payload(
     *,
     tree: str,
     parent: str | None,
@@ -65,10 +73,9 @@ def build_commit(
     committer: Identity,
     message: str,
     trailers: Sequence[tuple[str, str]],
-    sign: Callable[[bytes], str],
     when: datetime | None = None,
 ) -> bytes:
-    """Return the bytes of a signed commit object."""
+    """Return a commit object's bytes exactly as its signature covers them (no gpgsig)."""
     moment = when or datetime.now(UTC)
     headers = [f"tree {tree}"]
     if parent:
@@ -78,12 +85,21 @@ def build_commit(
     body = message.strip().replace("\r\n", "\n") + "\n"
     if trailers:
         body += "\n" + "".join(f"{key}: {value}\n" for key, value in trailers)
-    payload = ("\n".join(headers) + "\n\n" + body).encode()
-    signature = sign(payload)
+    return ("\n".join(headers) + "\n\n" + body).encode()
+
+
+def signed_commit(payload: bytes, signature: str) -> bytes:
+    """Return the commit object: the payload with the signature in its gpgsig header."""
     # A multi-line header continues on lines that start with one space.
     sig_header = "gpgsig " + signature.rstrip("\n").replace("\n", "\n ") + "\n"
     head, _, rest = payload.partition(b"\n\n")
     return head + b"\n" + sig_header.encode() + b"\n" + rest
+
+
+def payload_tree(payload: bytes) -> str:
+    """The tree a commit payload names (its first header line)."""
+    first = payload.split(b"\n", 1)[0].decode("ascii", "replace")
+    return first.removeprefix("tree ")
 
 
 def _parse_ident(value: str) -> tuple[str, str, datetime]:
@@ -139,22 +155,23 @@ class SignatureCheck:
     status: str  # "good" | "bad" | "missing"
     fingerprint: str | None
     party: str | None
-
-
-def _raw(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    # Whose key made a good signature: a person's e-mail, or None for the party's server key.
+    owner: str | None = None
+    held_by_server: bool = False
 
 
 def check_signature(
-    commit: CommitInfo, party: str, trusted: Sequence[Ed25519PublicKey]
+    commit: CommitInfo, party: str, trusted: Sequence[TrustedKey]
 ) -> SignatureCheck:
-    """Say whether the commit carries a valid SSHSIG by one of the party's keys."""
-    if commit.signature is None:
-        return SignatureCheck("missing", None, None)
-    try:
-        verified = sshsig.verify(commit.signature, commit.payload, GIT_NAMESPACE)
-    except sshsig.SignatureError:
-        return SignatureCheck("bad", None, None)
-    if _raw(verified.public_key) not in {_raw(key) for key in trusted}:
-        return SignatureCheck("bad", verified.fingerprint, None)
-    return SignatureCheck("good", verified.fingerprint, party)
+    """Say whether the commit carries a valid SSHSIG by a key the party signed with then."""
+    result = check_signed(
+        commit.signature, commit.payload, GIT_NAMESPACE, commit.committed_at, trusted
+    )
+    if result.key is None:
+        # A signature by a key the party did not sign with then is as good as a bad one here;
+        # the offline verifier tells the two apart.
+        status = "bad" if result.status == "unknown" else result.status
+        return SignatureCheck(status, result.fingerprint, None)
+    return SignatureCheck(
+        "good", result.fingerprint, party, result.key.owner, result.key.held_by_server
+    )

@@ -300,3 +300,10 @@ class ObjectWriter:
         self._found.clear()
         self._directories.clear()
         self._new_directories = False
+
+
+class TreeHasher(ObjectWriter):
+    """An ObjectWriter that only computes ids: what a commit's tree would be, nothing written."""
+
+    def _write_as(self, binsha: bytes, kind: bytes, data: bytes) -> None:
+        pass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from repo_store.errors import LegacyLayout, StaleVersion
 from repo_store.names import SLUG, check_slug
-from repo_store.objects import fsync_path, start_writeback
+from repo_store.objects import ObjectWriter, fsync_path, start_writeback
 
 DOCUMENT_REFS = "refs/documents/"
 # The first layout's single branch with every document of a party in one tree.
@@ -181,3 +181,17 @@ def check_layout(root: Path) -> None:
             "first layout); this version keeps one history per document and does not read "
             "them: start from a new data directory"
         )
+
+
+def publish_commit(path: Path, ref: str, writer: ObjectWriter, raw: bytes, head: str | None) -> str:
+    """Write a commit object with the objects before it and move ref from head to it."""
+    sha = writer.write(b"commit", raw).hex()
+    # Objects and the new ref value are durable before the ref moves: a crash at any point
+    # leaves either the old head or the new one, never a dangling ref.
+    lock, lock_fd = stage_ref(path, ref, sha, head)
+    try:
+        writer.make_durable(also=[lock_fd])
+    finally:
+        os.close(lock_fd)
+    publish_ref(lock)
+    return sha

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +20,17 @@ import git
 
 from keys.party_keys import KeyStore
 from keys.protocol import GIT_NAMESPACE, principal
+from keys.trusted_keys import TrustedKey, server_keys
 from repo_store.commits import (
     CommitInfo,
     Identity,
+    PreparedCommit,
     SignatureCheck,
-    build_commit,
     check_signature,
+    commit_payload,
     parse_commit,
+    payload_tree,
+    signed_commit,
 )
 from repo_store.documents import (
     Document,
@@ -45,17 +48,17 @@ from repo_store.errors import (
     StaleVersion,
     UnknownVersion,
 )
+from repo_store.git_diff import git_unified_diff
 from repo_store.locking import document_lock
 from repo_store.names import check_party, check_sha, check_slug
-from repo_store.objects import ObjectReader, ObjectWriter
+from repo_store.objects import ObjectReader, ObjectWriter, TreeHasher
 from repo_store.refs import (
     check_layout,
     document_ref,
     document_slugs,
     in_first_layout,
-    publish_ref,
+    publish_commit,
     read_ref,
-    stage_ref,
 )
 
 # Importers find a document's shapes and the layout check here, next to the store.
@@ -69,9 +72,6 @@ __all__ = [
     "git_blob_id",
     "normalise_document_text",
 ]
-
-# The id git gives the empty tree: the "before" of a document's first version.
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
 class RepoStore:
@@ -179,9 +179,13 @@ class RepoStore:
             return False
         return any(info.sha == sha for info in self.history(party, slug))
 
-    def verify_commit(self, party: str, sha: str) -> SignatureCheck:
-        """Check a commit's signature against every key the party has had."""
-        trusted = [key.public_key for key in self.keys.verifying_keys(party)]
+    def verify_commit(
+        self, party: str, sha: str, trusted: Sequence[TrustedKey] | None = None
+    ) -> SignatureCheck:
+        """Check a commit's signature against the keys the party signed with (default: the
+        keys held here)."""
+        if trusted is None:
+            trusted = server_keys(self.keys, party, (GIT_NAMESPACE,))
         return check_signature(self.commit(party, sha), party, trusted)
 
     def commit_files(
@@ -195,45 +199,99 @@ class RepoStore:
         message: str,
         precondition: Callable[[str | None], None] = lambda head: None,
     ) -> str:
-        """Write files as one signed commit on top of the document's head; return its id.
+        """Write files as one commit signed with the party's key held here; return its id.
 
         Every path must be the document's own (its text, metadata or attachment pointers).
         precondition(head) runs under the document's lock and raises to refuse the write, so
         the check and the ref update are one atomic step.
         """
-        ref = document_ref(slug)
-        strays = [name for name in files if not belongs_to_document(name, slug)]
-        if strays:
-            raise ValueError(f"{strays[0]} is not a file of document {slug}")
+        self._check_paths(slug, files)
         path = self._existing(party)
-        reader = self.reader(party)
         party_keys = self.keys.current(party)
+        reader = self.reader(party)
         with document_lock(path, slug), ObjectWriter(path / "objects", reader) as writer:
-            head = read_ref(path, ref)
+            head = read_ref(path, document_ref(slug))
             precondition(head)
-            root = bytes.fromhex(self.commit(party, head).tree) if head else None
-            tree = writer.write_paths(root, files).hex()
-            raw = build_commit(
-                tree=tree,
-                parent=head,
-                author=author,
-                committer=Identity(committer_name, principal(party)),
-                message=message,
-                trailers=[("Peerlex-User", author.email), ("Peerlex-Party", party)],
-                sign=lambda payload: party_keys.sign(payload, GIT_NAMESPACE),
-            )
-            sha = writer.write(b"commit", raw).hex()
-            # Objects and the new ref value are durable before the ref moves: a crash at any
-            # point leaves either the old head or the new one, never a dangling ref.
-            lock, lock_fd = stage_ref(path, ref, sha, head)
-            try:
-                writer.make_durable(also=[lock_fd])
-            finally:
-                os.close(lock_fd)
-            publish_ref(lock)
+            tree = writer.write_paths(self._root(party, head), files).hex()
+            payload = self._payload(party, tree, head, author, committer_name, message)
+            raw = signed_commit(payload, party_keys.sign(payload, GIT_NAMESPACE))
+            sha = publish_commit(path, document_ref(slug), writer, raw, head)
         # The next write builds on this commit: parsing the bytes at hand spares reading it.
         self._remember_commit(party, parse_commit(sha, raw))
         return sha
+
+    def prepare_commit(
+        self,
+        party: str,
+        slug: str,
+        files: Mapping[str, bytes],
+        *,
+        author: Identity,
+        committer_name: str,
+        message: str,
+        precondition: Callable[[str | None], None] = lambda head: None,
+    ) -> PreparedCommit:
+        """Build the commit that would record files on the document's head, writing nothing.
+
+        Its payload is what a signer outside the server signs; write_signed then writes it.
+        """
+        self._check_paths(slug, files)
+        path = self._existing(party)
+        head = read_ref(path, document_ref(slug))
+        precondition(head)
+        tree = TreeHasher(path / "objects", self.reader(party)).write_paths(
+            self._root(party, head), files
+        )
+        payload = self._payload(party, tree.hex(), head, author, committer_name, message)
+        return PreparedCommit(party, slug, head, dict(files), payload)
+
+    def write_signed(self, prepared: PreparedCommit, signature: str) -> str:
+        """Write a prepared commit with a signature made elsewhere; return its id.
+
+        The caller has checked the signature. The head must not have moved since the commit
+        was prepared: the payload names it as the parent, and a moved head is StaleVersion.
+        """
+        party, slug = prepared.party, prepared.slug
+        path = self._existing(party)
+        reader = self.reader(party)
+        with document_lock(path, slug), ObjectWriter(path / "objects", reader) as writer:
+            head = read_ref(path, document_ref(slug))
+            if head != prepared.parent:
+                raise StaleVersion(self.current_version(party, slug, head) if head else None)
+            tree = writer.write_paths(self._root(party, head), prepared.files).hex()
+            if tree != payload_tree(prepared.payload):
+                raise ValueError("the prepared files do not make the tree the payload names")
+            raw = signed_commit(prepared.payload, signature)
+            sha = publish_commit(path, document_ref(slug), writer, raw, head)
+        self._remember_commit(party, parse_commit(sha, raw))
+        return sha
+
+    @staticmethod
+    def _check_paths(slug: str, files: Mapping[str, bytes]) -> None:
+        strays = [name for name in files if not belongs_to_document(name, slug)]
+        if strays:
+            raise ValueError(f"{strays[0]} is not a file of document {slug}")
+
+    def _root(self, party: str, head: str | None) -> bytes | None:
+        return bytes.fromhex(self.commit(party, head).tree) if head else None
+
+    @staticmethod
+    def _payload(
+        party: str,
+        tree: str,
+        head: str | None,
+        author: Identity,
+        committer_name: str,
+        message: str,
+    ) -> bytes:
+        return commit_payload(
+            tree=tree,
+            parent=head,
+            author=author,
+            committer=Identity(committer_name, principal(party)),
+            message=message,
+            trailers=[("Peerlex-User", author.email), ("Peerlex-Party", party)],
+        )
 
     # -- documents ----------------------------------------------------------------------------
 
@@ -342,32 +400,9 @@ class RepoStore:
 
     def unified_diff(self, party: str, slug: str, old: str | None, new: str) -> str:
         """What `git diff` prints for the document between two commits (old None: from nothing)."""
-        check_slug(slug)
-        check_sha(new)
-        path = self._existing(party)
-        text_path, _ = document_paths(slug)
-        # Both ends are validated commit ids and the path is a validated slug: no user input
-        # can become an option here.
-        result = subprocess.run(
-            [
-                "git",
-                f"--git-dir={path}",
-                "diff",
-                "--no-color",
-                "--no-ext-diff",
-                "--no-textconv",
-                "--end-of-options",
-                check_sha(old) if old else EMPTY_TREE,
-                new,
-                "--",
-                text_path,
-            ],
-            capture_output=True,
-            check=True,
-        )
-        return result.stdout.decode("utf-8", "replace")
+        return git_unified_diff(self._existing(party), slug, old, new)
 
-    def put_document(
+    def document_files(
         self,
         party: str,
         slug: str,
@@ -375,14 +410,11 @@ class RepoStore:
         metadata: Mapping[str, Any],
         *,
         base: str | None,
-        author: Identity,
-        committer_name: str,
-        message: str,
-    ) -> tuple[str, bool]:
-        """Create (no base) or update (base = the version edited from) a document.
+    ) -> dict[str, bytes] | None:
+        """The files a new version of the document writes: its text and its metadata.
 
-        Returns (version, created). An update that changes nothing returns the current version
-        without a new commit.
+        None when the version would change nothing (base is the current version and both
+        files are as they are). Raises UnknownVersion for a base not of this document.
         """
         check_slug(slug)
         if base is not None:
@@ -406,26 +438,60 @@ class RepoStore:
         if base is not None and base == current:
             unchanged = (git_blob_id(text), git_blob_id(meta_bytes))
             if (text_entry and text_entry[0], meta_entry and meta_entry[0]) == unchanged:
-                return base, False
+                return None
         text_path, meta_path = document_paths(slug)
+        return {text_path: text, meta_path: meta_bytes}
 
-        def still_current(locked_head: str | None) -> None:
+    def still_based_on(
+        self, party: str, slug: str, base: str | None
+    ) -> Callable[[str | None], None]:
+        """The precondition of a version edited from base: base is still the current version
+        (no base: the document does not exist yet)."""
+
+        def check(locked_head: str | None) -> None:
             now = self.current_version(party, slug, locked_head) if locked_head else None
             if base is None and now is not None:
                 raise DocumentExists(now)
             if base is not None and now != base:
                 raise StaleVersion(now)
 
+        return check
+
+    def remember_version(self, party: str, slug: str, sha: str) -> None:
+        """Note that a new commit is the document's current version: the next write need not
+        walk back to find it."""
+        with self._lock:
+            self._versions[(party, sha, slug)] = sha
+
+    def put_document(
+        self,
+        party: str,
+        slug: str,
+        content: str,
+        metadata: Mapping[str, Any],
+        *,
+        base: str | None,
+        author: Identity,
+        committer_name: str,
+        message: str,
+    ) -> tuple[str, bool]:
+        """Create (no base) or update (base = the version edited from) a document.
+
+        Returns (version, created). An update that changes nothing returns the current version
+        without a new commit.
+        """
+        files = self.document_files(party, slug, content, metadata, base=base)
+        if files is None:
+            # Nothing changes: base is the current version.
+            return base or "", False
         sha = self.commit_files(
             party,
             slug,
-            {text_path: text, meta_path: meta_bytes},
+            files,
             author=author,
             committer_name=committer_name,
             message=message,
-            precondition=still_current,
+            precondition=self.still_based_on(party, slug, base),
         )
-        with self._lock:
-            # The new commit is the document's current version: the next write need not walk.
-            self._versions[(party, sha, slug)] = sha
+        self.remember_version(party, slug, sha)
         return sha, base is None

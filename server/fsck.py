@@ -11,9 +11,9 @@ from typing import BinaryIO
 
 from sqlalchemy import select
 
-from keys import sshsig
 from keys.age import AgeError, check_header
-from keys.protocol import APPROVAL_NAMESPACE
+from keys.protocol import APPROVAL_NAMESPACE, GIT_NAMESPACE
+from keys.trusted_keys import check_signed
 from repo_store.attachments import list_attachments
 from repo_store.blobs import BlobError
 from repo_store.commits import check_signature
@@ -25,6 +25,7 @@ from server.models import Approval, Party
 from server.services.attachments import blob_store
 from server.services.audit.verify import verify_audit_log
 from server.services.context import services
+from server.services.signers import trusted_keys
 
 
 class _Null:
@@ -37,7 +38,7 @@ class _Null:
 def check_repositories() -> Iterator[str]:
     """git fsck of each repository; the signature of every commit of every document's history,
     and that a document's history holds its own files only."""
-    store, keys = services().store, services().keys
+    store = services().store
     try:
         store.check_layout()
     except LegacyLayout as exc:
@@ -58,7 +59,7 @@ def check_repositories() -> Iterator[str]:
             for line in (result.stdout + result.stderr).strip().splitlines():
                 yield f"{party}: git fsck: {line}"
             continue
-        trusted = [k.public_key for k in keys.verifying_keys(party)]
+        trusted = trusted_keys(party, GIT_NAMESPACE)
         for slug in store.slugs(party):
             for info in store.history(party, slug):
                 check = check_signature(info, party, trusted)
@@ -121,21 +122,21 @@ def check_blobs() -> Iterator[str]:
 
 
 def check_approvals() -> Iterator[str]:
-    """Every approval's signature over its statement, by a key of its State."""
-    keys = services().keys
+    """Every approval's signature over its statement, by a key of its State valid then."""
     for approval in db_session().scalars(select(Approval).order_by(Approval.id)):
         party = approval.party.code
         where = f"approval {approval.id} ({party}/{approval.slug}@{approval.version[:12]})"
-        try:
-            verified = sshsig.verify(
-                approval.signature, approval.statement.encode(), APPROVAL_NAMESPACE
-            )
-        except sshsig.SignatureError as exc:
-            yield f"{where}: {exc}"
-            continue
-        known = {sshsig.fingerprint(k.public_key) for k in keys.verifying_keys(party)}
-        if verified.fingerprint not in known:
-            yield f"{where}: signed by {verified.fingerprint}, not a key of {party}"
+        result = check_signed(
+            approval.signature,
+            approval.statement.encode(),
+            APPROVAL_NAMESPACE,
+            approval.created_at,
+            trusted_keys(party, APPROVAL_NAMESPACE),
+        )
+        if result.status == "unknown":
+            yield f"{where}: signed by {result.fingerprint}, not a key of {party}"
+        elif result.status != "good":
+            yield f"{where}: signature {result.status}"
 
 
 def check_audit_log() -> Iterator[str]:

@@ -11,8 +11,10 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    LargeBinary,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
     false,
 )
@@ -73,6 +75,14 @@ class PartyKind(enum.StrEnum):
     ORGANISATION = "organisation"
 
 
+class Custody(enum.StrEnum):
+    """Who holds a party's private keys: the server (wrapped by the master key), or the party's
+    own people, on their machines."""
+
+    SERVER = "server"
+    SELF = "self"
+
+
 class Role(enum.StrEnum):
     EXPERT = "expert"
     HEAD = "head"
@@ -87,7 +97,12 @@ class Party(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
+    custody: Mapped[str] = mapped_column(String(8), default=Custody.SERVER, server_default="server")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def holds_own_keys(self) -> bool:
+        return self.custody == Custody.SELF
 
 
 class User(Base):
@@ -393,6 +408,38 @@ class UserKey(Base):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
 
     user: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])
+    party: Mapped[Party] = relationship(lazy="joined")
+
+
+class SigningRequest(Base):
+    """Something the server built for a person to sign on their own machine: a version's
+    commit, an attachment's commit, or an approval statement.
+
+    The id handed out is a bearer of the right to complete it, so only its hash is stored; it
+    is used once and expires.
+    """
+
+    __tablename__ = "signing_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "version" | "approval"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    slug: Mapped[str] = mapped_column(String(64))
+    review_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reviews.id", ondelete="CASCADE"), default=None
+    )
+    # The commit the prepared commit builds on (versions), or the version approved.
+    parent: Mapped[str | None] = mapped_column(String(40), default=None)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    # The files a commit records, as JSON {path: text}; the details of an approval.
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship(lazy="joined")
     party: Mapped[Party] = relationship(lazy="joined")
 
 

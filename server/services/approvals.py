@@ -20,8 +20,8 @@ from server.models import (
 from server.permissions import find_review, may_approve, takes_part_as_state
 from server.services import audit
 from server.services.context import services
-from server.services.documents import find_party
 from server.services.errors import Conflict, Forbidden, Invalid
+from server.services.parties import find_party
 
 STATEMENT_TYPE = "peerlex-approval/v1"
 

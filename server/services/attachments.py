@@ -32,8 +32,9 @@ from server.models import Party, ReviewParticipant, Share, User
 from server.permissions import Access, document_access
 from server.services import audit
 from server.services.context import services
-from server.services.documents import NOT_FOUND, find_party, visibility
+from server.services.documents import NOT_FOUND, visibility
 from server.services.errors import Conflict, Corrupt, NotFound
+from server.services.parties import find_party
 
 NO_ATTACHMENT = "no such attachment, or you may not see it"
 

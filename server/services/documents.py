@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from keys.protocol import GIT_NAMESPACE
 from repo_store.commits import CommitInfo, Identity, SignatureCheck, check_signature
 from repo_store.errors import UnknownVersion
-from repo_store.names import check_party, check_slug
+from repo_store.names import check_slug
 from repo_store.store import Document
 from server.db import db_session
 from server.models import Party, Share, User
@@ -23,17 +24,10 @@ from server.services import audit
 from server.services.context import services
 from server.services.errors import Invalid, NotFound
 from server.services.limits import check_document_blocks
+from server.services.parties import find_party
+from server.services.signers import trusted_keys
 
 NOT_FOUND = "no such document, or you may not see it"
-
-
-def find_party(code: str) -> Party:
-    """The party with this code, or 404."""
-    check_party(code)
-    party = db_session().scalar(select(Party).where(Party.code == code))
-    if party is None:
-        raise NotFound("no such party")
-    return party
 
 
 @dataclass(frozen=True)
@@ -108,7 +102,7 @@ class DocumentView:
 
 
 def _document_view(code: str, doc: Document, parent: str | None) -> DocumentView:
-    check = services().store.verify_commit(code, doc.version.sha)
+    check = services().store.verify_commit(code, doc.version.sha, trusted_keys(code, GIT_NAMESPACE))
     return DocumentView(code, doc, VersionView(doc.version, check, parent))
 
 
@@ -171,7 +165,7 @@ def get_document(user: User, code: str, slug: str, version: str | None) -> Docum
 def document_versions(user: User, code: str, slug: str) -> list[VersionView]:
     """Every version of a document the user may read, newest first, with signature status."""
     versions = readable_versions(user, code, slug)
-    trusted = [key.public_key for key in services().keys.verifying_keys(code)]
+    trusted = trusted_keys(code, GIT_NAMESPACE)
     everything = visibility(user, code, slug).everything
     result = []
     for index, info in enumerate(versions):

@@ -11,8 +11,8 @@ from server.db import db_session
 from server.models import OfflineRecipient, User
 from server.permissions import is_member, may_manage_recipients
 from server.services import audit
-from server.services.documents import find_party
 from server.services.errors import Forbidden, Invalid, NotFound
+from server.services.parties import find_party
 
 
 def add_recipient(user: User, code: str, data: dict[str, Any]) -> OfflineRecipient:

@@ -29,8 +29,8 @@ from server.permissions import (
 from server.services import audit
 from server.services.attachments import reshare
 from server.services.context import services
-from server.services.documents import find_party
 from server.services.errors import Conflict, Forbidden, Invalid
+from server.services.parties import find_party
 
 # Each state may move only forward, one step at a time.
 NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: ReviewState.CLOSED}

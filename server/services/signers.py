@@ -12,9 +12,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from keys.allowed_signers import AllowedSigner, openssh_time, render
+from keys.allowed_signers import NAMESPACES_BY_KIND, AllowedSigner, openssh_time, render
 from keys.merkle import DEPLOYMENT_PARTY
 from keys.protocol import principal
+from keys.ssh_keys import parse_public_key_line
+from keys.trusted_keys import TrustedKey, server_keys
 from server.db import db_session
 from server.models import Party, UserKey
 from server.permissions import key_namespaces
@@ -53,6 +55,31 @@ def allowed_signers_text(parties: Iterable[str] | None = None) -> str:
     own = published_keys(None if parties is None else codes)
     lines = server_keys.splitlines() + [user_key_line(k) for k in own if k.party.code in kinds]
     return "".join(line + "\n" for line in sorted(lines))
+
+
+def trusted_keys(code: str, namespace: str) -> list[TrustedKey]:
+    """Every key that signed for the party in namespace, with its span and its owner.
+
+    Worked out once per request: a page of versions checks each against the same keys.
+    """
+    cache: dict[tuple[str, str], list[TrustedKey]] = db_session().info.setdefault(
+        "peerlex_trusted_keys", {}
+    )
+    if (code, namespace) not in cache:
+        kinds = _kinds()
+        own = [
+            TrustedKey(
+                parse_public_key_line(row.public_key),
+                row.valid_after,
+                row.valid_before,
+                key_namespaces(row.role),
+                owner=row.user.email,
+            )
+            for row in published_keys([code])
+        ]
+        held = server_keys(services().keys, code, NAMESPACES_BY_KIND.get(kinds.get(code, ""), ()))
+        cache[(code, namespace)] = [k for k in held + own if namespace in k.namespaces]
+    return cache[(code, namespace)]
 
 
 def user_key_line(key: UserKey) -> str:

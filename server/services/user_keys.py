@@ -16,8 +16,8 @@ from server.db import db_session
 from server.models import User, UserKey, utcnow
 from server.permissions import key_membership
 from server.services import audit
-from server.services.documents import find_party
 from server.services.errors import Conflict, Invalid, NotFound
+from server.services.parties import find_party
 
 MAX_COMMENT = 200
 

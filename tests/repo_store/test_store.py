@@ -13,6 +13,8 @@ import pytest
 from keys.allowed_signers import AllowedSigner, render
 from keys.master import load_master_key
 from keys.party_keys import KeyStore
+from keys.protocol import GIT_NAMESPACE
+from keys.trusted_keys import server_keys
 from repo_store.commits import Identity
 from repo_store.errors import DocumentExists, LegacyLayout, StaleVersion, UnknownVersion
 from repo_store.locking import document_lock
@@ -87,10 +89,8 @@ def test_altered_commit_message_reports_bad(store: RepoStore) -> None:
 
 def test_commit_signed_by_another_party_is_bad(store: RepoStore) -> None:
     sha = put(store, LAW_V1)
-    trusted = [k.public_key for k in store.keys.verifying_keys("KGZ")]
-    from repo_store.commits import check_signature
-
-    assert check_signature(store.commit("BLR", sha), "BLR", trusted).status == "bad"
+    trusted = server_keys(store.keys, "KGZ", (GIT_NAMESPACE,))
+    assert store.verify_commit("BLR", sha, trusted).status == "bad"
 
 
 def test_versions_reads_and_conflicts(store: RepoStore) -> None:

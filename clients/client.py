@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 from urllib.parse import quote
 
+from clients.errors import ApiError
 from clients.models import (
     Approval,
     Attachment,
@@ -21,11 +23,15 @@ from clients.models import (
     Recipient,
     Review,
     Share,
+    SigningRequest,
     Token,
     UserKey,
     Version,
 )
 from clients.transport import CHUNK, HttpSession, Progress
+
+# A signing request's id: 256 random bits, base64url without padding.
+REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def _path(*parts: str) -> str:
@@ -42,6 +48,19 @@ def _file_chunks(handle: BinaryIO, size: int, progress: Progress | None) -> Iter
         if progress is not None:
             progress(len(chunk), size)
         yield chunk
+
+
+def _signing_request(answer: Any) -> SigningRequest:
+    """A signing request as the server answered it, checked for shape: its id goes into a URL."""
+    if (
+        not isinstance(answer, dict)
+        or not isinstance(answer.get("payload"), str)
+        or not isinstance(answer.get("expires_at"), str)
+        or not isinstance(answer.get("id"), str)
+        or not REQUEST_ID.fullmatch(answer["id"])
+    ):
+        raise ApiError(200, "Bad Response", "the server's signing request is malformed")
+    return cast(SigningRequest, answer)
 
 
 class Client(HttpSession):
@@ -106,6 +125,18 @@ class Client(HttpSession):
         )
         path = _path("parties", party, "documents", slug)
         return cast(DocumentSummary, self._json("PUT", path, data=data))
+
+    def request_version(self, party: str, slug: str, data: dict[str, Any]) -> SigningRequest:
+        """Ask the server to build a version's commit for you to sign (same body as PUT)."""
+        path = _path("parties", party, "documents", slug, "versions", "requests")
+        return _signing_request(self._json("POST", path, data=_given(**data)))
+
+    def sign_version(
+        self, party: str, slug: str, request_id: str, signature: str
+    ) -> DocumentSummary:
+        """Answer a version's signing request with your signature; the version is written."""
+        path = _path("parties", party, "documents", slug, "versions", "requests", request_id)
+        return cast(DocumentSummary, self._json("POST", path, data={"signature": signature}))
 
     def versions(self, party: str, slug: str) -> list[Version]:
         path = _path("parties", party, "documents", slug, "versions")
@@ -293,6 +324,17 @@ class Client(HttpSession):
     def approve(self, rid: str, party: str, slug: str, version: str) -> Approval:
         data = {"party": party, "slug": slug, "version": version}
         return cast(Approval, self._json("POST", _path("reviews", rid, "approvals"), data=data))
+
+    def request_approval(self, rid: str, party: str, slug: str, version: str) -> SigningRequest:
+        """Ask the server for the statement approving a version, for you to sign."""
+        data = {"party": party, "slug": slug, "version": version}
+        path = _path("reviews", rid, "approvals", "requests")
+        return _signing_request(self._json("POST", path, data=data))
+
+    def sign_approval(self, rid: str, request_id: str, signature: str) -> Approval:
+        """Answer an approval's signing request with your signature; the approval is made."""
+        path = _path("reviews", rid, "approvals", "requests", request_id)
+        return cast(Approval, self._json("POST", path, data={"signature": signature}))
 
     def approvals(self, rid: str) -> list[Approval]:
         return cast(list[Approval], self._json("GET", _path("reviews", rid, "approvals")))

@@ -88,6 +88,8 @@ def version_payload(view: VersionView) -> dict[str, Any]:
             "status": check.status,
             "fingerprint": check.fingerprint,
             "party": check.party,
+            "signer": check.owner,
+            "held_by_server": check.held_by_server,
         },
     }
 

@@ -1,0 +1,76 @@
+"""Signing requests: versions and approvals built here and signed on the delegate's machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from server.payloads import approval_payload, document_payload
+from server.schemas import (
+    ApprovalCreateSchema,
+    ApprovalSchema,
+    DocumentPutSchema,
+    DocumentSummarySchema,
+)
+from server.schemas_keys import SignedAnswerSchema, SigningRequestSchema
+from server.services import signed_writes
+from server.services.signing_requests import IssuedRequest
+
+blp = Blueprint(
+    "signing", __name__, url_prefix="/api/v1", description="Writes signed by the delegate"
+)
+
+VERSIONS = "/parties/<party>/documents/<slug>/versions/requests"
+APPROVALS = "/reviews/<rid>/approvals/requests"
+
+
+def _request_payload(issued: IssuedRequest) -> dict[str, Any]:
+    return {
+        "id": issued.token,
+        "payload": issued.payload.decode(),
+        "expires_at": issued.expires_at,
+    }
+
+
+@blp.route(VERSIONS, methods=["POST"])
+@blp.arguments(DocumentPutSchema)
+@blp.response(201, SigningRequestSchema)
+@blp.alt_response(409, description="The base is stale, the document exists, or nothing changes")
+def request_version(data: dict[str, Any], party: str, slug: str) -> dict[str, Any]:
+    """Build a new version's commit (same body and rules as PUT) for you to sign as git does."""
+    return _request_payload(signed_writes.request_version(current_user, party, slug, data))
+
+
+@blp.route(f"{VERSIONS}/<token>", methods=["POST"])
+@blp.arguments(SignedAnswerSchema)
+@blp.response(200, DocumentSummarySchema)
+@blp.alt_response(201, schema=DocumentSummarySchema, description="Created")
+@blp.alt_response(409, description="The document moved on since the request")
+@blp.alt_response(410, description="The request expired")
+def sign_version(
+    data: dict[str, Any], party: str, slug: str, token: str
+) -> tuple[dict[str, Any], int]:
+    """Write the requested version with your signature over its payload (namespace git)."""
+    saved = signed_writes.sign_version(current_user, party, slug, token, data["signature"])
+    return document_payload(saved.document, content=False), 201 if saved.created else 200
+
+
+@blp.route(APPROVALS, methods=["POST"])
+@blp.arguments(ApprovalCreateSchema)
+@blp.response(201, SigningRequestSchema)
+def request_approval(data: dict[str, Any], rid: str) -> dict[str, Any]:
+    """Build the statement approving a version (heads, agreement state) for you to sign."""
+    return _request_payload(signed_writes.request_approval(current_user, rid, data))
+
+
+@blp.route(f"{APPROVALS}/<token>", methods=["POST"])
+@blp.arguments(SignedAnswerSchema)
+@blp.response(201, ApprovalSchema)
+@blp.alt_response(410, description="The request expired")
+def sign_approval(data: dict[str, Any], rid: str, token: str) -> dict[str, Any]:
+    """Record the requested approval with your signature (namespace peerlex-approval)."""
+    return approval_payload(
+        signed_writes.sign_approval(current_user, rid, token, data["signature"])
+    )

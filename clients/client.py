@@ -28,7 +28,7 @@ from clients.models import (
     UserKey,
     Version,
 )
-from clients.transport import CHUNK, HttpSession, Progress
+from clients.transport import CHUNK, HttpSession, Progress, Query
 
 # A signing request's id: 256 random bits, base64url without padding.
 REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -190,17 +190,70 @@ class Client(HttpSession):
         name = name or source.name
         media_type = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         path = _path("parties", party, "documents", slug, "attachments")
+        record = self._upload(
+            path,
+            source,
+            {"Content-Type": media_type},
+            query={"name": name, "base": base},
+            progress=progress,
+        )
+        return cast(Attachment, record)
+
+    def document_recipients(self, party: str, slug: str) -> list[str]:
+        """The age recipients to encrypt the document's attachments to (its writers ask)."""
+        path = _path("parties", party, "documents", slug, "recipients")
+        answer = self._json("GET", path)
+        found = answer.get("recipients") if isinstance(answer, dict) else None
+        if not isinstance(found, list) or not all(isinstance(r, str) for r in found):
+            raise ApiError(200, "Bad Response", "the server's list of recipients is malformed")
+        return found
+
+    def upload_encrypted(
+        self,
+        party: str,
+        slug: str,
+        encrypted: Path,
+        *,
+        name: str,
+        media_type: str,
+        base: str | None = None,
+        progress: Progress | None = None,
+    ) -> SigningRequest:
+        """Send an age file encrypted here as an attachment; answers the commit to sign."""
+        path = _path("parties", party, "documents", slug, "attachments")
+        headers = {"Content-Type": "application/octet-stream", "X-Media-Type": media_type}
+        return _signing_request(
+            self._upload(
+                path, encrypted, headers, query={"name": name, "base": base}, progress=progress
+            )
+        )
+
+    def rewrap_encrypted(
+        self, party: str, slug: str, attachment_id: str, encrypted: Path
+    ) -> SigningRequest:
+        """Send an attachment re-wrapped here for new recipients; answers the commit to sign."""
+        path = _path("parties", party, "documents", slug, "attachments", attachment_id, "rewrap")
+        headers = {"Content-Type": "application/octet-stream"}
+        return _signing_request(self._upload(path, encrypted, headers))
+
+    def _upload(
+        self,
+        path: str,
+        source: Path,
+        headers: dict[str, str],
+        *,
+        query: Query | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
         with source.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            headers = {"Content-Type": media_type, "Content-Length": str(size)}
-            record = self._json(
+            return self._json(
                 "POST",
                 path,
-                query={"name": name, "base": base},
+                query=query,
                 body=_file_chunks(handle, size, progress),
-                headers=headers,
+                headers={**headers, "Content-Length": str(size)},
             )
-        return cast(Attachment, record)
 
     def attachments(self, party: str, slug: str) -> list[Attachment]:
         path = _path("parties", party, "documents", slug, "attachments")

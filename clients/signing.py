@@ -58,10 +58,10 @@ def _fresh(stamp: str, what: str) -> None:
 
 
 def check_commit_payload(
-    payload: str, *, party: str, email: str, message: str, base: str | None
+    payload: str, *, party: str, email: str, message: str | re.Pattern[str], first: bool
 ) -> None:
-    """Refuse a commit to sign unless it is a version of party by email with this message,
-    built on a parent exactly when there is a base."""
+    """Refuse a commit to sign unless it is a commit of party by email with this message (or
+    one the pattern matches in full), built on a parent unless it is the document's first."""
     head, separator, body = payload.partition("\n\n")
     if not separator:
         raise SigningError("the commit to sign has no message")
@@ -72,7 +72,7 @@ def check_commit_payload(
     values = dict(line.split(" ", 1) for line in lines)
     if not re.fullmatch(r"[0-9a-f]{40}", values["tree"]):
         raise SigningError("the commit to sign names no tree")
-    if (base is None) != ("parent" not in values):
+    if first != ("parent" not in values):
         raise SigningError("the commit to sign does not build on the version you edited from")
     if "parent" in values and not re.fullmatch(r"[0-9a-f]{40}", values["parent"]):
         raise SigningError("the commit to sign names no parent commit")
@@ -81,9 +81,15 @@ def check_commit_payload(
         if found is None or found["email"] != expected:
             raise SigningError(f"the commit to sign names another {header}")
         _fresh(found["stamp"], "commit to sign")
-    wanted = message.strip().replace("\r\n", "\n") + "\n"
-    wanted += f"\nPeerlex-User: {email}\nPeerlex-Party: {party}\n"
-    if body != wanted:
+    trailers = f"\n\nPeerlex-User: {email}\nPeerlex-Party: {party}\n"
+    said = body.rpartition(trailers)[0]
+    if body != said + trailers:
+        raise SigningError("the commit to sign carries other trailers")
+    if isinstance(message, str):
+        matches = said == message.strip().replace("\r\n", "\n")
+    else:
+        matches = message.fullmatch(said) is not None
+    if not matches:
         raise SigningError("the commit to sign carries another message")
 
 

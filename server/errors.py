@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
 from repo_store.attachments import AttachmentConflict, InvalidAttachment
-from repo_store.blobs import BlobTooLarge
+from repo_store.blobs import BlobTooLarge, NotAnAgeFile
 from repo_store.errors import (
     DocumentExists,
     DocumentNotFound,
@@ -129,6 +129,7 @@ STORAGE_ERRORS: dict[type[Exception], Callable[[Any], DomainError]] = {
     ),
     BlobTooLarge: lambda error: TooLarge(f"the file is larger than {error.max_bytes} bytes"),
     InvalidAttachment: lambda error: Invalid(str(error), "invalid-attachment"),
+    NotAnAgeFile: lambda error: Invalid(str(error), "not-an-age-file"),
     AttachmentConflict: lambda _error: Conflict(
         "the attachment changed meanwhile; try again", "conflict"
     ),

@@ -389,6 +389,9 @@ class AttachmentSchema(Schema):
     recipients = fields.List(fields.String())
     created_at = UtcDateTime()
     uploaded_by = fields.String()
+    waiting_for = fields.List(
+        fields.String(), metadata={"description": "entitled parties it is not encrypted to yet"}
+    )
 
 
 class BundleInfoSchema(Schema):

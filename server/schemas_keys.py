@@ -28,6 +28,10 @@ class SigningRequestSchema(StrictSchema):
     expires_at = UtcDateTime(required=True)
 
 
+class DocumentRecipientsSchema(Schema):
+    recipients = fields.List(fields.String(), required=True, metadata={"description": "age1…"})
+
+
 class SignedAnswerSchema(StrictSchema):
     signature = fields.String(
         required=True,

@@ -7,6 +7,9 @@ this way; any State's delegate may, with a registered key of their own.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,15 +18,19 @@ import click
 
 from clients.cli.app import F
 from clients.cli.exits import EXIT_INVALID, Failure
+from clients.cli.transfer import TransferProgress
 from clients.client import Client
 from clients.errors import Conflict
-from clients.models import Approval, DocumentSummary
+from clients.models import Approval, Attachment, DocumentSummary, SigningRequest
 from clients.signing import (
     SigningError,
     check_approval_statement,
     check_commit_payload,
     ssh_sign,
 )
+from keys.age import encrypt
+from keys.age.errors import AgeError
+from keys.age.x25519 import parse_recipient
 from keys.protocol import APPROVAL_NAMESPACE, GIT_NAMESPACE
 
 KEY_HELP = (
@@ -61,13 +68,71 @@ def push_signed(
 ) -> DocumentSummary:
     """Ask for the version's commit, check it, sign it with key, and have it written."""
     request = client.request_version(party, slug, data)
+    first = data.get("base") is None
+    return _sign_commit(client, key, email, party, slug, request, data["message"], first=first)
+
+
+def attach_signed(
+    client: Client,
+    key: Path,
+    email: str,
+    party: str,
+    slug: str,
+    file: Path,
+    *,
+    name: str,
+    media_type: str,
+    base: str | None,
+) -> Attachment:
+    """Encrypt file here to the document's recipients, send it, and sign the commit that
+    records it: the server never sees the plaintext."""
+    try:
+        recipients = [parse_recipient(text) for text in client.document_recipients(party, slug)]
+    except AgeError as exc:
+        raise Failure(
+            f"the server named a recipient that is not one: {exc}", EXIT_INVALID
+        ) from None
+    if not recipients:
+        raise Failure(f"{party}/{slug} has no age recipients to encrypt to", EXIT_INVALID)
+    with tempfile.TemporaryDirectory() as tmp:
+        encrypted = Path(tmp) / "attachment.age"
+        with file.open("rb") as src, encrypted.open("wb") as dst:
+            encrypt(src, dst, recipients)
+        digest = hashlib.sha256(encrypted.read_bytes()).hexdigest()
+        with TransferProgress(f"uploading {file.name}") as progress:
+            request = client.upload_encrypted(
+                party,
+                slug,
+                encrypted,
+                name=name,
+                media_type=media_type,
+                base=base,
+                progress=progress,
+            )
+    # The server names the file as it stores it; the commit says only that it is attached.
+    attached = re.compile(rf"Attach [^\n]{{1,300}} to {re.escape(slug)}")
+    _sign_commit(client, key, email, party, slug, request, attached)
+    for record in client.attachments(party, slug):
+        if record["sha256"] == digest:
+            return record
+    raise Failure("the server does not list the attachment it recorded", EXIT_INVALID)
+
+
+def _sign_commit(
+    client: Client,
+    key: Path,
+    email: str,
+    party: str,
+    slug: str,
+    request: SigningRequest,
+    message: str | re.Pattern[str],
+    *,
+    first: bool = False,
+) -> DocumentSummary:
+    """Check a commit the server built says what was asked, sign it here, send it back."""
     try:
         check_commit_payload(
-            request["payload"],
-            party=party,
-            email=email,
-            message=data["message"],
-            base=data.get("base"),
+            request["payload"], party=party, email=email, message=message, first=first
         )
         signature = ssh_sign(key, request["payload"].encode(), GIT_NAMESPACE)
     except SigningError as exc:

@@ -15,12 +15,15 @@ from typing import Any
 from keys.protocol import APPROVAL_NAMESPACE, GIT_NAMESPACE
 from repo_store.commits import Identity, PreparedCommit
 from repo_store.errors import UnknownVersion
+from server.db import db_session
 from server.models import Approval, User
 from server.permissions import Access, can_write_for, document_access, find_review, may_approve
-from server.services import signing_requests
+from server.services import audit, signing_requests
 from server.services.approvals import draft_approval, record_approval
+from server.services.attachments import blob_store
+from server.services.client_attachments import ATTACHMENT
 from server.services.context import services
-from server.services.documents import NOT_FOUND, SavedDocument, saved, writable
+from server.services.documents import NOT_FOUND, SavedDocument, get_document, saved, writable
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.parties import find_party
 from server.services.signing_requests import IssuedRequest
@@ -68,11 +71,14 @@ def request_version(user: User, code: str, slug: str, data: dict[str, Any]) -> I
 
 
 def sign_version(user: User, code: str, slug: str, token: str, signature: str) -> SavedDocument:
-    """Write the requested version with the user's signature (git's, namespace git)."""
+    """Write the requested commit (a version, or an attachment's pointer) with the user's
+    signature (git's, namespace git)."""
     party = find_party(code)
     if Access.WRITE not in document_access(user, code):
         raise NotFound(NOT_FOUND)
-    request = signing_requests.find(user, token, (VERSION,), party_id=party.id, slug=slug)
+    request = signing_requests.find(
+        user, token, (VERSION, ATTACHMENT), party_id=party.id, slug=slug
+    )
     key, canonical = signing_requests.check_signature(
         request, signature, GIT_NAMESPACE, lambda row: can_write_for(row.user, code)
     )
@@ -81,9 +87,31 @@ def sign_version(user: User, code: str, slug: str, token: str, signature: str) -
     prepared = PreparedCommit(code, slug, request.parent, files, request.payload)
     signing_requests.claim(request)
     store = services().store
+    if request.kind == ATTACHMENT:
+        return _write_attachment(user, prepared, canonical, detail, key.fingerprint)
     sha = store.write_signed(prepared, canonical)
     store.remember_version(code, slug, sha)
     return saved(user, code, slug, sha, bool(detail["created"]), key=key.fingerprint)
+
+
+def _write_attachment(
+    user: User, prepared: PreparedCommit, signature: str, detail: dict[str, Any], key: str
+) -> SavedDocument:
+    """Place the staged blob, then write the signed commit naming it: the blob is durable
+    before any pointer to it, and removed again if the commit cannot be written."""
+    blobs = blob_store()
+    placed = blobs.place_staged(detail["staged"], detail["sha256"])
+    try:
+        commit = services().store.write_signed(prepared, signature)
+    except BaseException:
+        if placed:
+            blobs.remove(detail["sha256"])
+        raise
+    code, slug = prepared.party, prepared.slug
+    where = f"{code}/{slug}/{detail['attachment']}"
+    audit.record(user, detail["action"], where, commit=commit, key=key)
+    db_session().commit()
+    return SavedDocument(get_document(user, code, slug, None), False)
 
 
 def request_approval(user: User, rid: str, data: dict[str, Any]) -> IssuedRequest:

@@ -45,7 +45,7 @@ def commit(
 
 
 def check(payload: str, base: str | None = PARENT, message: str = "Вторая редакция") -> None:
-    check_commit_payload(payload, party="BLR", email=EMAIL, message=message, base=base)
+    check_commit_payload(payload, party="BLR", email=EMAIL, message=message, first=base is None)
 
 
 def test_the_commit_asked_for_is_signed() -> None:

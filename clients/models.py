@@ -143,6 +143,8 @@ class SigningRequest(TypedDict):
     id: str
     payload: str
     expires_at: str
+    tree: NotRequired[dict[str, str]]
+    files: NotRequired[dict[str, str]]
 
 
 class Approval(TypedDict):

@@ -11,14 +11,19 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import unicodedata
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeGuard
 
+from clients.git_tree import blob_id, tree_id
 from keys import sshsig
 from keys.protocol import principal
 
 # The server's clock and ours may differ a little; a payload dated far from now is not fresh.
 CLOCK_SKEW = timedelta(minutes=10)
+_SHA = re.compile(r"[0-9a-f]{40}")
 _IDENT = re.compile(r"(?P<name>[^<>\n]*) <(?P<email>[^<>\n]*)> (?P<stamp>\d{1,12}) \+0000")
 SIGN_TIMEOUT = 120  # seconds: a security key waits for a touch
 
@@ -91,6 +96,50 @@ def check_commit_payload(
         matches = message.fullmatch(said) is not None
     if not matches:
         raise SigningError("the commit to sign carries another message")
+
+
+def document_text(content: str) -> bytes:
+    """The bytes the server stores for a text: NFC, LF line endings, a final newline."""
+    text = content.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
+    return (text if text.endswith("\n") or not text else text + "\n").encode()
+
+
+def check_commit_tree(
+    payload: str, tree: object, files: object, *, slug: str, expected: Mapping[str, bytes]
+) -> dict[str, str]:
+    """Refuse a commit to sign unless the server's listing of its tree makes the tree id the
+    payload names, every file in it is the document's own, the files it writes are the texts
+    given, and each path in expected holds exactly those bytes. Returns the written texts."""
+    if not _string_map(tree) or not _string_map(files):
+        raise SigningError("the commit to sign comes without a listing of its files")
+    if not all(_SHA.fullmatch(sha) for sha in tree.values()):
+        raise SigningError("the listing of the commit's files names no blob")
+    try:
+        computed = tree_id(tree)
+    except ValueError as exc:
+        raise SigningError(f"the listing of the commit's files is malformed: {exc}") from None
+    if f"tree {computed}\n" != payload.split("\n", 1)[0] + "\n":
+        raise SigningError("the listing of the commit's files does not make the tree it names")
+    own = re.compile(
+        rf"documents/{re.escape(slug)}\.(md|json)|attachments/{re.escape(slug)}/[0-9a-f]{{16}}\.json"
+    )
+    for path in tree:
+        if not own.fullmatch(path):
+            raise SigningError(f"the commit to sign would also hold {path}")
+    for path, text in files.items():
+        if tree.get(path) != blob_id(text.encode()):
+            raise SigningError(f"the commit to sign would hold another {path}")
+    for path, data in expected.items():
+        if tree.get(path) != blob_id(data):
+            raise SigningError(f"the commit to sign would record another {path}")
+    return files
+
+
+def _string_map(value: object) -> TypeGuard[dict[str, str]]:
+    return isinstance(value, dict) and all(
+        isinstance(key, str) and isinstance(item, str) for key, item in value.items()
+    )
 
 
 def check_approval_statement(

@@ -83,7 +83,14 @@ def attachment_payload(
 
 
 def signing_request_payload(issued: IssuedRequest) -> dict[str, Any]:
-    return {"id": issued.token, "payload": issued.payload.decode(), "expires_at": issued.expires_at}
+    found = {
+        "id": issued.token,
+        "payload": issued.payload.decode(),
+        "expires_at": issued.expires_at,
+    }
+    if issued.tree is not None:
+        found |= {"tree": issued.tree, "files": issued.files}
+    return found
 
 
 def version_payload(view: VersionView) -> dict[str, Any]:

@@ -26,6 +26,16 @@ class SigningRequestSchema(StrictSchema):
         },
     )
     expires_at = UtcDateTime(required=True)
+    tree = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "a commit's every file (path: blob id), to check its tree id"},
+    )
+    files = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "the text of each file the commit writes"},
+    )
 
 
 class DocumentRecipientsSchema(Schema):

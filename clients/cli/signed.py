@@ -8,6 +8,7 @@ this way; any State's delegate may, with a registered key of their own.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import tempfile
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from clients.signing import (
     SigningError,
     check_approval_statement,
     check_commit_payload,
+    check_commit_tree,
+    document_text,
     ssh_sign,
 )
 from keys.age import encrypt
@@ -68,8 +71,27 @@ def push_signed(
 ) -> DocumentSummary:
     """Ask for the version's commit, check it, sign it with key, and have it written."""
     request = client.request_version(party, slug, data)
+
+    def holds_what_was_sent(written: dict[str, str]) -> None:
+        # The metadata merges with what the document had; the fields given must be as given.
+        metadata = json.loads(written.get(f"documents/{slug}.json", "{}"))
+        for field in ("title", "kind", "language"):
+            if data.get(field) is not None and metadata.get(field) != data[field]:
+                raise SigningError(f"the commit to sign records another {field}")
+
+    text = {f"documents/{slug}.md": document_text(data["content"])}
     first = data.get("base") is None
-    return _sign_commit(client, key, email, party, slug, request, data["message"], first=first)
+    return _sign_commit(
+        client,
+        key,
+        email,
+        (party, slug),
+        request,
+        data["message"],
+        text,
+        holds_what_was_sent,
+        first=first,
+    )
 
 
 def attach_signed(
@@ -111,7 +133,15 @@ def attach_signed(
             )
     # The server names the file as it stores it; the commit says only that it is attached.
     attached = re.compile(rf"Attach [^\n]{{1,300}} to {re.escape(slug)}")
-    _sign_commit(client, key, email, party, slug, request, attached)
+    size = file.stat().st_size
+
+    def points_at_the_upload(written: dict[str, str]) -> None:
+        pointers = list(written.values())
+        record = json.loads(pointers[0]) if len(pointers) == 1 else {}
+        if record.get("sha256") != digest or record.get("size") != size:
+            raise SigningError("the commit to sign records another file than the one sent")
+
+    _sign_commit(client, key, email, (party, slug), request, attached, {}, points_at_the_upload)
     for record in client.attachments(party, slug):
         if record["sha256"] == digest:
             return record
@@ -122,19 +152,28 @@ def _sign_commit(
     client: Client,
     key: Path,
     email: str,
-    party: str,
-    slug: str,
+    document: tuple[str, str],
     request: SigningRequest,
     message: str | re.Pattern[str],
+    expected: dict[str, bytes],
+    check_written: Callable[[dict[str, str]], None],
     *,
     first: bool = False,
 ) -> DocumentSummary:
-    """Check a commit the server built says what was asked, sign it here, send it back."""
+    """Check that a commit the server built is what was asked (its headers and message, every
+    file of its tree, the files it writes), sign it here, and send the signature back."""
+    party, slug = document
+    payload = request["payload"]
     try:
-        check_commit_payload(
-            request["payload"], party=party, email=email, message=message, first=first
+        check_commit_payload(payload, party=party, email=email, message=message, first=first)
+        written = check_commit_tree(
+            payload, request.get("tree"), request.get("files"), slug=slug, expected=expected
         )
-        signature = ssh_sign(key, request["payload"].encode(), GIT_NAMESPACE)
+        try:
+            check_written(written)
+        except (ValueError, AttributeError) as exc:
+            raise SigningError(f"the commit to sign writes unreadable files: {exc}") from None
+        signature = ssh_sign(key, payload.encode(), GIT_NAMESPACE)
     except SigningError as exc:
         raise Failure(f"not signed: {exc}", EXIT_INVALID) from None
     return client.sign_version(party, slug, request["id"], signature)

@@ -184,20 +184,12 @@ def _issue(
     record: AttachmentRecord,
     action: str,
 ) -> IssuedRequest:
-    return signing_requests.issue(
+    return signing_requests.issue_commit(
         user,
         party,
         ATTACHMENT,
-        prepared.slug,
-        prepared.payload,
-        parent=prepared.parent,
-        detail={
-            "files": {path: data.decode() for path, data in prepared.files.items()},
-            "staged": staged,
-            "sha256": record.sha256,
-            "attachment": record.id,
-            "action": action,
-        },
+        prepared,
+        {"staged": staged, "sha256": record.sha256, "attachment": record.id, "action": action},
     )
 
 

@@ -56,18 +56,7 @@ def request_version(user: User, code: str, slug: str, data: dict[str, Any]) -> I
         message=data["message"],
         precondition=store.still_based_on(code, slug, base),
     )
-    return signing_requests.issue(
-        user,
-        party,
-        VERSION,
-        slug,
-        prepared.payload,
-        parent=prepared.parent,
-        detail={
-            "files": {path: data.decode() for path, data in prepared.files.items()},
-            "created": base is None,
-        },
-    )
+    return signing_requests.issue_commit(user, party, VERSION, prepared, {"created": base is None})
 
 
 def sign_version(user: User, code: str, slug: str, token: str, signature: str) -> SavedDocument:

@@ -9,6 +9,7 @@ request as it was, so the delegate may sign again until it expires.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -22,9 +23,12 @@ from sqlalchemy import delete, select, update
 
 from keys import sshsig
 from keys.ssh_keys import parse_public_key_line
+from repo_store.commits import PreparedCommit
+from repo_store.listing import tree_listing
 from server.db import db_session
 from server.models import Party, SigningRequest, User, UserKey, utcnow
 from server.permissions import key_namespaces
+from server.services.context import services
 from server.services.errors import Gone, Invalid, NotFound
 from server.services.user_keys import party_keys
 
@@ -43,6 +47,10 @@ class IssuedRequest:
     token: str
     payload: bytes
     expires_at: datetime
+    # For a commit: every file of its tree with its blob id, and the text of the files it
+    # writes, so the signer can check the tree the payload names.
+    tree: dict[str, str] | None = None
+    files: dict[str, str] | None = None
 
 
 def _hash(token: str) -> str:
@@ -83,6 +91,24 @@ def issue(
     session.add(row)
     session.commit()
     return IssuedRequest(token, payload, row.expires_at)
+
+
+def issue_commit(
+    user: User, party: Party, kind: str, prepared: PreparedCommit, detail: dict[str, Any]
+) -> IssuedRequest:
+    """Ask user to sign a prepared commit; the request keeps the files it writes."""
+    files = {path: data.decode() for path, data in prepared.files.items()}
+    issued = issue(
+        user,
+        party,
+        kind,
+        prepared.slug,
+        prepared.payload,
+        parent=prepared.parent,
+        detail={**detail, "files": files},
+    )
+    tree = tree_listing(services().store, prepared)
+    return dataclasses.replace(issued, tree=tree, files=files)
 
 
 def find(user: User, token: str, kinds: tuple[str, ...], **route: Any) -> SigningRequest:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from clients.git_tree import blob_id, tree_id
 from clients.signing import (
     SigningError,
     check_approval_statement,
     check_commit_payload,
+    check_commit_tree,
     ssh_sign,
 )
 from keys import sshsig
@@ -149,3 +152,62 @@ def test_a_missing_or_unusable_key_is_a_signing_error(tmp_path: Path) -> None:
     junk.write_text("not a key\n")
     with pytest.raises(SigningError):
         ssh_sign(junk, b"payload", "git")
+
+
+def test_tree_ids_are_gits(tmp_path: Path) -> None:
+    files = {
+        "documents/law.md": b"text\n",
+        "documents/law.json": b"{}\n",
+        "attachments/law/0123456789abcdef.json": b"{}",
+        "documents-x": b"a file named like the directory, ordered as git orders it\n",
+    }
+    for path, data in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(data)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    made = subprocess.run(
+        ["git", "-C", str(tmp_path), "write-tree"], capture_output=True, text=True, check=True
+    )
+    assert tree_id({path: blob_id(data) for path, data in files.items()}) == made.stdout.strip()
+
+
+LAW_TEXT = b"Article 1.\n"
+
+
+def listed(**extra: bytes) -> tuple[str, dict[str, str], dict[str, str]]:
+    """A payload, its tree listing and written files, for the document `law`."""
+    contents = {"documents/law.md": LAW_TEXT, "documents/law.json": b"{}\n", **extra}
+    tree = {path: blob_id(data) for path, data in contents.items()}
+    payload = commit().replace(f"tree {TREE}", f"tree {tree_id(tree)}")
+    files = {"documents/law.md": LAW_TEXT.decode(), "documents/law.json": "{}\n"}
+    return payload, tree, files
+
+
+def test_the_tree_asked_for_is_signed() -> None:
+    payload, tree, files = listed()
+    check_commit_tree(payload, tree, files, slug="law", expected={"documents/law.md": LAW_TEXT})
+
+
+def test_a_tree_that_is_not_what_was_asked_is_refused() -> None:
+    payload, tree, files = listed()
+    cases = [
+        # The listing does not make the tree the payload names.
+        (payload, {**tree, "documents/law.md": blob_id(b"other\n")}, files, LAW_TEXT),
+        # Another text than the one sent.
+        (payload, tree, files, b"Article 2.\n"),
+        # The texts given do not hash to the listing.
+        (payload, tree, {**files, "documents/law.json": '{"title": "x"}\n'}, LAW_TEXT),
+        # No listing at all.
+        (payload, None, files, LAW_TEXT),
+        (payload, tree, ["not", "a", "map"], LAW_TEXT),
+    ]
+    for signed, listing, written, text in cases:
+        with pytest.raises(SigningError):
+            check_commit_tree(
+                signed, listing, written, slug="law", expected={"documents/law.md": text}
+            )
+    # Another document's file slipped into the commit, listed truthfully, is refused too.
+    payload, tree, files = listed(**{"documents/secret.md": b"unshared\n"})
+    with pytest.raises(SigningError, match="also hold documents/secret.md"):
+        check_commit_tree(payload, tree, files, slug="law", expected={})

@@ -104,7 +104,7 @@ def test_an_attachment_exists_once_its_commit_is_signed(
     body = delegate.encrypted(ANNEX)
     asked = delegate.upload(body)
     assert asked.status_code == 202, asked.json
-    assert set(asked.json) == {"id", "payload", "expires_at"}
+    assert set(asked.json) == {"id", "payload", "expires_at", "tree", "files"}
     assert delegate.api.get(ATTACH).json == []  # nothing listed before the signature
     assert blob_files(app) == []
     signed = delegate.sign(asked.json)

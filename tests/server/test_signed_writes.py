@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_ssh_private_key
 from flask import Flask
 from sqlalchemy import update
 
+from clients.git_tree import blob_id, tree_id
 from keys import sshsig
 from keys.protocol import APPROVAL_NAMESPACE, GIT_NAMESPACE, principal
 from keys.ssh_signatures import SigningKey
@@ -70,7 +71,10 @@ def test_a_version_signed_on_the_client_verifies_with_stock_git(
     asked = ask(world["own"], LAW_V1)
     assert asked.status_code == 201, asked.json
     request = asked.json
-    assert set(request) == {"id", "payload", "expires_at"}
+    assert set(request) == {"id", "payload", "expires_at", "tree", "files"}
+    # The listing of the commit's files makes the tree its payload names: a signer can check it.
+    assert request["payload"].split("\n")[0] == f"tree {tree_id(request['tree'])}"
+    assert request["tree"]["documents/export-law.md"] == blob_id(LAW_V1.encode())
     assert len(base64.urlsafe_b64decode(request["id"] + "=")) >= 16
     assert "gpgsig" not in request["payload"]
     assert request["payload"].startswith("tree ")

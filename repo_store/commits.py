@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from keys.protocol import GIT_NAMESPACE
-from keys.trusted_keys import TrustedKey, check_signed
+from keys.trusted_keys import SignerCheck, TrustedKey, check_signed
 
 # Names and e-mails end up between "<" and ">" on a header line; these would break it.
 _UNSAFE_IDENT = re.compile(r"[<>\n\r\x00]")
@@ -150,7 +150,7 @@ def parse_commit(sha: str, raw: bytes) -> CommitInfo:
 
 @dataclass(frozen=True)
 class SignatureCheck:
-    """The outcome of checking a commit's signature against a party's keys."""
+    """The outcome of checking a signature (a commit's, an approval's) against a party's keys."""
 
     status: str  # "good" | "bad" | "missing"
     fingerprint: str | None
@@ -160,13 +160,8 @@ class SignatureCheck:
     held_by_server: bool = False
 
 
-def check_signature(
-    commit: CommitInfo, party: str, trusted: Sequence[TrustedKey]
-) -> SignatureCheck:
-    """Say whether the commit carries a valid SSHSIG by a key the party signed with then."""
-    result = check_signed(
-        commit.signature, commit.payload, GIT_NAMESPACE, commit.committed_at, trusted
-    )
+def party_signature(result: SignerCheck, party: str) -> SignatureCheck:
+    """Say what a check against the party's trusted keys found, as the party's signature."""
     if result.key is None:
         # A signature by a key the party did not sign with then is as good as a bad one here;
         # the offline verifier tells the two apart.
@@ -175,3 +170,13 @@ def check_signature(
     return SignatureCheck(
         "good", result.fingerprint, party, result.key.owner, result.key.held_by_server
     )
+
+
+def check_signature(
+    commit: CommitInfo, party: str, trusted: Sequence[TrustedKey]
+) -> SignatureCheck:
+    """Say whether the commit carries a valid SSHSIG by a key the party signed with then."""
+    result = check_signed(
+        commit.signature, commit.payload, GIT_NAMESPACE, commit.committed_at, trusted
+    )
+    return party_signature(result, party)

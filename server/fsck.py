@@ -12,8 +12,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 
 from keys.age import AgeError, check_header
-from keys.protocol import APPROVAL_NAMESPACE, GIT_NAMESPACE
-from keys.trusted_keys import check_signed
+from keys.protocol import GIT_NAMESPACE
 from repo_store.attachments import list_attachments
 from repo_store.blobs import BlobError
 from repo_store.commits import check_signature
@@ -22,6 +21,7 @@ from repo_store.objects import TREE_MODE, ObjectReader
 from repo_store.store import belongs_to_document
 from server.db import db_session
 from server.models import Approval, Party
+from server.services.approvals import approval_signature
 from server.services.attachments import blob_store
 from server.services.audit.verify import verify_audit_log
 from server.services.context import services
@@ -126,13 +126,7 @@ def check_approvals() -> Iterator[str]:
     for approval in db_session().scalars(select(Approval).order_by(Approval.id)):
         party = approval.party.code
         where = f"approval {approval.id} ({party}/{approval.slug}@{approval.version[:12]})"
-        result = check_signed(
-            approval.signature,
-            approval.statement.encode(),
-            APPROVAL_NAMESPACE,
-            approval.created_at,
-            trusted_keys(party, APPROVAL_NAMESPACE),
-        )
+        result = approval_signature(approval)
         if result.status == "unknown":
             yield f"{where}: signed by {result.fingerprint}, not a key of {party}"
         elif result.status != "good":

@@ -10,7 +10,9 @@ from dataclasses import asdict
 from typing import Any
 
 from repo_store.attachments import AttachmentRecord
+from repo_store.commits import SignatureCheck
 from server.models import Approval, Review, Share
+from server.services.approvals import approval_signer
 from server.services.comments import AnchoredComment
 from server.services.documents import DocumentView, VersionView
 from server.services.reviews import participants_by_role
@@ -49,6 +51,7 @@ def approval_payload(approval: Approval) -> dict[str, Any]:
         "statement": approval.statement,
         "signature": approval.signature,
         "voided": approval.voided_at is not None,
+        "signature_check": signature_payload(approval_signer(approval)),
     }
 
 
@@ -93,21 +96,23 @@ def signing_request_payload(issued: IssuedRequest) -> dict[str, Any]:
     return found
 
 
+def signature_payload(check: SignatureCheck) -> dict[str, Any]:
+    """A signature's check: status, the key's fingerprint, party, held_by_server, and signer
+    (the e-mail of the person whose key made it; None for the party's server-held key)."""
+    found = asdict(check)
+    found["signer"] = found.pop("owner")
+    return found
+
+
 def version_payload(view: VersionView) -> dict[str, Any]:
-    info, check = view.info, view.signature
+    info = view.info
     return {
         "commit": info.sha,
         "parent": view.parent,
         "author": {"name": info.author_name, "email": info.author_email},
         "message": info.summary,
         "committed_at": info.committed_at,
-        "signature": {
-            "status": check.status,
-            "fingerprint": check.fingerprint,
-            "party": check.party,
-            "signer": check.owner,
-            "held_by_server": check.held_by_server,
-        },
+        "signature": signature_payload(view.signature),
     }
 
 

@@ -355,6 +355,10 @@ class ApprovalSchema(Schema):
     statement = fields.String(metadata={"description": "the canonical JSON that was signed"})
     signature = fields.String(metadata={"description": "SSHSIG, namespace peerlex-approval"})
     voided = fields.Boolean()
+    signature_check = fields.Nested(
+        SignatureSchema,
+        metadata={"description": "how the signature checks and whose key made it, as a version's"},
+    )
 
 
 class RecipientCreateSchema(StrictSchema):

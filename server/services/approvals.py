@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from keys.protocol import APPROVAL_NAMESPACE
 from keys.statements import canonical_json
+from keys.trusted_keys import SignerCheck, check_signed
+from repo_store.commits import SignatureCheck, party_signature
 from server.db import db_session
 from server.models import (
     Approval,
@@ -25,6 +27,7 @@ from server.services import audit
 from server.services.context import services
 from server.services.errors import Conflict, Forbidden, Invalid
 from server.services.parties import find_party
+from server.services.signers import trusted_keys
 
 STATEMENT_TYPE = "peerlex-approval/v1"
 
@@ -131,6 +134,23 @@ def record_approval(user: User, draft: ApprovalDraft, signature: str, **extra: A
     session.commit()
     session.refresh(approval)
     return approval
+
+
+def approval_signature(approval: Approval) -> SignerCheck:
+    """Check an approval's signature against the keys its State signed approvals with when it
+    was made: which key made it, or why none of them did."""
+    return check_signed(
+        approval.signature,
+        approval.statement.encode(),
+        APPROVAL_NAMESPACE,
+        approval.created_at,
+        trusted_keys(approval.party.code, APPROVAL_NAMESPACE),
+    )
+
+
+def approval_signer(approval: Approval) -> SignatureCheck:
+    """Say whose key signed an approval: a person's registered key or the server-held one."""
+    return party_signature(approval_signature(approval), approval.party.code)
 
 
 def list_approvals(user: User, rid: str) -> list[Approval]:

@@ -30,6 +30,7 @@ from server.schemas import (
 from server.services import attachments, comments, documents, reviews
 from server.services.context import services
 from server.services.limits import is_expensive, work_gate
+from server.services.parties import find_party
 from server.web.blueprint import bp, signed_in_user
 
 
@@ -159,5 +160,6 @@ def document_page(rid: str, party: str, slug: str) -> str:
             attachment_payload(party, slug, r) for r in attachments.list_for(user, party, slug)
         ],
         commentable=version in shared,
+        own_keys=find_party(party).holds_own_keys,
         **comment_context(user, review, party),
     )

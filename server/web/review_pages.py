@@ -112,10 +112,12 @@ def review_page(rid: str) -> str:
         path = bundles.bundle_path(review)
         if path.exists():
             bundle = {"name": path.name, "size": path.stat().st_size}
+    parties = list_parties()
     return render_template(
         "web/review.html",
         review=review_payload(review),
-        names={p.code: p.name for p in list_parties()},
+        names={p.code: p.name for p in parties},
+        own_keys={p.code for p in parties if p.holds_own_keys},
         by_state=dict(sorted(by_state.items())),
         open_total=len(open_threads),
         approvals=standing,

@@ -131,6 +131,9 @@ def test_peer_comments_state_answers_organiser_takes_the_bundle(
         assert "The twenty working days" in thread.locator(".replies").inner_text()
         thread.get_by_role("button", name="Resolve").click()
         assert own.locator("article.comment .badge").first.inner_text() == "resolved"
+        signed = own.locator(".facts .signature").inner_text()
+        assert "signed with the server-held key of BLR" in signed
+        assert "SHA256:" in signed
         shot(own, "06-document-en")
 
         # The organiser moves the review on, the head approves, the organiser takes the bundle.
@@ -144,6 +147,7 @@ def test_peer_comments_state_answers_organiser_takes_the_bundle(
         organiser.reload()
         organiser.click("form[action$='/bundle'] button")
         assert "SHA-256" in organiser.locator(".flash").inner_text()
+        assert "ключом BLR" in organiser.locator("#approvals ~ table .signature").inner_text()
         shot(organiser, "07-review-organiser-ru")
         with organiser.expect_download() as download:
             organiser.click("a[href$='/bundle']")

@@ -85,8 +85,13 @@ def is_member(user: User, party: str) -> bool:
 
 
 def may_manage_recipients(user: User, party: Party) -> bool:
-    """Organisers register their own organisation's offline age recipients."""
-    return party.kind == PartyKind.ORGANISATION and user.role_in(party.code) == Role.ORGANISER
+    """Organisers register their own organisation's offline age recipients; the experts and
+    heads of a State that holds its own keys register the State's (its attachments are
+    encrypted to them)."""
+    role = user.role_in(party.code)
+    if party.kind == PartyKind.ORGANISATION:
+        return role == Role.ORGANISER
+    return party.holds_own_keys and role in (Role.EXPERT, Role.HEAD)
 
 
 # Users' own keys.

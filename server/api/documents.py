@@ -141,14 +141,15 @@ def _page_query(found: diffs.DiffPage, page: int) -> str:
 @blp.arguments(RecipientCreateSchema)
 @blp.response(201, RecipientSchema)
 def add_recipient(data: dict[str, Any], party: str) -> OfflineRecipient:
-    """Register an offline age recipient of your organisation (organisers)."""
+    """Register an offline age recipient of your organisation (organisers) or of your
+    self-custody State (experts and heads)."""
     return recipients.add_recipient(current_user, party, data)
 
 
 @blp.route("/<party>/recipients", methods=["GET"])
 @blp.response(200, RecipientSchema(many=True))
 def list_recipients(party: str) -> list[OfflineRecipient]:
-    """Your organisation's offline age recipients."""
+    """Your organisation's or self-custody State's offline age recipients."""
     return recipients.list_recipients(current_user, party)
 
 

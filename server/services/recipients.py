@@ -1,4 +1,5 @@
-"""Organisations' offline age recipients: final bundles' attachments are encrypted to them."""
+"""Offline age recipients: an organisation's (final bundles' attachments are encrypted to them)
+and a self-custody State's (its attachments are)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,16 @@ from server.services.parties import find_party
 
 
 def add_recipient(user: User, code: str, data: dict[str, Any]) -> OfflineRecipient:
-    """Register an age recipient for an organisation (its organisers only)."""
+    """Register an age recipient for an organisation (its organisers) or a self-custody State
+    (its experts and heads)."""
     party = find_party(code)
     if not is_member(user, code):
         raise NotFound("no such party, or you are not a member")
     if not may_manage_recipients(user, party):
-        raise Forbidden("organisers register their organisation's offline recipients")
+        raise Forbidden(
+            "organisers register their organisation's offline recipients, and the experts and "
+            "heads of a State holding its own keys the State's"
+        )
     try:
         parse_recipient(data["recipient"])
     except AgeError as exc:
@@ -50,7 +55,7 @@ def add_recipient(user: User, code: str, data: dict[str, Any]) -> OfflineRecipie
 
 
 def list_recipients(user: User, code: str) -> list[OfflineRecipient]:
-    """Public recipients of an organisation, for its members."""
+    """Public recipients of an organisation or a self-custody State, for its members."""
     party = find_party(code)
     if not is_member(user, code):
         raise NotFound("no such party, or you are not a member")

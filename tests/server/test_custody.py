@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from server.cli import main
 from server.db import db_session
-from server.models import Party
+from server.models import AuditEntry, OfflineRecipient, Party
+from tests.server.custody_fixtures import CustodyWorld
 from tests.support.api import server_cli
 
 
@@ -56,3 +58,69 @@ def test_an_organisation_cannot_hold_its_own_keys(app: Flask) -> None:
     assert "--custody" in result.output
     assert _party(app, "OSCE") is None
     assert not (app.extensions["peerlex.config"].data_dir / "keys" / "OSCE.json").exists()
+
+
+# -- a self-custody State's age recipients -----------------------------------------------------
+
+RECIPIENTS = "/api/v1/parties/{}/recipients"
+
+
+def _recipient_rows(app: Flask) -> list[tuple[str, str]]:
+    with app.app_context():
+        rows = db_session().scalars(select(OfflineRecipient).order_by(OfflineRecipient.id))
+        return [(row.party.code, row.recipient) for row in rows]
+
+
+@pytest.mark.parametrize("role", ["self_expert", "self_head"])
+def test_experts_and_heads_register_their_states_recipients(
+    app: Flask, custody_world: CustodyWorld, role: str
+) -> None:
+    body = {"recipient": custody_world.recipient, "label": "delegation laptop"}
+    made = custody_world[role].post(RECIPIENTS.format("TKM"), json=body)
+    assert made.status_code == 201, made.json
+    listed = custody_world["self_expert"].get(RECIPIENTS.format("TKM"))
+    assert [r["recipient"] for r in listed.json] == [custody_world.recipient]
+    assert _recipient_rows(app) == [("TKM", custody_world.recipient)]
+    with app.app_context():
+        actions = db_session().scalars(select(AuditEntry.action).where(AuditEntry.outcome == "ok"))
+        assert "recipient.add" in list(actions)
+
+
+@pytest.mark.parametrize(
+    ("role", "code", "status"),
+    [
+        ("own", "BLR", 403),  # a State whose keys the server holds has no recipients of its own
+        ("head", "BLR", 403),
+        ("own", "TKM", 404),  # not a member
+        ("organiser", "TKM", 404),
+        ("admin", "TKM", 404),
+    ],
+)
+def test_others_may_not_register_recipients(
+    app: Flask, custody_world: CustodyWorld, role: str, code: str, status: int
+) -> None:
+    body = {"recipient": custody_world.recipient, "label": "laptop"}
+    assert custody_world[role].post(RECIPIENTS.format(code), json=body).status_code == status
+    assert _recipient_rows(app) == []
+
+
+def test_organisers_still_register_their_organisations_recipients(
+    app: Flask, custody_world: CustodyWorld
+) -> None:
+    body = {"recipient": custody_world.recipient, "label": "vault"}
+    made = custody_world["organiser"].post(RECIPIENTS.format("UNRCPD"), json=body)
+    assert made.status_code == 201, made.json
+    assert _recipient_rows(app) == [("UNRCPD", custody_world.recipient)]
+
+
+@pytest.mark.parametrize(
+    "recipient",
+    ["age1" + "q" * 10, "AGE-SECRET-KEY-1" + "Q" * 58, "ssh-ed25519 AAAA", "", "age1\x00"],
+)
+def test_a_bad_recipient_is_refused_and_nothing_written(
+    app: Flask, custody_world: CustodyWorld, recipient: str
+) -> None:
+    body = {"recipient": recipient, "label": "laptop"}
+    answer = custody_world["self_expert"].post(RECIPIENTS.format("TKM"), json=body)
+    assert 400 <= answer.status_code < 500, answer.json
+    assert _recipient_rows(app) == []

@@ -35,6 +35,7 @@ from server.services.context import services
 from server.services.documents import NOT_FOUND, visibility
 from server.services.errors import Conflict, Corrupt, NotFound
 from server.services.parties import find_party
+from server.services.recipients import encryption_recipients
 
 NO_ATTACHMENT = "no such attachment, or you may not see it"
 
@@ -54,9 +55,13 @@ def entitled_parties(code: str, slug: str) -> list[str]:
     return sorted({code, *db_session().scalars(query)})
 
 
-def _recipient_keys(codes: list[str]) -> dict[str, X25519PublicKey]:
-    keys = services().keys
-    return {c: keys.encryption_public_key(c) for c in codes}
+def _recipient_keys(codes: list[str]) -> dict[str, list[X25519PublicKey]]:
+    """Each party's keys to encrypt to: its server key, or its own registered recipients."""
+    return {c: encryption_recipients(c) for c in codes}
+
+
+def _every_key(codes: list[str]) -> list[X25519PublicKey]:
+    return [key for keys in _recipient_keys(codes).values() for key in keys]
 
 
 def upload(
@@ -73,6 +78,12 @@ def upload(
     party = find_party(code)
     if Access.WRITE not in document_access(user, code):
         raise NotFound(NOT_FOUND)
+    if party.holds_own_keys:
+        # The pointer is recorded by a commit the party signs, with a key the server lacks.
+        raise Conflict(
+            f"{code} holds its own keys: the server cannot sign the commit that attaches a file",
+            "party-holds-own-keys",
+        )
     store = services().store
     current = store.current_version(code, slug)
     if current is None:
@@ -202,17 +213,23 @@ def content_disposition(name: str) -> str:
 def reshare(code: str, slug: str, user: User) -> int:
     """Re-wrap every attachment of a document for its entitled parties (header only).
 
-    Called when the document is shared into a review; returns how many were re-wrapped.
+    Called when the document is shared into a review; returns how many were re-wrapped. The
+    server opens a header with the owner's key, so it re-wraps nothing of a State that holds
+    its own keys: its delegates re-wrap those on their machines.
     """
-    store, blobs, keys = services().store, blob_store(), services().keys
+    store, blobs = services().store, blob_store()
     wanted = entitled_parties(code, slug)
     party = find_party(code)
-    owner_keys = [k.encryption_key for k in keys.all_private(code)]
+    stale = [r for r in list_attachments(store, code, slug) if list(r.recipients) != wanted]
+    if not stale or party.holds_own_keys:
+        return 0
+    # Every key is looked up before the first write, so a party that cannot be encrypted to
+    # refuses the share with nothing re-wrapped.
+    recipient_keys = _every_key(wanted)
+    owner_keys = [k.encryption_key for k in services().keys.all_private(code)]
     changed = 0
-    for record in list_attachments(store, code, slug):
-        if list(record.recipients) == wanted:
-            continue
-        blob = blobs.rewrap(record.sha256, owner_keys, list(_recipient_keys(wanted).values()))
+    for record in stale:
+        blob = blobs.rewrap(record.sha256, owner_keys, recipient_keys)
         update_recipients(
             store,
             code,

@@ -37,9 +37,10 @@ class CustodyWorld:
         return recipient_string(self.identity.public_key())
 
     def register_recipient(self) -> None:
+        """TKM's expert registers the recipient of the identity its delegates keep."""
         made = self["self_expert"].post(
             "/api/v1/parties/TKM/recipients",
-            json={"recipient": self.recipient, "label": "TKM delegation laptop"},
+            json={"recipient": self.recipient, "label": "delegation laptop"},
         )
         assert made.status_code == 201, made.json
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -10,9 +12,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from keys.age import generate_x25519_identity, recipient_string
-from tests.server.review_fixtures import ReviewWorld, seed_review_world
+from server.cli import main
+from tests.server.review_fixtures import LAW_V1, ReviewWorld, seed_review_world
 from tests.support.accounts import add_party, add_user
-from tests.support.api import Api, token_for
+from tests.support.api import Api, server_cli, token_for
+from tests.support.ssh_user_keys import new_key, public_line
+
+BLR_DOC = "/api/v1/parties/BLR/documents/export-law"
+KGZ_DOC = "/api/v1/parties/KGZ/documents/kgz-law"
 
 # A second review, in which the self-custody State TKM takes part beside BLR and KGZ.
 CUSTODY_REVIEW = "ashgabat-2018"
@@ -57,6 +64,40 @@ def seed_custody_world(app: Flask, client: FlaskClient) -> CustodyWorld:
     )
     assert created.status_code == 201, created.json
     return CustodyWorld(world, generate_x25519_identity())
+
+
+def run(app: Flask, *args: str) -> Any:
+    """Run `peerlex-server` on app's data directory."""
+    data = str(app.extensions["peerlex.config"].data_dir)
+    return server_cli(app).invoke(main, ["--data", data, *args])
+
+
+def register_ssh_key(world: ReviewWorld | CustodyWorld, role: str, tmp_path: Path) -> None:
+    line = public_line(new_key(tmp_path, f"{role}-key"))
+    made = world[role].post("/api/v1/me/keys", json={"public_key": line})
+    assert made.status_code == 201, made.json
+
+
+def attach_file(world: CustodyWorld, role: str, doc: str, body: bytes) -> str:
+    made = world[role].post(f"{doc}/attachments", query_string={"name": "a.txt"}, data=body)
+    assert made.status_code == 201, made.json
+    return str(made.json["id"])
+
+
+def shared_history(world: CustodyWorld) -> tuple[str, str, str]:
+    """BLR's law with an attachment and KGZ's with one, both shared into dushanbe-2017."""
+    inner = world.world
+    version = inner.push(LAW_V1)
+    blr = attach_file(world, "own", BLR_DOC, b"BLR annex")
+    assert inner.share(version).status_code == 201
+    put = world["peer"].put(KGZ_DOC, json={"content": "# Law\n\nArticle 1.\n", "message": "m"})
+    kgz_version = put.json["version"]["commit"]
+    kgz = attach_file(world, "peer", KGZ_DOC, b"KGZ annex")
+    shared = world["peer"].post(
+        inner.url("/shares"), json={"party": "KGZ", "slug": "kgz-law", "version": kgz_version}
+    )
+    assert shared.status_code == 201, shared.json
+    return version, blr, kgz
 
 
 @pytest.fixture

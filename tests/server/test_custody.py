@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from server.cli import main
 from server.db import db_session
 from server.models import AuditEntry, OfflineRecipient, Party
-from tests.server.custody_fixtures import CustodyWorld
-from tests.support.api import server_cli
-
-
-def run(app: Flask, *args: str) -> Any:
-    data = str(app.extensions["peerlex.config"].data_dir)
-    return server_cli(app).invoke(main, ["--data", data, *args])
+from tests.server.custody_fixtures import CustodyWorld, run
 
 
 def _party(app: Flask, code: str) -> Party | None:

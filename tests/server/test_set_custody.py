@@ -17,15 +17,16 @@ from keys.party_keys import KeyStoreError
 from server.db import db_session
 from server.models import AuditEntry, BundleRewrap, OfflineRecipient, Party
 from tests.bundle_fixtures import agree_and_bundle
-from tests.server.custody_fixtures import CustodyWorld
-from tests.server.review_fixtures import LAW_V1, ReviewWorld
-from tests.server.test_custody import run
+from tests.server.custody_fixtures import (
+    BLR_DOC,
+    KGZ_DOC,
+    CustodyWorld,
+    register_ssh_key,
+    run,
+    shared_history,
+)
 from tests.support.age_tool import age_decrypt
 from tests.support.signatures import git_verify_commit
-from tests.support.ssh_user_keys import new_key, public_line
-
-BLR_DOC = "/api/v1/parties/BLR/documents/export-law"
-KGZ_DOC = "/api/v1/parties/KGZ/documents/kgz-law"
 
 
 def _key_file(app: Flask, code: str) -> Path:
@@ -41,34 +42,6 @@ def _custody(app: Flask, code: str) -> str:
 def _audited(app: Flask, action: str) -> list[AuditEntry]:
     with app.app_context():
         return list(db_session().scalars(select(AuditEntry).where(AuditEntry.action == action)))
-
-
-def _register_ssh_key(world: ReviewWorld | CustodyWorld, role: str, tmp_path: Path) -> None:
-    line = public_line(new_key(tmp_path, f"{role}-key"))
-    made = world[role].post("/api/v1/me/keys", json={"public_key": line})
-    assert made.status_code == 201, made.json
-
-
-def _attach(world: CustodyWorld, role: str, doc: str, body: bytes) -> str:
-    made = world[role].post(f"{doc}/attachments", query_string={"name": "a.txt"}, data=body)
-    assert made.status_code == 201, made.json
-    return str(made.json["id"])
-
-
-def _shared_history(world: CustodyWorld) -> tuple[str, str, str]:
-    """BLR's law with an attachment and KGZ's with one, both shared into dushanbe-2017."""
-    inner = world.world
-    version = inner.push(LAW_V1)
-    blr = _attach(world, "own", BLR_DOC, b"BLR annex")
-    assert inner.share(version).status_code == 201
-    put = world["peer"].put(KGZ_DOC, json={"content": "# Law\n\nArticle 1.\n", "message": "m"})
-    kgz_version = put.json["version"]["commit"]
-    kgz = _attach(world, "peer", KGZ_DOC, b"KGZ annex")
-    shared = world["peer"].post(
-        inner.url("/shares"), json={"party": "KGZ", "slug": "kgz-law", "version": kgz_version}
-    )
-    assert shared.status_code == 201, shared.json
-    return version, blr, kgz
 
 
 def _opened(world: CustodyWorld, role: str, url: str, identity: Any) -> bytes:
@@ -95,7 +68,7 @@ def test_refused_until_keys_and_recipients_are_registered(
     )  # fmt: skip
     assert handed.exit_code == 1, handed.output
     assert "SSH key" in handed.output
-    _register_ssh_key(custody_world, "own", tmp_path)
+    register_ssh_key(custody_world, "own", tmp_path)
     no_recipient = run(app, "party", "set-custody", "BLR", "self")
     assert no_recipient.exit_code == 1
     assert "age recipient" in no_recipient.output
@@ -118,7 +91,7 @@ def test_refused_until_keys_and_recipients_are_registered(
 def test_a_bad_handover_changes_nothing(
     app: Flask, custody_world: CustodyWorld, tmp_path: Path, args: list[str], says: str
 ) -> None:
-    _register_ssh_key(custody_world, "own", tmp_path)
+    register_ssh_key(custody_world, "own", tmp_path)
     before = _key_file(app, "BLR").read_bytes()
     args = [custody_world.recipient if a == "RECIPIENT" else a for a in args]
     refused = run(app, "party", "set-custody", "BLR", "self", *args)
@@ -141,8 +114,8 @@ def test_switching_keeps_history_and_hands_attachments_over(
     app: Flask, custody_world: CustodyWorld, tmp_path: Path
 ) -> None:
     world = custody_world
-    version, blr, kgz = _shared_history(world)
-    _register_ssh_key(world, "own", tmp_path)
+    version, blr, kgz = shared_history(world)
+    register_ssh_key(world, "own", tmp_path)
     done = run(
         app, "party", "set-custody", "BLR", "self",
         "--recipient", world.recipient, "--from", "expert@blr.example",
@@ -194,15 +167,15 @@ def test_attachments_of_a_self_custody_owner_wait(
 ) -> None:
     """KGZ switched first: BLR's switch cannot re-wrap KGZ's attachment, and names it."""
     world = custody_world
-    _, blr, kgz = _shared_history(world)
+    _, blr, kgz = shared_history(world)
     kgz_identity = generate_x25519_identity()
-    _register_ssh_key(world, "peer", tmp_path)
+    register_ssh_key(world, "peer", tmp_path)
     first = run(
         app, "party", "set-custody", "KGZ", "self", "--from", "expert@kgz.example",
         "--recipient", recipient_string(kgz_identity.public_key()),
     )  # fmt: skip
     assert first.exit_code == 0, first.output
-    _register_ssh_key(world, "own", tmp_path)
+    register_ssh_key(world, "own", tmp_path)
     second = run(
         app, "party", "set-custody", "BLR", "self",
         "--recipient", world.recipient, "--from", "head@blr.example",
@@ -221,7 +194,7 @@ def test_the_bundle_names_attachments_it_cannot_re_wrap(
     """After BLR switched, its attachment goes into a bundle only once it is re-wrapped."""
     world = custody_world
     agree_and_bundle(app, world.world, tmp_path)
-    _register_ssh_key(world, "own", tmp_path)
+    register_ssh_key(world, "own", tmp_path)
     handed = run(
         app, "party", "set-custody", "BLR", "self",
         "--recipient", world.recipient, "--from", "expert@blr.example",

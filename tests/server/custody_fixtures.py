@@ -72,6 +72,15 @@ def run(app: Flask, *args: str) -> Any:
     return server_cli(app).invoke(main, ["--data", data, *args])
 
 
+def switch_to_self(app: Flask, code: str, recipient: str, by_email: str) -> str:
+    """`party set-custody CODE self`, with recipient handed over by by_email; its output."""
+    done = run(
+        app, "party", "set-custody", code, "self", "--recipient", recipient, "--from", by_email
+    )
+    assert done.exit_code == 0, done.output
+    return str(done.output)
+
+
 def register_ssh_key(world: ReviewWorld | CustodyWorld, role: str, tmp_path: Path) -> None:
     line = public_line(new_key(tmp_path, f"{role}-key"))
     made = world[role].post("/api/v1/me/keys", json={"public_key": line})

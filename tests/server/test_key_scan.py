@@ -9,7 +9,12 @@ from flask import Flask
 
 from keys.age import generate_x25519_identity, identity_string
 from keys.master import MasterKey, load_master_key
-from tests.server.custody_fixtures import CustodyWorld, register_ssh_key, run, shared_history
+from tests.server.custody_fixtures import (
+    CustodyWorld,
+    register_ssh_key,
+    shared_history,
+    switch_to_self,
+)
 from tests.server.review_fixtures import LAW_V1
 from tests.support.key_scan import private_key_material
 
@@ -33,11 +38,7 @@ def test_a_state_switched_to_self_custody_has_none_left(
     shared_history(custody_world)
     register_ssh_key(custody_world, "own", tmp_path)
     assert _scan(app, "BLR") != []
-    done = run(
-        app, "party", "set-custody", "BLR", "self",
-        "--recipient", custody_world.recipient, "--from", "expert@blr.example",
-    )  # fmt: skip
-    assert done.exit_code == 0, done.output
+    switch_to_self(app, "BLR", custody_world.recipient, "expert@blr.example")
     assert _scan(app, "BLR") == []
 
 

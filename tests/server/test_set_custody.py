@@ -24,6 +24,7 @@ from tests.server.custody_fixtures import (
     register_ssh_key,
     run,
     shared_history,
+    switch_to_self,
 )
 from tests.support.age_tool import age_decrypt
 from tests.support.signatures import git_verify_commit
@@ -116,12 +117,8 @@ def test_switching_keeps_history_and_hands_attachments_over(
     world = custody_world
     version, blr, kgz = shared_history(world)
     register_ssh_key(world, "own", tmp_path)
-    done = run(
-        app, "party", "set-custody", "BLR", "self",
-        "--recipient", world.recipient, "--from", "expert@blr.example",
-    )  # fmt: skip
-    assert done.exit_code == 0, done.output
-    assert "2 attachment(s) re-wrapped" in done.output
+    done = switch_to_self(app, "BLR", world.recipient, "expert@blr.example")
+    assert "2 attachment(s) re-wrapped" in done
     assert _custody(app, "BLR") == "self"
     [audited] = _audited(app, "party.custody")
     assert audited.target == "BLR"
@@ -170,19 +167,12 @@ def test_attachments_of_a_self_custody_owner_wait(
     _, blr, kgz = shared_history(world)
     kgz_identity = generate_x25519_identity()
     register_ssh_key(world, "peer", tmp_path)
-    first = run(
-        app, "party", "set-custody", "KGZ", "self", "--from", "expert@kgz.example",
-        "--recipient", recipient_string(kgz_identity.public_key()),
-    )  # fmt: skip
-    assert first.exit_code == 0, first.output
+    kgz_recipient = recipient_string(kgz_identity.public_key())
+    switch_to_self(app, "KGZ", kgz_recipient, "expert@kgz.example")
     register_ssh_key(world, "own", tmp_path)
-    second = run(
-        app, "party", "set-custody", "BLR", "self",
-        "--recipient", world.recipient, "--from", "head@blr.example",
-    )  # fmt: skip
-    assert second.exit_code == 0, second.output
-    assert "1 attachment(s) re-wrapped" in second.output
-    assert f"waiting for its owner to re-wrap it: KGZ/kgz-law/{kgz}" in second.output
+    second = switch_to_self(app, "BLR", world.recipient, "head@blr.example")
+    assert "1 attachment(s) re-wrapped" in second
+    assert f"waiting for its owner to re-wrap it: KGZ/kgz-law/{kgz}" in second
     assert _opened(world, "peer", f"{KGZ_DOC}/attachments/{kgz}", kgz_identity) == b"KGZ annex"
     assert _opened(world, "own", f"{BLR_DOC}/attachments/{blr}", world.identity) == b"BLR annex"
     assert run(app, "fsck").exit_code == 0
@@ -195,11 +185,7 @@ def test_the_bundle_names_attachments_it_cannot_re_wrap(
     world = custody_world
     agree_and_bundle(app, world.world, tmp_path)
     register_ssh_key(world, "own", tmp_path)
-    handed = run(
-        app, "party", "set-custody", "BLR", "self",
-        "--recipient", world.recipient, "--from", "expert@blr.example",
-    )  # fmt: skip
-    assert handed.exit_code == 0, handed.output
+    switch_to_self(app, "BLR", world.recipient, "expert@blr.example")
     refused = world["organiser"].post(world.world.url("/bundle"))
     assert refused.status_code == 409, refused.json
     assert refused.json["type"].endswith("attachments-not-rewrapped")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from urllib.parse import quote
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from clients.errors import ApiError
 from clients.models import (
     Approval,
     Attachment,
@@ -24,12 +26,16 @@ from clients.models import (
     Recipient,
     Review,
     Share,
+    SigningRequest,
     Token,
     UserKey,
     Version,
 )
 from clients.sealed import is_sealed, open_sealed
-from clients.transport import CHUNK, HttpSession, Progress
+from clients.transport import CHUNK, HttpSession, Progress, Query
+
+# A signing request's id: 256 random bits, base64url without padding.
+REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def _path(*parts: str) -> str:
@@ -46,6 +52,19 @@ def _file_chunks(handle: BinaryIO, size: int, progress: Progress | None) -> Iter
         if progress is not None:
             progress(len(chunk), size)
         yield chunk
+
+
+def _signing_request(answer: Any) -> SigningRequest:
+    """A signing request as the server answered it, checked for shape: its id goes into a URL."""
+    if (
+        not isinstance(answer, dict)
+        or not isinstance(answer.get("payload"), str)
+        or not isinstance(answer.get("expires_at"), str)
+        or not isinstance(answer.get("id"), str)
+        or not REQUEST_ID.fullmatch(answer["id"])
+    ):
+        raise ApiError(200, "Bad Response", "the server's signing request is malformed")
+    return cast(SigningRequest, answer)
 
 
 class Client(HttpSession):
@@ -111,6 +130,18 @@ class Client(HttpSession):
         path = _path("parties", party, "documents", slug)
         return cast(DocumentSummary, self._json("PUT", path, data=data))
 
+    def request_version(self, party: str, slug: str, data: dict[str, Any]) -> SigningRequest:
+        """Ask the server to build a version's commit for you to sign (same body as PUT)."""
+        path = _path("parties", party, "documents", slug, "versions", "requests")
+        return _signing_request(self._json("POST", path, data=_given(**data)))
+
+    def sign_version(
+        self, party: str, slug: str, request_id: str, signature: str
+    ) -> DocumentSummary:
+        """Answer a version's signing request with your signature; the version is written."""
+        path = _path("parties", party, "documents", slug, "versions", "requests", request_id)
+        return cast(DocumentSummary, self._json("POST", path, data={"signature": signature}))
+
     def versions(self, party: str, slug: str) -> list[Version]:
         path = _path("parties", party, "documents", slug, "versions")
         return cast(list[Version], self._json("GET", path))
@@ -163,17 +194,70 @@ class Client(HttpSession):
         name = name or source.name
         media_type = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
         path = _path("parties", party, "documents", slug, "attachments")
+        record = self._upload(
+            path,
+            source,
+            {"Content-Type": media_type},
+            query={"name": name, "base": base},
+            progress=progress,
+        )
+        return cast(Attachment, record)
+
+    def document_recipients(self, party: str, slug: str) -> list[str]:
+        """The age recipients to encrypt the document's attachments to (its writers ask)."""
+        path = _path("parties", party, "documents", slug, "recipients")
+        answer = self._json("GET", path)
+        found = answer.get("recipients") if isinstance(answer, dict) else None
+        if not isinstance(found, list) or not all(isinstance(r, str) for r in found):
+            raise ApiError(200, "Bad Response", "the server's list of recipients is malformed")
+        return found
+
+    def upload_encrypted(
+        self,
+        party: str,
+        slug: str,
+        encrypted: Path,
+        *,
+        name: str,
+        media_type: str,
+        base: str | None = None,
+        progress: Progress | None = None,
+    ) -> SigningRequest:
+        """Send an age file encrypted here as an attachment; answers the commit to sign."""
+        path = _path("parties", party, "documents", slug, "attachments")
+        headers = {"Content-Type": "application/octet-stream", "X-Media-Type": media_type}
+        return _signing_request(
+            self._upload(
+                path, encrypted, headers, query={"name": name, "base": base}, progress=progress
+            )
+        )
+
+    def rewrap_encrypted(
+        self, party: str, slug: str, attachment_id: str, encrypted: Path
+    ) -> SigningRequest:
+        """Send an attachment re-wrapped here for new recipients; answers the commit to sign."""
+        path = _path("parties", party, "documents", slug, "attachments", attachment_id, "rewrap")
+        headers = {"Content-Type": "application/octet-stream"}
+        return _signing_request(self._upload(path, encrypted, headers))
+
+    def _upload(
+        self,
+        path: str,
+        source: Path,
+        headers: dict[str, str],
+        *,
+        query: Query | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
         with source.open("rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            headers = {"Content-Type": media_type, "Content-Length": str(size)}
-            record = self._json(
+            return self._json(
                 "POST",
                 path,
-                query={"name": name, "base": base},
+                query=query,
                 body=_file_chunks(handle, size, progress),
-                headers=headers,
+                headers={**headers, "Content-Length": str(size)},
             )
-        return cast(Attachment, record)
 
     def attachments(self, party: str, slug: str) -> list[Attachment]:
         path = _path("parties", party, "documents", slug, "attachments")
@@ -310,6 +394,17 @@ class Client(HttpSession):
     def approve(self, rid: str, party: str, slug: str, version: str) -> Approval:
         data = {"party": party, "slug": slug, "version": version}
         return cast(Approval, self._json("POST", _path("reviews", rid, "approvals"), data=data))
+
+    def request_approval(self, rid: str, party: str, slug: str, version: str) -> SigningRequest:
+        """Ask the server for the statement approving a version, for you to sign."""
+        data = {"party": party, "slug": slug, "version": version}
+        path = _path("reviews", rid, "approvals", "requests")
+        return _signing_request(self._json("POST", path, data=data))
+
+    def sign_approval(self, rid: str, request_id: str, signature: str) -> Approval:
+        """Answer an approval's signing request with your signature; the approval is made."""
+        path = _path("reviews", rid, "approvals", "requests", request_id)
+        return cast(Approval, self._json("POST", path, data={"signature": signature}))
 
     def approvals(self, rid: str) -> list[Approval]:
         return cast(list[Approval], self._json("GET", _path("reviews", rid, "approvals")))

@@ -37,6 +37,8 @@ class Signature(TypedDict):
     status: str
     fingerprint: str | None
     party: str | None
+    signer: NotRequired[str | None]
+    held_by_server: NotRequired[bool]
 
 
 class Version(TypedDict):
@@ -135,6 +137,14 @@ class Comment(TypedDict):
     created_at: str
     updated_at: str
     anchor: Anchor
+
+
+class SigningRequest(TypedDict):
+    id: str
+    payload: str
+    expires_at: str
+    tree: NotRequired[dict[str, str]]
+    files: NotRequired[dict[str, str]]
 
 
 class Approval(TypedDict):

@@ -1,4 +1,5 @@
-"""Saved logins: one profile per name (server, email, token) in a file only its owner can read."""
+"""Saved logins: one profile per name (server, email, token, signing key) in a file only its
+owner can read."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class Profile:
     email: str
     token: str
     expires_at: str
+    # The SSH key this login signs with on this machine (`peerlex login --key`), if any.
+    key: str = ""
 
     def expired(self, now: datetime | None = None) -> bool:
         try:
@@ -88,6 +91,7 @@ def load_profile(name: str) -> Profile | None:
             email=str(entry["email"]),
             token=str(entry["token"]),
             expires_at=str(entry.get("expires_at", "")),
+            key=str(entry.get("key", "")),
         )
     except KeyError as exc:
         raise ProfileError(f"profile {name!r} is incomplete; log in again") from exc

@@ -2,7 +2,8 @@
 namespaces it signs in, and whose it is (a person's, or the party's key the server holds).
 
 The span is judged as `ssh-keygen -Y verify` judges an allowed_signers line: at whole seconds,
-the start rounded down and the end rounded up (keys/allowed_signers.py writes them so).
+the start rounded down and the end rounded up (keys/allowed_signers.py writes them so), both
+ends inclusive.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ class TrustedKey:
         end = self.valid_before
         if end.microsecond:
             end = end.replace(microsecond=0) + timedelta(seconds=1)
-        return at < end
+        # As ssh-keygen, the end is inclusive: a key retired in the second it last signed in
+        # (git's times are whole seconds) still verifies what it signed.
+        return at <= end
 
 
 def server_key(key: VerifyingKey, namespaces: tuple[str, ...]) -> TrustedKey:

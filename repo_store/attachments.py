@@ -264,6 +264,23 @@ def record_attachment(
     The blob must already be durable (docs/attachments.md). Raises DocumentNotFound if the
     document does not exist at head, checked under the repository lock.
     """
+    files, precondition = new_pointer(store, party, slug, record)
+    return store.commit_files(
+        party,
+        slug,
+        files,
+        author=author,
+        committer_name=committer_name,
+        message=message,
+        precondition=precondition,
+    )
+
+
+def new_pointer(
+    store: RepoStore, party: str, slug: str, record: AttachmentRecord
+) -> tuple[dict[str, bytes], Callable[[str | None], None]]:
+    """The files that record a new attachment's pointer, and the precondition of that write
+    (also for a commit prepared to be signed elsewhere: RepoStore.prepare_commit)."""
     check_party(party)
     path = attachment_path(slug, record.id)
 
@@ -271,17 +288,7 @@ def record_attachment(
         if existing is not None:
             raise AttachmentConflict(f"attachment {record.id} exists already", existing.sha256)
 
-    return _commit_pointer(
-        store,
-        party,
-        slug,
-        path,
-        record,
-        is_new,
-        author=author,
-        committer_name=committer_name,
-        message=message,
-    )
+    return _pointer(store, party, slug, path, record, is_new)
 
 
 def update_recipients(
@@ -302,6 +309,30 @@ def update_recipients(
     the rewrap started from) the write is a compare-and-swap: if another writer replaced the
     pointer meanwhile, AttachmentConflict is raised and nothing is committed.
     """
+    files, precondition = rewrapped_pointer(
+        store, party, slug, attachment_id, new_record, expected_sha256
+    )
+    return store.commit_files(
+        party,
+        slug,
+        files,
+        author=author,
+        committer_name=committer_name,
+        message=message,
+        precondition=precondition,
+    )
+
+
+def rewrapped_pointer(
+    store: RepoStore,
+    party: str,
+    slug: str,
+    attachment_id: str,
+    new_record: AttachmentRecord,
+    expected_sha256: str | None,
+) -> tuple[dict[str, bytes], Callable[[str | None], None]]:
+    """The files that record a rewrapped attachment's pointer, and the precondition of that
+    write: only sha256 and recipients change, from expected_sha256 when given."""
     check_party(party)
     path = attachment_path(slug, attachment_id)
     if new_record.id != attachment_id:
@@ -320,48 +351,27 @@ def update_recipients(
         if unchanged != current:
             raise InvalidAttachment("only sha256 and recipients may change")
 
-    return _commit_pointer(
-        store,
-        party,
-        slug,
-        path,
-        new_record,
-        only_rewrapped,
-        author=author,
-        committer_name=committer_name,
-        message=message,
-    )
+    return _pointer(store, party, slug, path, new_record, only_rewrapped)
 
 
-def _commit_pointer(
+def _pointer(
     store: RepoStore,
     party: str,
     slug: str,
     path: str,
     record: AttachmentRecord,
     check: Callable[[AttachmentRecord | None], None],
-    *,
-    author: Identity,
-    committer_name: str,
-    message: str,
-) -> str:
-    """Commit record's pointer file at path; under the document's lock, the document must
-    exist and check(the pointer there now, or None) must not raise."""
+) -> tuple[dict[str, bytes], Callable[[str | None], None]]:
+    """The files that write record's pointer at path, and the precondition of that write:
+    under the document's lock, the document exists and check(the pointer there now, or None)
+    does not raise."""
 
     def precondition(head: str | None) -> None:
         if not _document_exists(store, party, slug, head):
             raise DocumentNotFound(f"no document {slug!r}")
         check(_record_at(store, party, slug, record.id, head))
 
-    return store.commit_files(
-        party,
-        slug,
-        {path: record.to_json()},
-        author=author,
-        committer_name=committer_name,
-        message=message,
-        precondition=precondition,
-    )
+    return {path: record.to_json()}, precondition
 
 
 def _resolve(store: RepoStore, party: str, slug: str, at: str | None) -> str | None:

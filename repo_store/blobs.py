@@ -9,6 +9,7 @@ import queue
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,12 +19,17 @@ from typing import BinaryIO, cast
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from keys.age import decrypt, encrypt, read_header_stanzas, rewrap_header
+from keys.age.errors import AgeError
+from keys.age.header import MAX_HEADER
+from keys.age.x25519 import STANZA_TYPE
 from repo_store.names import InvalidName
 from repo_store.objects import fsync_path
 
 BLOB_SHA256 = re.compile(r"[0-9a-f]{64}")
 SUFFIX = ".age"
 _TMP = "tmp"
+_PENDING = "pending"
+_STAGED = re.compile(r"blob-[A-Za-z0-9_]{1,32}\.age")
 _READ_BUFFER = 1024 * 1024
 # The age payload layout (docs/age-format.md): a 16-byte nonce, then 64 KiB chunks each
 # followed by a 16-byte tag; only an empty file has an empty chunk.
@@ -46,6 +52,10 @@ class BlobTooLarge(BlobError):
         self.max_bytes = max_bytes
 
 
+class NotAnAgeFile(BlobError):
+    """An upload encrypted elsewhere is not a well-formed age file for the recipients asked."""
+
+
 class BlobNotFound(BlobError):
     """No blob with that sha256 is stored."""
 
@@ -61,6 +71,14 @@ class StoredBlob:
     sha256: str
     size: int
     ciphertext_size: int
+
+
+@dataclass(frozen=True)
+class StagedBlob:
+    """An age file encrypted elsewhere, set aside until the commit that names it is signed."""
+
+    name: str  # its file name in the pending area
+    blob: StoredBlob
 
 
 def check_blob_sha256(sha256: str) -> str:
@@ -197,6 +215,32 @@ def _plaintext_size(payload_size: int) -> int:
     return max(0, sealed - chunks * _TAG_SIZE)
 
 
+def _staged_plaintext(path: Path, stanzas: int) -> int:
+    """The plaintext size of the age file at path, checked for its header and payload."""
+    with path.open("rb") as stream:
+        try:
+            found = read_header_stanzas(stream)
+        except AgeError as exc:
+            raise NotAnAgeFile(f"not an age v1 file: {exc}") from exc
+        payload = os.fstat(stream.fileno()).st_size - stream.tell()
+    if len(found) != stanzas or any(stanza.type != STANZA_TYPE for stanza in found):
+        raise NotAnAgeFile(
+            f"the file must be encrypted to exactly {stanzas} X25519 recipients, "
+            f"not {len(found)} recipient stanzas of types {sorted({s.type for s in found})}"
+        )
+    if payload < _NONCE_SIZE + _TAG_SIZE:
+        raise NotAnAgeFile("the age file has no payload")
+    return _plaintext_size(payload)
+
+
+def _hashes_to(path: Path, sha256: str) -> bool:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(_READ_BUFFER):
+            digest.update(chunk)
+    return hmac.compare_digest(digest.hexdigest(), sha256)
+
+
 class BlobStore:
     """Encrypted bodies at ROOT/ab/<sha256>.age, named by the sha256 of their ciphertext."""
 
@@ -284,6 +328,97 @@ class BlobStore:
                 digest.update(view[:got])
         return hmac.compare_digest(digest.hexdigest(), sha256)
 
+    # -- age files encrypted elsewhere -----------------------------------------------------------
+
+    def stage(self, src: BinaryIO, *, max_bytes: int, stanzas: int) -> StagedBlob:
+        """Keep an age file as it came, in the pending area, once it proves well formed.
+
+        It must have a valid age v1 header with exactly `stanzas` X25519 recipient stanzas
+        (nothing more can be checked without a key) and a payload that can carry at most
+        max_bytes of plaintext. Nothing is left behind when this raises.
+        """
+        pending = self._directory(_PENDING)
+        fd, tmp_name = tempfile.mkstemp(dir=pending, prefix="blob-", suffix=SUFFIX)
+        tmp = Path(tmp_name)
+        # The header and the tags of the chunks come on top of the plaintext.
+        limited = _LimitedReader(src, max_bytes + MAX_HEADER + _NONCE_SIZE + max_bytes // 4096 + 64)
+        try:
+            with os.fdopen(fd, "wb") as raw:
+                writer = _HashingWriter(cast(BinaryIO, raw))
+                buffer = bytearray(_READ_BUFFER)
+                while got := limited.readinto(buffer):
+                    writer.write(memoryview(buffer)[:got])
+                writer.finish()
+                raw.flush()
+                os.fsync(raw.fileno())
+            size = _staged_plaintext(tmp, stanzas)
+            if size > max_bytes:
+                raise BlobTooLarge(max_bytes)
+            sha256 = writer.digest.hexdigest()
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return StagedBlob(tmp.name, StoredBlob(sha256, size, writer.count))
+
+    def place_staged(self, name: str, sha256: str) -> bool:
+        """Move a staged file to its content address; True if no such blob was stored before."""
+        path = self._staged(name)
+        if not self.exists(sha256) and not _hashes_to(path, sha256):
+            raise BlobCorrupted(f"the pending file {name} does not match its sha256")
+        new = not self.exists(sha256)
+        self._place(path, sha256)
+        return new
+
+    def same_payload(self, name: str, sha256: str) -> bool:
+        """Whether a staged age file carries, after its header, the very bytes of a stored
+        blob's payload (a re-wrap may change the header only)."""
+        with self._staged(name).open("rb") as staged, self.open(sha256) as stored:
+            read_header_stanzas(staged)
+            read_header_stanzas(stored)
+            while True:
+                mine, theirs = staged.read(_READ_BUFFER), stored.read(_READ_BUFFER)
+                if mine != theirs:
+                    return False
+                if not mine:
+                    return True
+
+    def remove(self, sha256: str) -> None:
+        """Delete a blob that no pointer names (one placed for a commit that failed)."""
+        path = self.path(sha256)
+        path.unlink(missing_ok=True)
+        fsync_path(path.parent)
+
+    def discard_staged(self, name: str) -> None:
+        self._staged(name).unlink(missing_ok=True)
+
+    def sweep_staged(self, older_than: float) -> int:
+        """Delete staged files last written more than older_than seconds ago; return how many."""
+        pending = self.root / _PENDING
+        if not pending.is_dir():
+            return 0
+        swept = 0
+        deadline = time.time() - older_than
+        for path in pending.iterdir():
+            if _STAGED.fullmatch(path.name) and path.stat().st_mtime < deadline:
+                path.unlink(missing_ok=True)
+                swept += 1
+        return swept
+
+    def _staged(self, name: str) -> Path:
+        if not _STAGED.fullmatch(name):
+            raise BlobNotFound(f"no pending file {name!r}")
+        return self.root / _PENDING / name
+
+    def _directory(self, name: str) -> Path:
+        """ROOT/name, made durably if it is not there yet."""
+        if not self.root.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            fsync_path(self.root.parent)
+        directory = self.root / name
+        if self._make_dir(directory):
+            fsync_path(self.root)
+        return directory
+
     # -- internals ----------------------------------------------------------------------------
 
     @contextmanager
@@ -311,12 +446,7 @@ class BlobStore:
         produce writes the ciphertext and returns the plaintext size. See docs/attachments.md
         for the order of fsyncs and renames.
         """
-        if not self.root.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            fsync_path(self.root.parent)
-        tmp_dir = self.root / _TMP
-        if self._make_dir(tmp_dir):
-            fsync_path(self.root)
+        tmp_dir = self._directory(_TMP)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="blob-", suffix=SUFFIX)
         tmp = Path(tmp_name)
         try:

@@ -139,6 +139,22 @@ class ObjectReader:
         return None
 
 
+def tree_files(reader: ObjectReader, root: bytes | None) -> dict[str, bytes]:
+    """Every file below a tree, by its slash-separated path: its blob id (none for no tree)."""
+    found: dict[str, bytes] = {}
+
+    def walk(binsha: bytes, prefix: str) -> None:
+        for name, (sha, mode) in reader.tree(binsha).items():
+            if S_ISDIR(mode):
+                walk(sha, f"{prefix}{name}/")
+            else:
+                found[prefix + name] = sha
+
+    if root is not None:
+        walk(root, "")
+    return found
+
+
 def _tree_order(item: tuple[str, tuple[bytes, int]]) -> str:
     # git orders tree entries by name, comparing a directory as if its name ended in "/".
     name, (_sha, mode) = item

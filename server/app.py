@@ -19,6 +19,7 @@ from server.api import documents as documents_api
 from server.api import keys as keys_api
 from server.api import meta as meta_api
 from server.api import reviews as reviews_api
+from server.api import signing as signing_api
 from server.auth import init_auth
 from server.config import Config
 from server.db import Database, init_db
@@ -36,6 +37,7 @@ API_BLUEPRINTS = (
     documents_api.blp,
     keys_api.blp,
     reviews_api.blp,
+    signing_api.blp,
     audit_api.blp,
 )
 

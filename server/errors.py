@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
 from repo_store.attachments import AttachmentConflict, InvalidAttachment
-from repo_store.blobs import BlobTooLarge
+from repo_store.blobs import BlobTooLarge, NotAnAgeFile
 from repo_store.errors import (
     DocumentExists,
     DocumentNotFound,
@@ -31,6 +31,7 @@ from server.services.errors import (
     Corrupt,
     DomainError,
     Forbidden,
+    Gone,
     Invalid,
     Malformed,
     NotFound,
@@ -105,6 +106,7 @@ STATUSES: dict[type[DomainError], int] = {
     NotFound: 404,
     Forbidden: 403,
     Conflict: 409,
+    Gone: 410,
     TooLarge: 413,
     Invalid: 422,
     Corrupt: 500,
@@ -127,6 +129,7 @@ STORAGE_ERRORS: dict[type[Exception], Callable[[Any], DomainError]] = {
     ),
     BlobTooLarge: lambda error: TooLarge(f"the file is larger than {error.max_bytes} bytes"),
     InvalidAttachment: lambda error: Invalid(str(error), "invalid-attachment"),
+    NotAnAgeFile: lambda error: Invalid(str(error), "not-an-age-file"),
     AttachmentConflict: lambda _error: Conflict(
         "the attachment changed meanwhile; try again", "conflict"
     ),

@@ -14,6 +14,7 @@ from server.models import Approval, Review, Share
 from server.services.comments import AnchoredComment
 from server.services.documents import DocumentView, VersionView
 from server.services.reviews import participants_by_role
+from server.services.signing_requests import IssuedRequest
 
 
 def review_payload(review: Review) -> dict[str, Any]:
@@ -70,10 +71,26 @@ def comment_payload(found: AnchoredComment) -> dict[str, Any]:
     }
 
 
-def attachment_payload(code: str, slug: str, record: AttachmentRecord) -> dict[str, Any]:
+def attachment_payload(
+    code: str, slug: str, record: AttachmentRecord, entitled: list[str] | None = None
+) -> dict[str, Any]:
     data = asdict(record)
     data["recipients"] = list(record.recipients)
-    return {"party": code, "slug": slug, **data}
+    # Parties entitled to read it that it is not encrypted to yet: a State that holds its own
+    # keys re-wraps on its delegate's machine, after a share.
+    waiting = sorted(set(entitled or ()) - set(record.recipients))
+    return {"party": code, "slug": slug, **data, "waiting_for": waiting}
+
+
+def signing_request_payload(issued: IssuedRequest) -> dict[str, Any]:
+    found = {
+        "id": issued.token,
+        "payload": issued.payload.decode(),
+        "expires_at": issued.expires_at,
+    }
+    if issued.tree is not None:
+        found |= {"tree": issued.tree, "files": issued.files}
+    return found
 
 
 def version_payload(view: VersionView) -> dict[str, Any]:
@@ -88,6 +105,8 @@ def version_payload(view: VersionView) -> dict[str, Any]:
             "status": check.status,
             "fingerprint": check.fingerprint,
             "party": check.party,
+            "signer": check.owner,
+            "held_by_server": check.held_by_server,
         },
     }
 

@@ -25,7 +25,7 @@ def _no_nul(value: str) -> None:
         raise ValidationError("must not contain NUL characters")
 
 
-def _single_line(value: str) -> None:
+def single_line(value: str) -> None:
     refusal = single_line_refusal(value)
     if refusal is not None:
         raise ValidationError(refusal)
@@ -122,6 +122,10 @@ class SignatureSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["good", "bad", "missing"]))
     fingerprint = fields.String(allow_none=True)
     party = fields.String(allow_none=True)
+    signer = fields.String(
+        allow_none=True, metadata={"description": "whose registered key signed; null: the party's"}
+    )
+    held_by_server = fields.Boolean(metadata={"description": "the server held the signing key"})
 
 
 class VersionSchema(Schema):
@@ -156,7 +160,7 @@ class DocumentPutSchema(StrictSchema):
         validate=FullMatch(SHA, error="base must be a 40-character commit id"),
     )
     title = fields.String(
-        load_default=None, validate=[validate.Length(min=1, max=500), _single_line]
+        load_default=None, validate=[validate.Length(min=1, max=500), single_line]
     )
     kind = fields.String(load_default=None, validate=validate.OneOf(DOCUMENT_KINDS))
     language = fields.String(
@@ -195,7 +199,7 @@ REVIEW_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 class ReviewCreateSchema(StrictSchema):
     slug = fields.String(required=True, validate=FullMatch(REVIEW_SLUG))
-    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), _single_line])
+    title = fields.String(required=True, validate=[validate.Length(min=1, max=300), single_line])
     states = fields.List(
         fields.String(validate=FullMatch(PARTY_CODE)),
         required=True,
@@ -253,7 +257,7 @@ class CommentCreateSchema(StrictSchema):
     quote = fields.String(validate=[validate.Length(min=1, max=5000), _no_nul])
     prefix = fields.String(validate=[validate.Length(max=200), _no_nul])
     suffix = fields.String(validate=[validate.Length(max=200), _no_nul])
-    block = fields.String(validate=[validate.Length(max=200), _single_line])
+    block = fields.String(validate=[validate.Length(max=200), single_line])
     body = MultiLineText(required=True, validate=COMMENT_BODY)
     parent = fields.Integer(validate=validate.Range(min=1, max=ID_MAX))
 
@@ -357,7 +361,7 @@ class RecipientCreateSchema(StrictSchema):
     recipient = fields.String(
         required=True, validate=FullMatch(re.compile(r"age1[02-9ac-hj-np-z]{58}"))
     )
-    label = fields.String(load_default="", validate=[validate.Length(max=200), _single_line])
+    label = fields.String(load_default="", validate=[validate.Length(max=200), single_line])
 
 
 class RecipientSchema(Schema):
@@ -367,36 +371,6 @@ class RecipientSchema(Schema):
     recipient = fields.String(required=True)
     label = fields.String()
     created_at = UtcDateTime()
-
-
-class UserKeyCreateSchema(StrictSchema):
-    # One OpenSSH public key line: type, base64, optional comment (keys/ssh_keys.py checks it).
-    public_key = fields.String(required=True, validate=[validate.Length(min=1), _single_line])
-    # The party the key signs for; by default the first of yours whose members sign.
-    party = fields.String(load_default=None, validate=FullMatch(PARTY_CODE))
-
-
-class UserKeySchema(Schema):
-    fingerprint = fields.String(required=True, metadata={"description": "SHA256:… as ssh-keygen"})
-    type = fields.String(required=True, attribute="key_type")
-    public_key = fields.String(required=True, metadata={"description": "type and base64"})
-    comment = fields.String(required=True)
-    party = fields.String(required=True, attribute="party.code")
-    role = fields.String(required=True)
-    valid_after = UtcDateTime(required=True)
-    valid_before = UtcDateTime(required=True, allow_none=True)
-
-
-class PartyKeySchema(UserKeySchema):
-    owner = fields.String(required=True, attribute="user.email")
-
-
-class UserKeyListSchema(Schema):
-    keys = fields.List(fields.Nested(UserKeySchema), required=True)
-
-
-class PartyKeyListSchema(Schema):
-    keys = fields.List(fields.Nested(PartyKeySchema), required=True)
 
 
 class AttachmentUploadQuerySchema(StrictSchema):
@@ -415,6 +389,9 @@ class AttachmentSchema(Schema):
     recipients = fields.List(fields.String())
     created_at = UtcDateTime()
     uploaded_by = fields.String()
+    waiting_for = fields.List(
+        fields.String(), metadata={"description": "entitled parties it is not encrypted to yet"}
+    )
 
 
 class BundleInfoSchema(Schema):

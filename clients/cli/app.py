@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -43,6 +44,13 @@ class State:
     def client(self) -> Client:
         profile = self.saved()
         return Client(profile.server, profile.token)
+
+    def signing_key(self, given: Path | None) -> Path | None:
+        """The key to sign with on this machine: the one given, else the profile's."""
+        if given is not None:
+            return given
+        saved = self.saved().key
+        return Path(saved) if saved else None
 
 
 class PeerlexGroup(click.Group):

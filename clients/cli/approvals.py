@@ -9,17 +9,36 @@ import click
 
 from clients.cli.app import State, main, pass_state, version_options
 from clients.cli.output import Reply, json_reply, say, table
+from clients.cli.signed import approve_signed, key_option, needs_key, signature_required
 from clients.cli.transfer import TransferProgress
+from clients.errors import Conflict
 
 
 @main.command()
 @click.argument("review")
 @version_options("The version last shared.")
+@key_option()
 @json_reply
 @pass_state
-def approve(state: State, review: str, party: str, slug: str, version: str) -> Reply:
-    """Approve your State's final version of a document (heads, in the agreement state)."""
-    made = state.client().approve(review, party, slug, version)
+def approve(
+    state: State, review: str, party: str, slug: str, version: str, key: Path | None
+) -> Reply:
+    """Approve your State's final version of a document (heads, in the agreement state).
+
+    With a key (--key, or saved by `peerlex login --key`) the statement is signed on this
+    machine; a State that holds its own keys approves only so.
+    """
+    client, signing_key = state.client(), state.signing_key(key)
+    try:
+        if signing_key is not None:
+            email = state.saved().email
+            made = approve_signed(client, signing_key, email, review, party, slug, version)
+        else:
+            made = client.approve(review, party, slug, version)
+    except Conflict as exc:
+        if signature_required(exc):
+            raise needs_key(party) from None
+        raise
     return Reply(
         made,
         lambda: say(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from clients.cli.app import State, main, pass_state
 from clients.cli.exits import EXIT_FAILED, EXIT_USAGE, Failure
 from clients.cli.output import Reply, json_reply, say, table
+from clients.cli.signed import attach_signed, key_option
 from clients.cli.transfer import TransferProgress
 from clients.models import Attachment
 from clients.sealed import NoIdentityGiven, SealedAttachmentError
@@ -24,6 +26,7 @@ from keys.age import KeyFormatError, parse_identity_file
 @click.option("--type", "media_type", help="The media type (default: guessed from the name).")
 @click.option("--base", help="Refuse if the document changed since this version.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the attachment's id.")
+@key_option()
 @json_reply
 @pass_state
 def attach(
@@ -35,13 +38,36 @@ def attach(
     media_type: str | None,
     base: str | None,
     quiet: bool,
+    key: Path | None,
 ) -> Reply:
-    """Attach a file to a document; it is streamed and stored encrypted."""
+    """Attach a file to a document; it is streamed and stored encrypted.
+
+    With a key (--key, or saved by `peerlex login --key`) and a State that holds its own keys,
+    the file is encrypted here to the document's recipients and the commit that records it is
+    signed here; the server never sees the plaintext.
+    """
     client = state.client()
-    with TransferProgress(f"uploading {file.name}") as progress:
-        record = client.upload_attachment(
-            party, slug, file, name=name, media_type=media_type, base=base, progress=progress
+    signing_key = state.signing_key(key)
+    name = name or file.name
+    media_type = media_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if signing_key is not None:
+        email = state.saved().email
+        record = attach_signed(
+            client,
+            signing_key,
+            email,
+            party,
+            slug,
+            file,
+            name=name,
+            media_type=media_type,
+            base=base,
         )
+    else:
+        with TransferProgress(f"uploading {file.name}") as progress:
+            record = client.upload_attachment(
+                party, slug, file, name=name, media_type=media_type, base=base, progress=progress
+            )
 
     def show() -> None:
         if quiet:

@@ -11,8 +11,9 @@ import click
 from clients.cli.app import State, main, pass_state
 from clients.cli.exits import EXIT_CONFLICT, Failure
 from clients.cli.output import Reply, echo_json, json_reply, say, short, table, write_text
+from clients.cli.signed import key_option, needs_key, push_signed, signature_required
 from clients.errors import Conflict
-from clients.models import DocumentSummary, Version
+from clients.models import DocumentSummary, Signature, Version
 from clients.redline import render_redline
 
 DOCUMENT_KINDS = ("law", "regulation", "control-list", "action-plan", "report", "other")
@@ -85,6 +86,7 @@ def _stale_push(exc: Conflict, party: str, slug: str, base: str | None) -> Failu
 @click.option("--kind", type=click.Choice(DOCUMENT_KINDS))
 @click.option("--language", help="BCP 47 tag, e.g. ru or en.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the new version's id.")
+@key_option()
 @json_reply
 @pass_state
 def push(
@@ -98,16 +100,29 @@ def push(
     kind: str | None,
     language: str | None,
     quiet: bool,
+    key: Path | None,
 ) -> Reply:
-    """Save FILE as a new version of a document (a new document when there is no --base)."""
+    """Save FILE as a new version of a document (a new document when there is no --base).
+
+    With a key (--key, or saved by `peerlex login --key`) the version is signed on this
+    machine; a State that holds its own keys writes only so.
+    """
     content = file.read_bytes().decode("utf-8")
     message = message or (f"Update {slug}" if base else f"Create {slug}")
     client = state.client()
+    signing_key = state.signing_key(key)
+    data = {"content": content, "message": message, "base": base}
+    data |= {"title": title, "kind": kind, "language": language}
     try:
-        saved = client.put_document(
-            party, slug, content, message, base=base, title=title, kind=kind, language=language
-        )
+        if signing_key is not None:
+            saved = push_signed(client, signing_key, state.saved().email, party, slug, data)
+        else:
+            saved = client.put_document(
+                party, slug, content, message, base=base, title=title, kind=kind, language=language
+            )
     except Conflict as exc:
+        if signature_required(exc):
+            raise needs_key(party) from None
         failure = _stale_push(exc, party, slug, base)
         if failure is not None:
             raise failure from None
@@ -121,11 +136,19 @@ def push(
         what = "created" if base is None else "saved a new version of"
         say(
             f"{what} {party}/{slug}: {version['commit']} "
-            f"(signed by {version['signature']['party'] or party}, "
+            f"({signed_by(version['signature'], party)}, "
             f"signature {version['signature']['status']})"
         )
 
     return Reply(saved, show)
+
+
+def signed_by(signature: Signature, party: str) -> str:
+    """Whose key signed: a person's registered key, or the key the server holds for the party."""
+    signer = signature.get("signer")
+    if signer:
+        return f"signed by {signer}'s key {signature['fingerprint']}"
+    return f"signed by {signature['party'] or party}"
 
 
 def _print_log(versions: list[Version], quiet: bool) -> None:
@@ -135,7 +158,7 @@ def _print_log(versions: list[Version], quiet: bool) -> None:
             continue
         signature = v["signature"]
         signed = (
-            f"signed by {signature['party']}"
+            signed_by(signature, signature["party"] or "")
             if signature["status"] == "good"
             else f"SIGNATURE {signature['status'].upper()}"
         )

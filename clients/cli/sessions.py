@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -35,8 +36,14 @@ def read_password() -> str:
     help="The server's address (also PEERLEX_SERVER).",
 )
 @click.option("--email", required=True, help="Your account's email address.")
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The SSH key you sign with on this machine, saved for push and approve: a private "
+    "key file, or a .pub file whose private half ssh-agent holds.",
+)
 @pass_state
-def login(state: State, server: str, email: str) -> None:
+def login(state: State, server: str, email: str, key: Path | None) -> None:
     """Log in and keep an API token; the password is read from stdin when it is not a terminal."""
     try:
         client = Client(server)
@@ -53,8 +60,17 @@ def login(state: State, server: str, email: str) -> None:
             Client(previous.server, previous.token, timeout=5).logout()
         except ApiError:
             pass
+    same_person = previous is not None and previous.email == email.strip().lower()
+    signing_key = str(key.resolve()) if key else (previous.key if previous and same_person else "")
     path = save_profile(
-        Profile(state.profile, server, email.strip().lower(), token["token"], token["expires_at"])
+        Profile(
+            state.profile,
+            server,
+            email.strip().lower(),
+            token["token"],
+            token["expires_at"],
+            signing_key,
+        )
     )
     say(
         f"logged in to {server} as {email} (profile {state.profile}); "

@@ -15,6 +15,7 @@ from server.models import OfflineRecipient
 from server.payloads import (
     attachment_payload,
     document_payload,
+    signing_request_payload,
     version_payload,
 )
 from server.redline.render import STYLE
@@ -32,7 +33,8 @@ from server.schemas import (
     VersionSchema,
     version_from_header,
 )
-from server.services import attachments, diffs, documents, recipients
+from server.schemas_keys import SigningRequestSchema
+from server.services import attachments, client_attachments, diffs, documents, recipients
 from server.services.context import services
 from server.services.limits import is_expensive, work_gate
 
@@ -156,11 +158,16 @@ def list_recipients(party: str) -> list[OfflineRecipient]:
 @blp.route("/<party>/documents/<slug>/attachments", methods=["POST"])
 @blp.arguments(AttachmentUploadQuerySchema, location="query", unknown=RAISE)
 @blp.response(201, AttachmentSchema)
-def upload_attachment(query: dict[str, Any], party: str, slug: str) -> dict[str, Any]:
+@blp.alt_response(
+    202, schema=SigningRequestSchema, description="A State that holds its own keys: sign it"
+)
+def upload_attachment(query: dict[str, Any], party: str, slug: str) -> Any:
     """Attach a file: the raw request body, streamed and encrypted as it arrives.
 
     `name` (query or `X-File-Name`) is the file name, `Content-Type` its media type, `base`
-    (query or `If-Match`) the document version attached to.
+    (query or `If-Match`) the document version attached to. A State that holds its own keys
+    sends the age file its delegate encrypted to the document's recipients instead, and gets
+    a signing request for the commit that records it (answered at …/versions/requests/{id}).
     """
     # The blob store enforces the exact limit (413, nothing stored); werkzeug's own check is a
     # backstop one byte higher, since with a terminated input stream it refuses a body of
@@ -169,6 +176,18 @@ def upload_attachment(query: dict[str, Any], party: str, slug: str) -> dict[str,
     name = query.get("name") or request.headers.get("X-File-Name") or "attachment"
     if_match = request.headers.get("If-Match")
     base = query.get("base") or (version_from_header(if_match) if if_match else None)
+    if client_attachments.holds_own_keys(party):
+        issued = client_attachments.upload_encrypted(
+            current_user,
+            party,
+            slug,
+            cast(BinaryIO, request.stream),
+            name=name,
+            # The body is ciphertext: the plaintext's media type travels beside it.
+            media_type=request.headers.get("X-Media-Type"),
+            base=base,
+        )
+        return jsonify(SigningRequestSchema().dump(signing_request_payload(issued))), 202
     record = attachments.upload(
         current_user,
         party,
@@ -185,9 +204,9 @@ def upload_attachment(query: dict[str, Any], party: str, slug: str) -> dict[str,
 @blp.response(200, AttachmentSchema(many=True))
 def list_attachments(party: str, slug: str) -> list[dict[str, Any]]:
     """The document's attachments you may read."""
-    return [
-        attachment_payload(party, slug, r) for r in attachments.list_for(current_user, party, slug)
-    ]
+    found = attachments.list_for(current_user, party, slug)
+    entitled = attachments.entitled_parties(party, slug)
+    return [attachment_payload(party, slug, record, entitled) for record in found]
 
 
 @blp.route("/<party>/documents/<slug>/attachments/<attachment_id>", methods=["GET"])

@@ -7,7 +7,7 @@ from typing import Any
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from server import schemas
+from server import schemas_keys as schemas
 from server.models import UserKey
 from server.services import user_keys
 

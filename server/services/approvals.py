@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from keys.statements import canonical_json
 from server.db import db_session
 from server.models import (
     Approval,
+    Party,
     Review,
     ReviewState,
     Share,
@@ -39,8 +42,24 @@ def active_approvals(review: Review) -> dict[tuple[str, str], Approval]:
     return {(a.party.code, a.slug): a for a in db_session().scalars(query)}
 
 
-def approve(user: User, rid: str, data: dict[str, Any]) -> Approval:
-    """Sign and record a head's approval of the version last shared into the review."""
+@dataclass(frozen=True)
+class ApprovalDraft:
+    """An approval ready to be signed: the canonical statement and what it approves."""
+
+    review: Review
+    party: Party
+    slug: str
+    version: str
+    statement: bytes
+    approved_at: datetime
+    # The standing approval of this very version, if the head approved it already.
+    existing: Approval | None
+
+
+def draft_approval(
+    user: User, rid: str, data: dict[str, Any], approved_at: datetime | None = None
+) -> ApprovalDraft:
+    """Check that the user may approve the version as data asks; build what the head signs."""
     review = find_review(user, rid)
     code, slug, version = data["party"], data["slug"], data["version"]
     party = find_party(code)
@@ -60,9 +79,7 @@ def approve(user: User, rid: str, data: dict[str, Any]) -> Approval:
             current=latest.version if latest else None,
         )
     existing = active_approvals(review).get((code, slug))
-    if existing is not None and existing.version == version:
-        return existing
-    approved_at = utcnow().replace(microsecond=0)
+    moment = approved_at or utcnow().replace(microsecond=0)
     statement = canonical_json(
         {
             "type": STATEMENT_TYPE,
@@ -70,25 +87,47 @@ def approve(user: User, rid: str, data: dict[str, Any]) -> Approval:
             "party": code,
             "slug": slug,
             "commit": version,
-            "approved_at": approved_at.isoformat().replace("+00:00", "Z"),
+            "approved_at": moment.isoformat().replace("+00:00", "Z"),
             "approved_by": user.email,
         }
     )
-    signature = services().keys.current(code).sign(statement, APPROVAL_NAMESPACE)
+    same = existing if existing is not None and existing.version == version else None
+    return ApprovalDraft(review, party, slug, version, statement, moment, same)
+
+
+def approve(user: User, rid: str, data: dict[str, Any]) -> Approval:
+    """Sign, with the State's key held here, and record a head's approval of the version last
+    shared into the review."""
+    draft = draft_approval(user, rid, data)
+    if draft.existing is not None:
+        return draft.existing
+    if draft.party.holds_own_keys:
+        raise Conflict(
+            f"{draft.party.code} holds its own keys: ask for a signing request (POST …/approvals"
+            "/requests) and sign it on your machine, as `peerlex approve --key KEY` does",
+            "signature-required",
+        )
+    signature = services().keys.current(draft.party.code).sign(draft.statement, APPROVAL_NAMESPACE)
+    return record_approval(user, draft, signature)
+
+
+def record_approval(user: User, draft: ApprovalDraft, signature: str, **extra: Any) -> Approval:
+    """Store a signed approval (audited) and commit."""
     approval = Approval(
-        review_id=review.id,
-        party_id=party.id,
-        slug=slug,
-        version=version,
-        statement=statement.decode(),
+        review_id=draft.review.id,
+        party_id=draft.party.id,
+        slug=draft.slug,
+        version=draft.version,
+        statement=draft.statement.decode(),
         signature=signature,
         approved_by_id=user.id,
-        created_at=approved_at,
+        created_at=draft.approved_at,
     )
     session = db_session()
     session.add(approval)
     session.flush()
-    audit.record(user, "approval.create", f"{code}/{slug}@{version}", review_id=review.id)
+    where = f"{draft.party.code}/{draft.slug}@{draft.version}"
+    audit.record(user, "approval.create", where, review_id=draft.review.id, **extra)
     session.commit()
     session.refresh(approval)
     return approval

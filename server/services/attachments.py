@@ -84,12 +84,6 @@ def upload(
     party = find_party(code)
     if Access.WRITE not in document_access(user, code):
         raise NotFound(NOT_FOUND)
-    if party.holds_own_keys:
-        # The pointer is recorded by a commit the party signs, with a key the server lacks.
-        raise Conflict(
-            f"{code} holds its own keys: the server cannot sign the commit that attaches a file",
-            "party-holds-own-keys",
-        )
     store = services().store
     current = store.current_version(code, slug)
     if current is None:

@@ -22,7 +22,7 @@ from server.models import Party, Share, User
 from server.permissions import Access, document_access, shared_versions
 from server.services import audit
 from server.services.context import services
-from server.services.errors import Invalid, NotFound
+from server.services.errors import Conflict, Invalid, NotFound
 from server.services.limits import check_document_blocks
 from server.services.parties import find_party
 from server.services.signers import trusted_keys
@@ -121,14 +121,16 @@ class SavedDocument:
     created: bool
 
 
-def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> SavedDocument:
-    """Create a document (no base) or commit a new version of it (base = version edited from)."""
+def writable(
+    user: User, code: str, slug: str, data: dict[str, Any]
+) -> tuple[Party, dict[str, Any]]:
+    """Check that the user may write a version of the document as data asks; return the party
+    and the version's metadata (defaults filled in for a new document)."""
     party = find_party(code)
     if Access.WRITE not in document_access(user, code):
         raise NotFound(NOT_FOUND)
     check_slug(slug)
     check_document_blocks(data["content"])
-    store = services().store
     metadata = {key: data.get(key) for key in ("title", "kind", "language")}
     if data.get("base") is None:
         metadata = {
@@ -136,6 +138,19 @@ def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> Sav
             "kind": metadata["kind"] or "other",
             "language": metadata["language"] or "und",
         }
+    return party, metadata
+
+
+def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> SavedDocument:
+    """Create a document (no base) or commit a new version of it (base = version edited from)."""
+    party, metadata = writable(user, code, slug, data)
+    if party.holds_own_keys:
+        raise Conflict(
+            f"{code} holds its own keys: ask for a signing request (POST …/{slug}/versions/"
+            "requests) and sign it on your machine, as `peerlex push --key KEY` does",
+            "signature-required",
+        )
+    store = services().store
     try:
         version, created = store.put_document(
             code,
@@ -149,9 +164,16 @@ def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> Sav
         )
     except UnknownVersion as exc:
         raise Invalid(str(exc), "unknown-base") from exc
-    audit.record(user, "document.save", f"{code}/{slug}", version=version, created=created)
+    return saved(user, code, slug, version, created)
+
+
+def saved(
+    user: User, code: str, slug: str, version: str, created: bool, **extra: Any
+) -> SavedDocument:
+    """Record a saved version in the audit log, commit, and say what was saved."""
+    audit.record(user, "document.save", f"{code}/{slug}", version=version, created=created, **extra)
     db_session().commit()
-    doc = store.read_document(code, slug, version)
+    doc = services().store.read_document(code, slug, version)
     return SavedDocument(_document_view(code, doc, doc.version.parent), created)
 
 

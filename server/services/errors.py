@@ -35,6 +35,10 @@ class Conflict(DomainError):
     """Not now: the thing is in another state than the action needs (stale base, wrong state)."""
 
 
+class Gone(DomainError):
+    """It was there and no longer is, for good (an expired signing request)."""
+
+
 class Invalid(DomainError):
     """Well-formed but cannot be done as asked (an unknown party, a quote not in the text)."""
 

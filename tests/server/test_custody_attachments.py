@@ -104,15 +104,3 @@ def test_a_damaged_blob_is_not_sent_sealed(app: Flask, custody_world: CustodyWor
     got = custody_world["self_expert"].get(f"{ATTACH}/{attachment}")
     assert got.status_code >= 500
     assert got.json["type"].endswith("attachment-damaged")
-
-
-def test_uploads_to_a_self_custody_states_documents_are_refused(
-    custody_world: CustodyWorld,
-) -> None:
-    made = custody_world["self_expert"].post(
-        "/api/v1/parties/TKM/documents/law/attachments",
-        query_string={"name": "a.txt"},
-        data=b"annex",
-    )
-    assert made.status_code == 409, made.json
-    assert made.json["type"].endswith("party-holds-own-keys")

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from marshmallow import Schema, ValidationError, validate
 
-from server import schemas
+from server import schemas, schemas_keys
 from server.cli import main
 from server.db import db_session
 from server.models import Comment, OfflineRecipient, Party, Review, User
@@ -257,7 +257,7 @@ PATTERNS: list[tuple[type[Schema], str, Any]] = [
     (schemas.DiffQuerySchema, "from", SHA),
     (schemas.DiffQuerySchema, "to", SHA),
     (schemas.RecipientCreateSchema, "recipient", RECIPIENT),
-    (schemas.UserKeyCreateSchema, "party", "BLR"),
+    (schemas_keys.UserKeyCreateSchema, "party", "BLR"),
     (schemas.AttachmentUploadQuerySchema, "base", SHA),
     (schemas.AuditQuerySchema, "review", "dushanbe-2017"),
 ]

@@ -8,6 +8,7 @@ from tests.support.api import Api, DocFactory
 from tests.support.ssh_user_keys import FINGERPRINT, PUBLIC_KEY
 
 DOC = "/api/v1/parties/BLR/documents/export-law"
+SIGNATURE = "-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"
 ROLES = ("anonymous", "own", "other", "organiser", "admin")
 # method, url, body, expected status per role (anonymous, own expert, other State's expert,
 # organiser, admin). Admins manage parties; they see no document by being admins.
@@ -40,6 +41,22 @@ TABLE = [
     ("DELETE", f"/api/v1/me/keys/{FINGERPRINT}", None, (401, 404, 404, 404, 404)),
     ("GET", "/api/v1/parties/BLR/keys", None, (401, 200, 200, 200, 200)),
     ("GET", "/api/v1/parties/ZZZ/keys", None, (401, 404, 404, 404, 404)),
+    # Signing requests (tests/server/test_signed_writes.py): a State's writers ask; an unknown
+    # request id is 404 to all. A re-wrap is for a State that holds its own keys (409 here).
+    (
+        "POST",
+        "/api/v1/parties/BLR/documents/new-law/versions/requests",
+        {"content": "x", "message": "m"},
+        (401, 201, 404, 404, 404),
+    ),
+    (
+        "POST",
+        f"{DOC}/versions/requests/{'A' * 43}",
+        {"signature": SIGNATURE},
+        (401, 404, 404, 404, 404),
+    ),
+    ("GET", f"{DOC}/recipients", None, (401, 200, 404, 404, 404)),
+    ("POST", f"{DOC}/attachments/0123456789abcdef/rewrap", None, (401, 409, 404, 404, 404)),
 ]
 
 

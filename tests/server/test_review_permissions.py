@@ -60,6 +60,15 @@ TABLE: list[tuple[str, str, Any, tuple[int, ...]]] = [
         None,
         (200, 200, 404, 200, 404, 200, 404, 401),
     ),
+    # Only a State's head asks to approve (tests/server/test_signed_writes.py); an unknown
+    # request is 404 to all who see the review.
+    ("POST", "{review}/approvals/requests", "approve-v1", (403, 403, 404, 403, 404, 403, 404, 401)),
+    (
+        "POST",
+        "{review}/approvals/requests/" + "A" * 43,
+        {"signature": "-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n"},
+        (404, 404, 404, 404, 404, 404, 404, 401),
+    ),
 ]
 
 
@@ -91,7 +100,9 @@ def test_review_permission_table(
         },
     )
     assert made.status_code == 201
-    if body == "share-v2":
+    if body == "approve-v1":
+        body = {"party": "BLR", "slug": "export-law", "version": v1}
+    elif body == "share-v2":
         body = {"party": "BLR", "slug": "export-law", "version": v2}
     elif body == "comment":
         body = {

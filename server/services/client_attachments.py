@@ -1,0 +1,199 @@
+"""Attachments a delegate encrypts on their own machine, for a State that holds its own keys.
+
+The server names the document's age recipients, checks that an upload is a well-formed age
+file with one X25519 stanza per recipient (it can check no more: it holds no key), keeps it
+aside, and answers a signing request for the commit that records it. The attachment exists
+once that signature is accepted; an unsigned one is swept away when its request expires. A
+re-wrap for new recipients is recorded the same way, and must keep the payload byte for byte.
+"""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+
+from keys.age.x25519 import recipient_string
+from repo_store.attachments import (
+    AttachmentRecord,
+    get_attachment,
+    new_attachment_record,
+    new_pointer,
+    rewrapped_pointer,
+    safe_file_name,
+)
+from repo_store.commits import Identity, PreparedCommit
+from server.db import db_session
+from server.models import OfflineRecipient, Party, Review, Share, User
+from server.permissions import Access, document_access, review_organisations
+from server.services import signing_requests
+from server.services.attachments import blob_store, entitled_parties
+from server.services.context import services
+from server.services.documents import NOT_FOUND
+from server.services.errors import Conflict, Invalid, NotFound
+from server.services.parties import find_party
+from server.services.recipients import recipients_of
+from server.services.signing_requests import IssuedRequest
+
+ATTACHMENT = "attachment"
+# A staged upload outlives its request by a minute, then any later upload sweeps it away.
+STAGED_SECONDS = signing_requests.LIFETIME.total_seconds() + 60
+
+
+def holds_own_keys(code: str) -> bool:
+    """Whether the party's delegates encrypt and sign its attachments themselves."""
+    return find_party(code).holds_own_keys
+
+
+def party_recipients(code: str) -> list[str]:
+    """The age recipients a party reads attachments with: the key the server holds for it, or
+    the recipients its delegates registered when it holds its own keys."""
+    party = find_party(code)
+    if not party.holds_own_keys:
+        return [recipient_string(services().keys.encryption_public_key(code))]
+    rows = db_session().scalars(
+        select(OfflineRecipient.recipient).where(OfflineRecipient.party_id == party.id)
+    )
+    return sorted(set(rows))
+
+
+def document_recipients(user: User, code: str, slug: str) -> list[str]:
+    """Whom the document's attachments are encrypted to: the owner, every party of a review it
+    is shared into, and those reviews' organisers' offline recipients."""
+    _writer_of(user, code)
+    reviews = db_session().scalars(
+        select(Review).join(Share).where(Share.party.has(code=code), Share.slug == slug).distinct()
+    )
+    organisations = sorted({org for review in reviews for org in review_organisations(review)})
+    found = {r for party in entitled_parties(code, slug) for r in party_recipients(party)}
+    return sorted(found | set(recipients_of(organisations)))
+
+
+def _writer_of(user: User, code: str) -> Party:
+    party = find_party(code)
+    if Access.WRITE not in document_access(user, code):
+        raise NotFound(NOT_FOUND)
+    return party
+
+
+def _self_custody(party: Party) -> None:
+    if not party.holds_own_keys:
+        raise Conflict(
+            f"{party.code}'s attachments are encrypted by the server: upload the file itself",
+            "server-custody",
+        )
+
+
+def upload_encrypted(
+    user: User,
+    code: str,
+    slug: str,
+    src: BinaryIO,
+    *,
+    name: str,
+    media_type: str | None,
+    base: str | None,
+) -> IssuedRequest:
+    """Keep an age file encrypted by the delegate and ask them to sign its attachment."""
+    party = _writer_of(user, code)
+    _self_custody(party)
+    store = services().store
+    current = store.current_version(code, slug)
+    if current is None:
+        raise NotFound(NOT_FOUND)
+    if base is not None and base != current:
+        raise Conflict(
+            "the document changed since the version you attached to", "stale-version", head=current
+        )
+    recipients = document_recipients(user, code, slug)
+    blobs = blob_store()
+    blobs.sweep_staged(STAGED_SECONDS)
+    staged = blobs.stage(
+        src, max_bytes=services().config.max_attachment_bytes, stanzas=len(recipients)
+    )
+    try:
+        record = new_attachment_record(
+            name=name,
+            blob=staged.blob,
+            recipients=entitled_parties(code, slug),
+            uploaded_by=user.email,
+            media_type=media_type,
+        )
+        files, precondition = new_pointer(store, code, slug, record)
+        message = f"Attach {safe_file_name(name)} to {slug}"
+        prepared = _prepare(user, party, slug, files, precondition, message)
+        return _issue(user, party, prepared, staged.name, record, "attachment.upload")
+    except BaseException:
+        blobs.discard_staged(staged.name)
+        raise
+
+
+def rewrap_encrypted(
+    user: User, code: str, slug: str, attachment_id: str, src: BinaryIO
+) -> IssuedRequest:
+    """Keep an attachment re-wrapped by its owner for the document's recipients now, and ask
+    them to sign the commit that records it."""
+    party = _writer_of(user, code)
+    _self_custody(party)
+    store = services().store
+    record = get_attachment(store, code, slug, attachment_id)
+    recipients = document_recipients(user, code, slug)
+    blobs = blob_store()
+    blobs.sweep_staged(STAGED_SECONDS)
+    staged = blobs.stage(
+        src, max_bytes=services().config.max_attachment_bytes, stanzas=len(recipients)
+    )
+    try:
+        if not blobs.same_payload(staged.name, record.sha256):
+            raise Invalid(
+                "a re-wrap makes the header anew and keeps the payload: this payload differs",
+                "payload-changed",
+            )
+        wanted = entitled_parties(code, slug)
+        new = record.rewrapped(staged.blob, wanted)
+        files, precondition = rewrapped_pointer(
+            store, code, slug, attachment_id, new, record.sha256
+        )
+        message = f"Share attachment {attachment_id} of {slug} with {', '.join(wanted)}"
+        prepared = _prepare(user, party, slug, files, precondition, message)
+        return _issue(user, party, prepared, staged.name, new, "attachment.reshare")
+    except BaseException:
+        blobs.discard_staged(staged.name)
+        raise
+
+
+def _prepare(
+    user: User, party: Party, slug: str, files: dict[str, bytes], precondition: Any, message: str
+) -> PreparedCommit:
+    return services().store.prepare_commit(
+        party.code,
+        slug,
+        files,
+        author=Identity(user.name or user.email, user.email),
+        committer_name=party.name,
+        message=message,
+        precondition=precondition,
+    )
+
+
+def _issue(
+    user: User,
+    party: Party,
+    prepared: PreparedCommit,
+    staged: str,
+    record: AttachmentRecord,
+    action: str,
+) -> IssuedRequest:
+    return signing_requests.issue_commit(
+        user,
+        party,
+        ATTACHMENT,
+        prepared,
+        {"staged": staged, "sha256": record.sha256, "attachment": record.id, "action": action},
+    )
+
+
+def waiting_for(code: str, slug: str, record: AttachmentRecord) -> list[str]:
+    """The parties entitled to an attachment that it is not yet encrypted to: for a State that
+    holds its own keys, those wait for the owner's client to re-wrap it."""
+    return sorted(set(entitled_parties(code, slug)) - set(record.recipients))

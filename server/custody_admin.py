@@ -20,19 +20,16 @@ from server.models import (
     OfflineRecipient,
     Party,
     PartyKind,
-    Role,
     User,
     UserKey,
     utcnow,
 )
+from server.permissions import STATE_KEY_HOLDERS, holds_state_keys
 from server.services import audit
 from server.services.context import services
 from server.services.errors import DomainError
 from server.services.recipients import registered_recipients
 from server.services.users import normalise_email
-
-# Who may sign for a State that holds its own keys: its experts write, its heads approve.
-SIGNING_ROLES = (Role.EXPERT.value, Role.HEAD.value)
 
 
 class CustodyRefused(Exception):
@@ -54,7 +51,7 @@ def signing_keys_of(party: Party) -> int:
     rows = db_session().scalars(
         select(UserKey.id).where(
             UserKey.party_id == party.id,
-            UserKey.role.in_(SIGNING_ROLES),
+            UserKey.role.in_([role.value for role in STATE_KEY_HOLDERS]),
             or_(UserKey.valid_before.is_(None), UserKey.valid_before > now),
         )
     )
@@ -100,7 +97,7 @@ def _handing_over(party: Party | None, given: HandedOver) -> User | None:
     user = db_session().scalar(
         select(User).where(User.email == normalise_email(given.by_email or ""))
     )
-    if user is None or user.role_in(party.code) not in (Role.EXPERT, Role.HEAD):
+    if user is None or not holds_state_keys(user, party):
         raise CustodyRefused(
             f"--recipient needs --from, the email of the expert or head of {party.code} who "
             "handed the recipient over"

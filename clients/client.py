@@ -5,10 +5,13 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 from urllib.parse import quote
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from clients.errors import ApiError
 from clients.models import (
@@ -28,6 +31,7 @@ from clients.models import (
     UserKey,
     Version,
 )
+from clients.sealed import is_sealed, open_sealed
 from clients.transport import CHUNK, HttpSession, Progress, Query
 
 # A signing request's id: 256 random bits, base64url without padding.
@@ -267,10 +271,23 @@ class Client(HttpSession):
         dest: Path,
         *,
         progress: Progress | None = None,
+        identities: Sequence[X25519PrivateKey] = (),
     ) -> int:
-        """Stream an attachment, decrypted by the server, into dest; returns its size."""
+        """Stream an attachment into dest (whole or not at all); returns its size.
+
+        The server decrypts it for a reader whose party's keys it holds. A reader whose State
+        holds its own keys gets it sealed, and it is opened here with identities.
+        """
+        dest = Path(dest)
         path = _path("parties", party, "documents", slug, "attachments", attachment_id)
-        return self._download(path, dest, progress)
+        # Fetched beside dest first: whether it is plaintext is known only from the answer.
+        with tempfile.TemporaryDirectory(prefix=".peerlex-", dir=dest.parent) as aside:
+            fetched = Path(aside) / "attachment"
+            size, headers = self._download_answer(path, fetched, progress)
+            if is_sealed(headers):
+                return open_sealed(fetched, dest, identities)
+            os.replace(fetched, dest)
+        return size
 
     def recipients(self, party: str) -> list[Recipient]:
         return cast(list[Recipient], self._json("GET", _path("parties", party, "recipients")))

@@ -232,6 +232,12 @@ class HttpSession:
 
     def _download(self, path: str, dest: Path, progress: Progress | None) -> int:
         """Stream a GET's body into dest (written whole or not at all); returns its size."""
+        return self._download_answer(path, dest, progress)[0]
+
+    def _download_answer(
+        self, path: str, dest: Path, progress: Progress | None
+    ) -> tuple[int, Mapping[str, str]]:
+        """Stream a GET's body into dest (whole or not at all); return its size and headers."""
         dest = Path(dest)
         with self._exchange("GET", path, headers={"Accept": "*/*"}) as response:
             length = response.headers.get("Content-Length")
@@ -253,4 +259,4 @@ class HttpSession:
                         "Incomplete Response",
                         f"the download stopped after {size} of {expected} bytes",
                     )
-        return size
+        return size, response.headers

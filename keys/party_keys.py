@@ -2,7 +2,8 @@
 
 Stored in DATA/keys/<PARTY>.json. Private halves are wrapped with AES-256-GCM under a key derived
 from the master key; the associated data binds the party code, key id and purpose, so a wrapped
-key copied into another party's file or slot fails to unwrap.
+key copied into another party's file or slot fails to unwrap. A party that takes custody of its
+own keys keeps a file of public halves only, marked retired_at.
 """
 
 from __future__ import annotations
@@ -145,13 +146,51 @@ class KeyStore:
 
     def rotate(self, party: str) -> tuple[PartyKeys, PartyKeys]:
         """Make new current keys; the old signing key stays as a verifier until now."""
-        data = self._load(party)
+        data = self._private(party)
         old = self._unwrapped(party, data["keys"][-1])
         data["keys"][-1]["valid_before"] = _now().isoformat()
         entry = self._new_entry(party)
         data["keys"].append(entry)
         self._save(party, data)
         return old, self._unwrapped(party, entry)
+
+    def retire(self, party: str) -> datetime:
+        """Destroy the party's private keys for good; answer when they stopped signing.
+
+        What stays is what verifies the past: each key's public halves, created_at and
+        valid_before (now, for a key that had none), so that every commit and approval the
+        party signed before still verifies. current() and all_private() refuse from now on.
+        """
+        data = self._private(party)
+        retired = datetime.now(UTC)
+        # A time with a fraction of a second is published rounded up to the next second (as
+        # allowed_signers and the trusted keys both read it), so a signature made earlier in
+        # the same second still counts.
+        retired = retired.replace(microsecond=retired.microsecond or 1)
+        for entry in data["keys"]:
+            if entry.get("valid_before") is None:
+                entry["valid_before"] = retired.isoformat()
+            for purpose in ("signing", "encryption"):
+                entry[purpose].pop("wrapped", None)
+        data["retired_at"] = retired.isoformat()
+        self._save(party, data)
+        with self._lock:
+            self._current.pop(party, None)
+        return retired
+
+    def is_retired(self, party: str) -> bool:
+        """Whether the party's private keys were destroyed (it holds its own now)."""
+        return self.has_keys(party) and "retired_at" in self._load(party)
+
+    def _private(self, party: str) -> dict[str, Any]:
+        """The party's key file, refused when its private halves are gone."""
+        data = self._load(party)
+        if "retired_at" in data:
+            raise KeyStoreError(
+                f"the server holds no private key of {party}: they were destroyed on "
+                f"{data['retired_at']}, when {party} took custody of its own keys"
+            )
+        return data
 
     def _unwrapped(self, party: str, entry: dict[str, Any]) -> PartyKeys:
         key_id = entry["id"]
@@ -181,14 +220,14 @@ class KeyStore:
             cached = self._current.get(party)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        keys = self._unwrapped(party, self._load(party)["keys"][-1])
+        keys = self._unwrapped(party, self._private(party)["keys"][-1])
         with self._lock:
             self._current[party] = (stamp, keys)
         return keys
 
     def all_private(self, party: str) -> list[PartyKeys]:
         """Unwrap every key the party ever had, newest last (old attachments need old keys)."""
-        return [self._unwrapped(party, entry) for entry in self._load(party)["keys"]]
+        return [self._unwrapped(party, entry) for entry in self._private(party)["keys"]]
 
     @staticmethod
     def _verifying_key(entry: dict[str, Any]) -> VerifyingKey:

@@ -7,7 +7,7 @@ import json
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -427,13 +427,14 @@ def upload_attachment(
     *,
     name: str,
     media_type: str | None,
-    recipients: Mapping[str, X25519PublicKey],
+    recipients: Mapping[str, X25519PublicKey | Sequence[X25519PublicKey]],
     max_bytes: int,
     author: Identity,
     committer_name: str,
     message: str,
 ) -> tuple[AttachmentRecord, str]:
-    """Encrypt src for recipients (party code to key) and attach it; return record and commit.
+    """Encrypt src for recipients (party code to its key or keys) and attach it; return record
+    and commit.
 
     The blob is made durable first and the pointer committed second (docs/attachments.md).
     The document is looked up before the upload is read, so an upload to a missing document
@@ -444,7 +445,12 @@ def upload_attachment(
     codes = [check_party(code) for code in recipients]
     if not _document_exists(store, party, slug, store.head(party, slug)):
         raise DocumentNotFound(f"no document {slug!r}")
-    blob = blobs.put(src, list(recipients.values()), max_bytes=max_bytes)
+    keys = [
+        key
+        for found in recipients.values()
+        for key in ([found] if isinstance(found, X25519PublicKey) else found)
+    ]
+    blob = blobs.put(src, keys, max_bytes=max_bytes)
     record = new_attachment_record(
         name=name,
         blob=blob,

@@ -13,10 +13,10 @@ from flask import Flask
 
 from repo_store.errors import LegacyLayout
 from repo_store.store import check_layout
-from server import cli_audit, cli_db, cli_ops, keys_admin
+from server import cli_audit, cli_db, cli_ops, custody_admin, keys_admin
 from server.config import Config
 from server.data_dir import has_master_key, prepare_data_dir
-from server.models import PartyKind
+from server.models import Custody, PartyKind
 from server.passwords import WeakPassword, check_password_rules
 from server.services.context import services
 from server.services.users import (
@@ -104,7 +104,13 @@ def _make_private(directory: Path) -> None:
 
 
 # The command line's name for each field of a new party or user.
-_OPTION_OF_FIELD = {"name": "--name", "email": "EMAIL", "kind": "--kind", "role": "--role"}
+_OPTION_OF_FIELD = {
+    "name": "--name",
+    "email": "EMAIL",
+    "kind": "--kind",
+    "role": "--role",
+    "custody": "--custody",
+}
 
 
 def _bad_parameter(exc: InvalidAccountField) -> click.BadParameter:
@@ -120,19 +126,32 @@ def party() -> None:
 @click.argument("code")
 @click.option("--name", required=True, help="Full name, e.g. 'Republic of Belarus'.")
 @click.option("--kind", type=click.Choice([k.value for k in PartyKind]), required=True)
+@click.option(
+    "--custody",
+    type=click.Choice([c.value for c in Custody]),
+    default=Custody.SERVER.value,
+    show_default=True,
+    help="Who holds the party's private keys: the server, or the State's own people.",
+)
 @click.pass_context
-def party_add(ctx: click.Context, code: str, name: str, kind: str) -> None:
-    """Add a party with its signing and encryption keys and its repository."""
+def party_add(ctx: click.Context, code: str, name: str, kind: str, custody: str) -> None:
+    """Add a party with its repository, and with its keys when the server holds them."""
     try:
-        check_party_fields(code, name, kind)
+        check_party_fields(code, name, kind, custody)
     except InvalidAccountField as exc:
         raise _bad_parameter(exc) from exc
     app = _app(ctx)
     with app.app_context():
         try:
-            add_party(code, name, kind)
+            add_party(code, name, kind, custody)
         except AccountRefused as exc:
             raise click.ClickException(str(exc)) from exc
+        if custody == Custody.SELF:
+            click.echo(
+                f"party {code} added, holding its own keys: the server has none; its experts "
+                "and heads must register their SSH keys and the State's age recipients"
+            )
+            return
         fingerprint = services().keys.verifying_keys(code)[-1].fingerprint
     click.echo(f"party {code} added; signing key {fingerprint}")
 
@@ -252,6 +271,7 @@ def demo(ctx: click.Context, password: str | None) -> None:
 
 # Command groups kept in modules of their own (one responsibility each).
 keys_admin.register(main, _app)
+custody_admin.register(party, _app)
 cli_ops.register(main, _app)
 cli_db.register(main, _app)
 cli_audit.register(main, _app)

@@ -84,9 +84,23 @@ def is_member(user: User, party: str) -> bool:
     return user.role_in(party) is not None
 
 
+# The people of a State that holds its own keys: its experts sign versions, its heads also
+# approvals, and both may register and hand over its age recipients.
+STATE_KEY_HOLDERS = (Role.EXPERT, Role.HEAD)
+
+
+def holds_state_keys(user: User, party: Party) -> bool:
+    """Whether the user is one of the State's people who hold its keys (expert or head)."""
+    return party.kind == PartyKind.STATE and user.role_in(party.code) in STATE_KEY_HOLDERS
+
+
 def may_manage_recipients(user: User, party: Party) -> bool:
-    """Organisers register their own organisation's offline age recipients."""
-    return party.kind == PartyKind.ORGANISATION and user.role_in(party.code) == Role.ORGANISER
+    """Organisers register their own organisation's offline age recipients; the experts and
+    heads of a State that holds its own keys register the State's (its attachments are
+    encrypted to them)."""
+    if party.kind == PartyKind.ORGANISATION:
+        return user.role_in(party.code) == Role.ORGANISER
+    return party.holds_own_keys and holds_state_keys(user, party)
 
 
 # Users' own keys.

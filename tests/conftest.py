@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.support.fixtures.database",
     "tests.support.fixtures.app",
     "tests.server.review_fixtures",
+    "tests.server.custody_fixtures",
     "tests.bundle_fixtures",
     "tests.server.web.pages",
 ]

@@ -73,7 +73,7 @@ def approvals(state: State, review: str) -> Reply:
 
 @main.group()
 def recipient() -> None:
-    """An organisation's offline age recipients, to which bundle attachments are encrypted."""
+    """Offline age recipients: an organisation's (for bundles), a self-custody State's."""
 
 
 @recipient.command("add")

@@ -6,12 +6,16 @@ import mimetypes
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from clients.cli.app import State, main, pass_state
+from clients.cli.exits import EXIT_FAILED, EXIT_USAGE, Failure
 from clients.cli.output import Reply, json_reply, say, table
 from clients.cli.signed import attach_signed, key_option
 from clients.cli.transfer import TransferProgress
 from clients.models import Attachment
+from clients.sealed import NoIdentityGiven, SealedAttachmentError
+from keys.age import KeyFormatError, parse_identity_file
 
 
 @main.command()
@@ -97,15 +101,47 @@ def attachments(state: State, party: str, slug: str, quiet: bool) -> Reply:
     return Reply(found, lambda: _print_attachments(found, quiet))
 
 
+def _identities(path: Path | None) -> list[X25519PrivateKey]:
+    if path is None:
+        return []
+    try:
+        return parse_identity_file(path.read_text(encoding="utf-8"))
+    except (KeyFormatError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--identity") from exc
+
+
 @main.command("fetch-attachment")
 @click.argument("party")
 @click.argument("slug")
 @click.argument("attachment_id")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--identity",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="PEERLEX_AGE_IDENTITY",
+    help="An age identity file (AGE-SECRET-KEY-1...) of your State, to open an attachment the "
+    "server sends sealed because your State holds its own keys (also PEERLEX_AGE_IDENTITY).",
+)
 @pass_state
-def fetch_attachment(state: State, party: str, slug: str, attachment_id: str, output: Path) -> None:
-    """Download an attachment (decrypted for you by the server) into a file."""
+def fetch_attachment(
+    state: State,
+    party: str,
+    slug: str,
+    attachment_id: str,
+    output: Path,
+    identity: Path | None,
+) -> None:
+    """Download an attachment into a file: decrypted for you by the server, or, for a State
+    holding its own keys, sent sealed and opened here with --identity."""
+    identities = _identities(identity)
     client = state.client()
-    with TransferProgress(f"downloading {output.name}") as progress:
-        size = client.download_attachment(party, slug, attachment_id, output, progress=progress)
+    try:
+        with TransferProgress(f"downloading {output.name}") as progress:
+            size = client.download_attachment(
+                party, slug, attachment_id, output, progress=progress, identities=identities
+            )
+    except NoIdentityGiven as exc:
+        raise Failure(str(exc), EXIT_USAGE) from exc
+    except SealedAttachmentError as exc:
+        raise Failure(str(exc), EXIT_FAILED) from exc
     say(f"saved {size} bytes to {output}")

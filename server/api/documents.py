@@ -143,14 +143,15 @@ def _page_query(found: diffs.DiffPage, page: int) -> str:
 @blp.arguments(RecipientCreateSchema)
 @blp.response(201, RecipientSchema)
 def add_recipient(data: dict[str, Any], party: str) -> OfflineRecipient:
-    """Register an offline age recipient of your organisation (organisers)."""
+    """Register an offline age recipient of your organisation (organisers) or of your
+    self-custody State (experts and heads)."""
     return recipients.add_recipient(current_user, party, data)
 
 
 @blp.route("/<party>/recipients", methods=["GET"])
 @blp.response(200, RecipientSchema(many=True))
 def list_recipients(party: str) -> list[OfflineRecipient]:
-    """Your organisation's offline age recipients."""
+    """Your organisation's or self-custody State's offline age recipients."""
     return recipients.list_recipients(current_user, party)
 
 
@@ -211,10 +212,16 @@ def list_attachments(party: str, slug: str) -> list[dict[str, Any]]:
 @blp.route("/<party>/documents/<slug>/attachments/<attachment_id>", methods=["GET"])
 @blp.response(200, content_type="application/octet-stream")
 def download_attachment(party: str, slug: str, attachment_id: str) -> Response:
-    """The attachment, decrypted and streamed (each part sent only once it authenticates)."""
-    record, body = attachments.open_download(current_user, party, slug, attachment_id)
-    response = Response(stream_with_context(body), mimetype=record.media_type)
-    response.headers["Content-Disposition"] = attachments.content_disposition(record.name)
-    response.headers["Content-Length"] = str(record.size)
+    """The attachment, decrypted and streamed (each part sent only once it authenticates); for
+    a State that holds its own keys, the stored age file (`X-Peerlex-Encryption: age`)."""
+    found = attachments.open_download(current_user, party, slug, attachment_id)
+    name, media_type = found.record.name, found.record.media_type
+    if found.sealed:
+        name, media_type = f"{name}.age", "application/octet-stream"
+    response = Response(stream_with_context(found.chunks), mimetype=media_type)
+    response.headers["Content-Disposition"] = attachments.content_disposition(name)
+    response.headers["Content-Length"] = str(found.size)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    if found.sealed:
+        response.headers[attachments.ENCRYPTION_HEADER] = "age"
     return response

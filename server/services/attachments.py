@@ -3,7 +3,8 @@
 Who can decrypt is the rule of DESIGN.md §5 made cryptographic: a blob is encrypted to the
 owning State and to every party taking part in a review the document is shared into. A
 download is decrypted with the reader's own party key, so a party that is not a recipient cannot
-read an attachment even through a bug in the access checks.
+read an attachment even through a bug in the access checks; a State that holds its own keys gets
+the sealed age file, which only its delegates' identities open (docs/attachments.md).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -35,8 +37,13 @@ from server.services.context import services
 from server.services.documents import NOT_FOUND, visibility
 from server.services.errors import Conflict, Corrupt, NotFound
 from server.services.parties import find_party
+from server.services.recipients import encryption_recipients
 
 NO_ATTACHMENT = "no such attachment, or you may not see it"
+# Says that a download is the stored age file, for the reader to open (docs/attachments.md).
+ENCRYPTION_HEADER = "X-Peerlex-Encryption"
+# A sealed download is sent in pieces of this size, as the blob store reads them.
+SEALED_CHUNK = 256 * 1024
 
 
 def blob_store() -> BlobStore:
@@ -54,9 +61,13 @@ def entitled_parties(code: str, slug: str) -> list[str]:
     return sorted({code, *db_session().scalars(query)})
 
 
-def _recipient_keys(codes: list[str]) -> dict[str, X25519PublicKey]:
-    keys = services().keys
-    return {c: keys.encryption_public_key(c) for c in codes}
+def _recipient_keys(codes: list[str]) -> dict[str, list[X25519PublicKey]]:
+    """Each party's keys to encrypt to: its server key, or its own registered recipients."""
+    return {c: encryption_recipients(c) for c in codes}
+
+
+def _every_key(codes: list[str]) -> list[X25519PublicKey]:
+    return [key for keys in _recipient_keys(codes).values() for key in keys]
 
 
 def upload(
@@ -124,10 +135,24 @@ def _reader_party(user: User, record: AttachmentRecord) -> str:
     raise NotFound(NO_ATTACHMENT)
 
 
-def open_download(
-    user: User, code: str, slug: str, attachment_id: str
-) -> tuple[AttachmentRecord, Iterator[bytes]]:
-    """Check access and the blob's integrity, then stream its decrypted bytes."""
+@dataclass(frozen=True)
+class Download:
+    """What a download answers: the attachment, its bytes, how many, and whether they are the
+    stored age file itself (sealed) rather than the plaintext."""
+
+    record: AttachmentRecord
+    chunks: Iterator[bytes]
+    size: int
+    sealed: bool
+
+
+def open_download(user: User, code: str, slug: str, attachment_id: str) -> Download:
+    """Check access and the blob's integrity, then stream its bytes.
+
+    A reader whose party's keys the server holds gets them decrypted with that key. A reader
+    whose State holds its own keys gets the stored age file as it is, to open on its own
+    machine: the server has no key that could open it.
+    """
     _require_readable(user, code, slug)
     record = get_attachment(services().store, code, slug, attachment_id)
     reader = _reader_party(user, record)
@@ -138,8 +163,19 @@ def open_download(
         raise Corrupt(
             "the stored attachment is damaged; an operator has been told", "attachment-damaged"
         )
+    if find_party(reader).holds_own_keys:
+        sealed_size = blobs.path(record.sha256).stat().st_size
+        return Download(record, _stream_sealed(blobs, record.sha256), sealed_size, sealed=True)
     identities = [k.encryption_key for k in services().keys.all_private(reader)]
-    return record, _stream_decrypted(blobs, record.sha256, identities)
+    return Download(
+        record, _stream_decrypted(blobs, record.sha256, identities), record.size, sealed=False
+    )
+
+
+def _stream_sealed(blobs: BlobStore, sha256: str) -> Iterator[bytes]:
+    with blobs.open(sha256) as stream:
+        while chunk := stream.read(SEALED_CHUNK):
+            yield chunk
 
 
 class _QueueWriter:
@@ -202,21 +238,23 @@ def content_disposition(name: str) -> str:
 def reshare(code: str, slug: str, user: User) -> int:
     """Re-wrap every attachment of a document for its entitled parties (header only).
 
-    Called when the document is shared into a review; returns how many were re-wrapped.
+    Called when the document is shared into a review; returns how many were re-wrapped. The
+    server opens a header with the owner's key, so it re-wraps nothing of a State that holds
+    its own keys: its delegates re-wrap those on their machines.
     """
-    party = find_party(code)
-    if party.holds_own_keys:
-        # The server holds no key to open the header with: the owner's client re-wraps, and
-        # until then the listing names the parties each attachment waits for.
-        return 0
-    store, blobs, keys = services().store, blob_store(), services().keys
+    store, blobs = services().store, blob_store()
     wanted = entitled_parties(code, slug)
-    owner_keys = [k.encryption_key for k in keys.all_private(code)]
+    party = find_party(code)
+    stale = [r for r in list_attachments(store, code, slug) if list(r.recipients) != wanted]
+    if not stale or party.holds_own_keys:
+        return 0
+    # Every key is looked up before the first write, so a party that cannot be encrypted to
+    # refuses the share with nothing re-wrapped.
+    recipient_keys = _every_key(wanted)
+    owner_keys = [k.encryption_key for k in services().keys.all_private(code)]
     changed = 0
-    for record in list_attachments(store, code, slug):
-        if list(record.recipients) == wanted:
-            continue
-        blob = blobs.rewrap(record.sha256, owner_keys, list(_recipient_keys(wanted).values()))
+    for record in stale:
+        blob = blobs.rewrap(record.sha256, owner_keys, recipient_keys)
         update_recipients(
             store,
             code,

@@ -7,23 +7,30 @@ from typing import Any
 
 from repo_store.attachments import list_attachments
 from server.db import db_session
-from server.models import Approval, BundleRewrap, Review
+from server.models import Approval, BundleRewrap, Party, Review
 from server.permissions import review_organisations
 from server.services.attachments import blob_store
 from server.services.context import services
 from server.services.errors import Conflict
+from server.services.parties import find_party
 from server.services.recipients import recipients_of
 
 
-def _rewrapped(source: str, owner: str, recipients: list[str]) -> str:
-    """The blob of source re-wrapped for recipients: made once, then reused."""
+def _rewrapped(source: str, owner: Party, recipients: list[str]) -> str | None:
+    """The blob of source re-wrapped for recipients: made once, then reused.
+
+    The server cannot open the blob of an owner that holds its own keys: such a blob is taken
+    only when its copy for these recipients is already recorded, and is None otherwise.
+    """
     session = db_session()
     key = ",".join(recipients)
     cached = session.get(BundleRewrap, (source, key))
     blobs = blob_store()
     if cached is not None and blobs.exists(cached.result_sha256):
         return cached.result_sha256
-    identities = [k.encryption_key for k in services().keys.all_private(owner)]
+    if owner.holds_own_keys:
+        return None
+    identities = [k.encryption_key for k in services().keys.all_private(owner.code)]
     from keys.age import parse_recipient
 
     blob = blobs.rewrap(source, identities, [parse_recipient(r) for r in recipients])
@@ -42,7 +49,9 @@ def bundle_attachments(
     recipients = recipients_of(review_organisations(review))
     store, blobs = services().store, blob_store()
     entries = []
+    waiting: list[dict[str, str]] = []
     for code, slug in sorted(approvals):
+        owner = find_party(code)
         records = list_attachments(store, code, slug)
         if records and not recipients:
             raise Conflict(
@@ -51,7 +60,10 @@ def bundle_attachments(
                 "no-offline-recipient",
             )
         for record in records:
-            sha = _rewrapped(record.sha256, code, recipients)
+            sha = _rewrapped(record.sha256, owner, recipients)
+            if sha is None:
+                waiting.append({"party": code, "slug": slug, "id": record.id})
+                continue
             path = f"attachments/{code}/{slug}/{record.id}.age"
             files[path] = blobs.path(sha)
             entries.append(
@@ -66,4 +78,11 @@ def bundle_attachments(
                     "recipients": recipients,
                 }
             )
+    if waiting:
+        raise Conflict(
+            "some attachments belong to States that hold their own keys and are not yet "
+            "encrypted to the organisers' offline recipients; their delegates re-wrap them",
+            "attachments-not-rewrapped",
+            missing=waiting,
+        )
     return entries

@@ -11,7 +11,7 @@ from keys.merkle import DEPLOYMENT_PARTY
 from repo_store.names import InvalidName, check_party
 from server.characters import single_line_refusal
 from server.db import db_session
-from server.models import Membership, Party, PartyKind, Role, User
+from server.models import Custody, Membership, Party, PartyKind, Role, User
 from server.passwords import hash_password
 from server.permissions import fits_party
 from server.services.context import services
@@ -39,8 +39,8 @@ def _single_line(field: str, value: str) -> None:
         raise InvalidAccountField(field, refusal)
 
 
-def check_party_fields(code: str, name: str, kind: str) -> None:
-    """Refuse a malformed party code, name or kind, before anything is made."""
+def check_party_fields(code: str, name: str, kind: str, custody: str = Custody.SERVER) -> None:
+    """Refuse a malformed party code, name, kind or custody, before anything is made."""
     try:
         check_party(code)
     except InvalidName as exc:
@@ -51,6 +51,11 @@ def check_party_fields(code: str, name: str, kind: str) -> None:
     _single_line("name", name)
     if kind not in {k.value for k in PartyKind}:
         raise InvalidAccountField("kind", f"a party is a {' or an '.join(PartyKind)}")
+    if custody not in {c.value for c in Custody}:
+        raise InvalidAccountField("custody", f"custody is {' or '.join(Custody)}")
+    # An organisation signs final bundles with a key the server holds (docs/decisions.md).
+    if custody == Custody.SELF and kind == PartyKind.ORGANISATION:
+        raise InvalidAccountField("custody", "only a State holds its own keys")
 
 
 def normalise_email(email: str) -> str:
@@ -68,21 +73,22 @@ def check_user_fields(email: str, name: str, role: str) -> None:
         raise InvalidAccountField("role", f"a role is one of {', '.join(USER_ROLES)}")
 
 
-def add_party(code: str, name: str, kind: str) -> Party:
-    """Add a party with its signing and encryption keys and its repository, and commit.
+def add_party(code: str, name: str, kind: str, custody: str = Custody.SERVER) -> Party:
+    """Add a party with its repository, and commit; a custodial one also gets its keys.
 
     Runs in an app context. Keys already on disk for code (a party added before and lost from
-    the database) are kept, so that what they signed still verifies.
+    the database) are kept, so that what they signed still verifies. A self-custody party gets
+    no key at all: its people register their own SSH keys and age recipients.
     """
-    check_party_fields(code, name, kind)
+    check_party_fields(code, name, kind, custody)
     session = db_session()
     if session.scalar(select(Party).where(Party.code == code)) is not None:
         raise AccountRefused(f"party {code} exists already")
     found = services()
-    if not found.keys.has_keys(code):
+    if custody == Custody.SERVER and not found.keys.has_keys(code):
         found.keys.create(code)
     found.store.create_repository(code)
-    party = Party(code=code, name=name, kind=kind)
+    party = Party(code=code, name=name, kind=kind, custody=custody)
     session.add(party)
     session.commit()
     return party

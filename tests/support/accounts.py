@@ -11,10 +11,12 @@ PASSWORD = "correct horse battery staple"
 TEST_SCRYPT_N = 2**10
 
 
-def add_party(app: Flask, code: str, kind: str = "state", name: str | None = None) -> None:
+def add_party(
+    app: Flask, code: str, kind: str = "state", name: str | None = None, custody: str = "server"
+) -> None:
     """Add a party with its keys and its repository, as `peerlex-server party add` does."""
     with app.app_context():
-        users.add_party(code, name or f"Party {code}", kind)
+        users.add_party(code, name or f"Party {code}", kind, custody)
 
 
 def add_user(

@@ -24,7 +24,7 @@ from repo_store.attachments import (
 )
 from repo_store.commits import Identity, PreparedCommit
 from server.db import db_session
-from server.models import OfflineRecipient, Party, Review, Share, User
+from server.models import Party, Review, Share, User
 from server.permissions import Access, document_access, review_organisations
 from server.services import signing_requests
 from server.services.attachments import blob_store, entitled_parties
@@ -32,7 +32,7 @@ from server.services.context import services
 from server.services.documents import NOT_FOUND
 from server.services.errors import Conflict, Invalid, NotFound
 from server.services.parties import find_party
-from server.services.recipients import recipients_of
+from server.services.recipients import encryption_recipients, recipients_of
 from server.services.signing_requests import IssuedRequest
 
 ATTACHMENT = "attachment"
@@ -45,18 +45,6 @@ def holds_own_keys(code: str) -> bool:
     return find_party(code).holds_own_keys
 
 
-def party_recipients(code: str) -> list[str]:
-    """The age recipients a party reads attachments with: the key the server holds for it, or
-    the recipients its delegates registered when it holds its own keys."""
-    party = find_party(code)
-    if not party.holds_own_keys:
-        return [recipient_string(services().keys.encryption_public_key(code))]
-    rows = db_session().scalars(
-        select(OfflineRecipient.recipient).where(OfflineRecipient.party_id == party.id)
-    )
-    return sorted(set(rows))
-
-
 def document_recipients(user: User, code: str, slug: str) -> list[str]:
     """Whom the document's attachments are encrypted to: the owner, every party of a review it
     is shared into, and those reviews' organisers' offline recipients."""
@@ -65,7 +53,11 @@ def document_recipients(user: User, code: str, slug: str) -> list[str]:
         select(Review).join(Share).where(Share.party.has(code=code), Share.slug == slug).distinct()
     )
     organisations = sorted({org for review in reviews for org in review_organisations(review)})
-    found = {r for party in entitled_parties(code, slug) for r in party_recipients(party)}
+    found = {
+        recipient_string(key)
+        for party in entitled_parties(code, slug)
+        for key in encryption_recipients(party)
+    }
     return sorted(found | set(recipients_of(organisations)))
 
 

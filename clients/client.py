@@ -22,6 +22,7 @@ from clients.models import (
     Document,
     DocumentSummary,
     Me,
+    OfflineCopy,
     Party,
     Recipient,
     Review,
@@ -52,6 +53,16 @@ def _file_chunks(handle: BinaryIO, size: int, progress: Progress | None) -> Iter
         if progress is not None:
             progress(len(chunk), size)
         yield chunk
+
+
+def _offline_copy(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("review"), str)
+        and isinstance(item.get("stored"), bool)
+        and isinstance(item.get("recipients"), list)
+        and all(isinstance(r, str) for r in item["recipients"])
+    )
 
 
 def _signing_request(answer: Any) -> SigningRequest:
@@ -288,6 +299,34 @@ class Client(HttpSession):
                 return open_sealed(fetched, dest, identities)
             os.replace(fetched, dest)
         return size
+
+    def download_sealed(self, party: str, slug: str, attachment_id: str, dest: Path) -> None:
+        """Fetch an attachment as stored, sealed (a State that holds its own keys): the age
+        file whose header its owner re-wraps."""
+        path = _path("parties", party, "documents", slug, "attachments", attachment_id)
+        _size, headers = self._download_answer(path, dest, None)
+        if not is_sealed(headers):
+            raise ApiError(200, "Bad Response", "the server did not send the stored age file")
+
+    def offline_copies(self, party: str, slug: str, attachment_id: str) -> list[OfflineCopy]:
+        """Each review's offline recipients for the attachment's copy in its final bundle."""
+        path = _path(
+            "parties", party, "documents", slug, "attachments", attachment_id, "offline-copies"
+        )
+        answer = self._json("GET", path)
+        if not isinstance(answer, list) or not all(_offline_copy(item) for item in answer):
+            raise ApiError(200, "Bad Response", "the server's list of offline copies is malformed")
+        return cast(list[OfflineCopy], answer)
+
+    def store_offline_copy(
+        self, party: str, slug: str, attachment_id: str, review: str, encrypted: Path
+    ) -> OfflineCopy:
+        """Send the attachment re-wrapped here for a review's offline recipients."""
+        path = _path(
+            "parties", party, "documents", slug, "attachments", attachment_id, "offline-copies"
+        )
+        headers = {"Content-Type": "application/octet-stream"}
+        return cast(OfflineCopy, self._upload(path, encrypted, headers, query={"review": review}))
 
     def recipients(self, party: str) -> list[Recipient]:
         return cast(list[Recipient], self._json("GET", _path("parties", party, "recipients")))

@@ -74,6 +74,7 @@ class Attachment(TypedDict):
     recipients: list[str]
     created_at: str
     uploaded_by: str
+    waiting_for: NotRequired[list[str]]
 
 
 class Recipient(TypedDict):
@@ -137,6 +138,12 @@ class Comment(TypedDict):
     created_at: str
     updated_at: str
     anchor: Anchor
+
+
+class OfflineCopy(TypedDict):
+    review: str
+    recipients: list[str]
+    stored: bool
 
 
 class SigningRequest(TypedDict):

@@ -7,7 +7,7 @@ import re
 from marshmallow import Schema, fields, validate
 
 from repo_store.names import PARTY_CODE
-from server.schemas import FullMatch, StrictSchema, UtcDateTime, single_line
+from server.schemas import REVIEW_SLUG, FullMatch, StrictSchema, UtcDateTime, single_line
 
 # An armored SSHSIG of a 16384-bit RSA key is under 3 kB; anything far larger is not one.
 MAX_SIGNATURE_CHARS = 8192
@@ -40,6 +40,16 @@ class SigningRequestSchema(StrictSchema):
 
 class DocumentRecipientsSchema(Schema):
     recipients = fields.List(fields.String(), required=True, metadata={"description": "age1…"})
+
+
+class OfflineCopySchema(Schema):
+    review = fields.String(required=True)
+    recipients = fields.List(fields.String(), required=True, metadata={"description": "age1…"})
+    stored = fields.Boolean(required=True)
+
+
+class OfflineCopyQuerySchema(StrictSchema):
+    review = fields.String(required=True, validate=FullMatch(REVIEW_SLUG))
 
 
 class SignedAnswerSchema(StrictSchema):

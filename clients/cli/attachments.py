@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from clients.cli.app import State, main, pass_state
-from clients.cli.exits import EXIT_FAILED, EXIT_USAGE, Failure
+from clients.cli.app import F, State, main, pass_state
+from clients.cli.exits import EXIT_FAILED, EXIT_INVALID, EXIT_USAGE, Failure
 from clients.cli.output import Reply, json_reply, say, table
+from clients.cli.rewrap import rewrap_attachments
 from clients.cli.signed import attach_signed, key_option
 from clients.cli.transfer import TransferProgress
 from clients.models import Attachment
@@ -101,7 +103,22 @@ def attachments(state: State, party: str, slug: str, quiet: bool) -> Reply:
     return Reply(found, lambda: _print_attachments(found, quiet))
 
 
-def _identities(path: Path | None) -> list[X25519PrivateKey]:
+def identity_option() -> Callable[[F], F]:
+    """--identity: the age identity file of a State that holds its own keys."""
+
+    def add(command: F) -> F:
+        return click.option(
+            "--identity",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            envvar="PEERLEX_AGE_IDENTITY",
+            help="An age identity file (AGE-SECRET-KEY-1...) of your State, which holds its own "
+            "keys: it opens the attachments the server sends sealed (also PEERLEX_AGE_IDENTITY).",
+        )(command)
+
+    return add
+
+
+def identities_in(path: Path | None) -> list[X25519PrivateKey]:
     if path is None:
         return []
     try:
@@ -115,13 +132,7 @@ def _identities(path: Path | None) -> list[X25519PrivateKey]:
 @click.argument("slug")
 @click.argument("attachment_id")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--identity",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    envvar="PEERLEX_AGE_IDENTITY",
-    help="An age identity file (AGE-SECRET-KEY-1...) of your State, to open an attachment the "
-    "server sends sealed because your State holds its own keys (also PEERLEX_AGE_IDENTITY).",
-)
+@identity_option()
 @pass_state
 def fetch_attachment(
     state: State,
@@ -133,7 +144,7 @@ def fetch_attachment(
 ) -> None:
     """Download an attachment into a file: decrypted for you by the server, or, for a State
     holding its own keys, sent sealed and opened here with --identity."""
-    identities = _identities(identity)
+    identities = identities_in(identity)
     client = state.client()
     try:
         with TransferProgress(f"downloading {output.name}") as progress:
@@ -145,3 +156,40 @@ def fetch_attachment(
     except SealedAttachmentError as exc:
         raise Failure(str(exc), EXIT_FAILED) from exc
     say(f"saved {size} bytes to {output}")
+
+
+@main.command()
+@click.argument("party")
+@click.argument("slug")
+@identity_option()
+@key_option()
+@pass_state
+def rewrap(state: State, party: str, slug: str, identity: Path | None, key: Path | None) -> None:
+    """Re-wrap a document's attachments here, for the readers a share added and for the final
+    bundle's offline recipients (a State that holds its own keys; `share` does it too)."""
+    for line in rewrap_here(state, party, slug, identity, key, required=True):
+        say(line)
+
+
+def rewrap_here(
+    state: State,
+    party: str,
+    slug: str,
+    identity: Path | None,
+    key: Path | None,
+    *,
+    required: bool,
+) -> list[str]:
+    """Re-wrap what waits, if this machine has the key and identity to; say what was done."""
+    signing_key, identities = state.signing_key(key), identities_in(identity)
+    if signing_key is None or not identities:
+        if not required:
+            return []
+        raise Failure(
+            "re-wrapping needs your SSH key (--key, or `peerlex login --key`) and your State's "
+            "age identity (--identity or PEERLEX_AGE_IDENTITY)",
+            EXIT_INVALID,
+        )
+    client = state.client()
+    done = rewrap_attachments(client, signing_key, state.saved().email, identities, party, slug)
+    return done or ([f"nothing of {party}/{slug} waits to be re-wrapped"] if required else [])

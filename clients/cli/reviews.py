@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
 from clients.cli.app import State, main, pass_state, version_options
+from clients.cli.attachments import identity_option, rewrap_here
 from clients.cli.output import Reply, json_reply, say, short, table
+from clients.cli.signed import key_option
 from clients.models import Comment, Review
 from clients.terminal import printable
 
@@ -83,14 +86,33 @@ def review_state(state: State, review: str, new_state: str) -> Reply:
 @main.command()
 @click.argument("review")
 @version_options("The version id to share.")
+@identity_option()
+@key_option()
 @json_reply
 @pass_state
-def share(state: State, review: str, party: str, slug: str, version: str) -> Reply:
-    """Share one version of your State's document into a review."""
+def share(
+    state: State,
+    review: str,
+    party: str,
+    slug: str,
+    version: str,
+    identity: Path | None,
+    key: Path | None,
+) -> Reply:
+    """Share one version of your State's document into a review.
+
+    For a State that holds its own keys, with your key and identity, the document's attachments
+    are then re-wrapped here for the review's readers (as `peerlex rewrap` does).
+    """
     shared = state.client().share(review, party, slug, version)
-    return Reply(
-        shared, lambda: say(f"{party}/{slug} version {shared['version']} is shared into {review}")
-    )
+    rewrapped = rewrap_here(state, party, slug, identity, key, required=False)
+
+    def show() -> None:
+        say(f"{party}/{slug} version {shared['version']} is shared into {review}")
+        for line in rewrapped:
+            say(line)
+
+    return Reply(shared, show)
 
 
 @main.command()

@@ -81,7 +81,7 @@ def push_signed(
 
     text = {f"documents/{slug}.md": document_text(data["content"])}
     first = data.get("base") is None
-    return _sign_commit(
+    return sign_commit(
         client,
         key,
         email,
@@ -141,14 +141,14 @@ def attach_signed(
         if record.get("sha256") != digest or record.get("size") != size:
             raise SigningError("the commit to sign records another file than the one sent")
 
-    _sign_commit(client, key, email, (party, slug), request, attached, {}, points_at_the_upload)
+    sign_commit(client, key, email, (party, slug), request, attached, {}, points_at_the_upload)
     for record in client.attachments(party, slug):
         if record["sha256"] == digest:
             return record
     raise Failure("the server does not list the attachment it recorded", EXIT_INVALID)
 
 
-def _sign_commit(
+def sign_commit(
     client: Client,
     key: Path,
     email: str,

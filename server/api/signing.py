@@ -7,6 +7,7 @@ from typing import Any, BinaryIO, cast
 from flask import request
 from flask_login import current_user
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from server.payloads import approval_payload, document_payload, signing_request_payload
 from server.schemas import (
@@ -17,6 +18,8 @@ from server.schemas import (
 )
 from server.schemas_keys import (
     DocumentRecipientsSchema,
+    OfflineCopyQuerySchema,
+    OfflineCopySchema,
     SignedAnswerSchema,
     SigningRequestSchema,
 )
@@ -90,3 +93,27 @@ def rewrap_attachment(party: str, slug: str, attachment_id: str) -> dict[str, An
         current_user, party, slug, attachment_id, cast(BinaryIO, request.stream)
     )
     return signing_request_payload(issued)
+
+
+OFFLINE_COPIES = "/parties/<party>/documents/<slug>/attachments/<attachment_id>/offline-copies"
+
+
+@blp.route(OFFLINE_COPIES, methods=["GET"])
+@blp.response(200, OfflineCopySchema(many=True))
+def offline_copies(party: str, slug: str, attachment_id: str) -> list[dict[str, Any]]:
+    """Each review's offline recipients the final bundle encrypts this attachment to, and
+    whether its copy for them is stored (a State that holds its own keys makes them)."""
+    return client_attachments.offline_copies(current_user, party, slug, attachment_id)
+
+
+@blp.route(OFFLINE_COPIES, methods=["POST"])
+@blp.arguments(OfflineCopyQuerySchema, location="query", unknown=RAISE)
+@blp.response(201, OfflineCopySchema)
+def store_offline_copy(query: dict[str, Any], party: str, slug: str, attachment_id: str) -> Any:
+    """The attachment re-wrapped by its owner for a review's offline recipients (the body: the
+    age file, its payload unchanged); the final bundle carries it."""
+    request.max_content_length = services().config.max_attachment_bytes + 64 * 1024 * 1024
+    stream = cast(BinaryIO, request.stream)
+    return client_attachments.store_offline_copy(
+        current_user, party, slug, attachment_id, query["review"], stream
+    )

@@ -24,9 +24,9 @@ from repo_store.attachments import (
 )
 from repo_store.commits import Identity, PreparedCommit
 from server.db import db_session
-from server.models import Party, Review, Share, User
+from server.models import BundleRewrap, Party, Review, Share, User
 from server.permissions import Access, document_access, review_organisations
-from server.services import signing_requests
+from server.services import audit, signing_requests
 from server.services.attachments import blob_store, entitled_parties
 from server.services.context import services
 from server.services.documents import NOT_FOUND
@@ -45,13 +45,17 @@ def holds_own_keys(code: str) -> bool:
     return find_party(code).holds_own_keys
 
 
+def _reviews_of(code: str, slug: str) -> list[Review]:
+    """The reviews the document is shared into."""
+    query = select(Review).join(Share).where(Share.party.has(code=code), Share.slug == slug)
+    return list(db_session().scalars(query.distinct().order_by(Review.id)))
+
+
 def document_recipients(user: User, code: str, slug: str) -> list[str]:
     """Whom the document's attachments are encrypted to: the owner, every party of a review it
     is shared into, and those reviews' organisers' offline recipients."""
     _writer_of(user, code)
-    reviews = db_session().scalars(
-        select(Review).join(Share).where(Share.party.has(code=code), Share.slug == slug).distinct()
-    )
+    reviews = _reviews_of(code, slug)
     organisations = sorted({org for review in reviews for org in review_organisations(review)})
     found = {
         recipient_string(key)
@@ -183,6 +187,74 @@ def _issue(
         prepared,
         {"staged": staged, "sha256": record.sha256, "attachment": record.id, "action": action},
     )
+
+
+def offline_copies(user: User, code: str, slug: str, attachment_id: str) -> list[dict[str, Any]]:
+    """For each review the document is shared into, the offline recipients its final bundle
+    encrypts attachments to, and whether this attachment's copy for them is stored."""
+    _writer_of(user, code)
+    record = get_attachment(services().store, code, slug, attachment_id)
+    copies = []
+    for review in _reviews_of(code, slug):
+        recipients = recipients_of(review_organisations(review))
+        if recipients:
+            found = _stored_copy(record.sha256, recipients)
+            copies.append({"review": review.slug, "recipients": recipients, "stored": found})
+    return copies
+
+
+def store_offline_copy(
+    user: User, code: str, slug: str, attachment_id: str, rid: str, src: BinaryIO
+) -> dict[str, Any]:
+    """Keep the owner's copy of an attachment re-wrapped for a review's offline recipients: the
+    final bundle carries it (the server cannot make it for a State that holds its own keys)."""
+    party = _writer_of(user, code)
+    _self_custody(party)
+    record = get_attachment(services().store, code, slug, attachment_id)
+    review = next((r for r in _reviews_of(code, slug) if rid in (r.slug, str(r.id))), None)
+    if review is None:
+        raise NotFound("the document is not shared into such a review")
+    recipients = recipients_of(review_organisations(review))
+    if not recipients:
+        raise Conflict(
+            "the review's organisers registered no offline recipient", "no-offline-recipient"
+        )
+    blobs = blob_store()
+    staged = blobs.stage(
+        src, max_bytes=services().config.max_attachment_bytes, stanzas=len(recipients)
+    )
+    try:
+        if not blobs.same_payload(staged.name, record.sha256):
+            raise Invalid(
+                "a copy for the bundle makes the header anew and keeps the payload: this "
+                "payload differs",
+                "payload-changed",
+            )
+        blobs.place_staged(staged.name, staged.blob.sha256)
+    except BaseException:
+        blobs.discard_staged(staged.name)
+        raise
+    session = db_session()
+    key = ",".join(recipients)
+    row = session.get(BundleRewrap, (record.sha256, key))
+    if row is None:
+        session.add(
+            BundleRewrap(
+                source_sha256=record.sha256, recipients=key, result_sha256=staged.blob.sha256
+            )
+        )
+    else:
+        row.result_sha256 = staged.blob.sha256
+    audit.record(
+        user, "attachment.offline_copy", f"{code}/{slug}/{attachment_id}", review_id=review.id
+    )
+    session.commit()
+    return {"review": review.slug, "recipients": recipients, "stored": True}
+
+
+def _stored_copy(source: str, recipients: list[str]) -> bool:
+    row = db_session().get(BundleRewrap, (source, ",".join(recipients)))
+    return row is not None and blob_store().exists(row.result_sha256)
 
 
 def waiting_for(code: str, slug: str, record: AttachmentRecord) -> list[str]:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from keys.master import load_master_key
+from tests.support.key_scan import private_key_material
 from tests.support.live_server import base_env, stop
 from tests.support.ports import free_port
 
@@ -56,5 +58,26 @@ def test_readme_walks_through_a_whole_review(tmp_path: Path) -> None:
     assert "quote reworded" in stdout  # the earlier comment, re-anchored on the new version
     assert "Traceback" not in stderr
     assert (tmp_path / "data" / "bundles" / "dushanbe-2017.tar").exists()
+    # Tajikistan went through the review with its keys on the client only: its version, its
+    # approval and its attachment are in the verified bundle, and the data directory and the
+    # database hold no private key of it.
+    registered = dict(
+        re.findall(r"registered (SHA256:\S+) \(ssh-ed25519\) for TJK as (\w+)", stdout)
+    )
+    expert, head = (
+        next(k for k, role in registered.items() if role == r) for r in ("expert", "head")
+    )
+    commit = re.search(
+        r"ok +commit TJK/biosecurity-regulation \w+: signed by TJK \((\S+)\)", stdout
+    )
+    assert commit is not None, stdout
+    assert commit.group(1) == expert
+    approval = re.search(r"ok +approval approvals/TJK/\S+: TJK approved .*\((\S+)\)", stdout)
+    assert approval is not None, stdout
+    assert approval.group(1) == head
+    data = tmp_path / "data"
+    database = f"sqlite:///{data / 'peerlex.db'}"
+    master = load_master_key(data / "master.key")
+    assert private_key_material(data, master, database, "TJK") == []
     if elapsed > 60:
         pytest.fail(f"the walkthrough took {elapsed:.0f} s; keep it under a minute")

@@ -193,3 +193,63 @@ def test_a_share_waits_for_the_owner_to_rewrap(
     fetched = review_world["peer"].get(download)
     assert fetched.status_code == 200
     assert fetched.data == ANNEX
+
+
+def test_the_owner_makes_the_copy_for_the_final_bundle(
+    app: Flask, delegate: Delegate, review_world: ReviewWorld
+) -> None:
+    version = delegate.push(LAW_V1)
+    delegate.sign(delegate.upload(delegate.encrypted(ANNEX)).json)
+    assert review_world.share(version).status_code == 201
+    offline = generate_x25519_identity()
+    added = review_world["organiser"].post(
+        "/api/v1/parties/UNRCPD/recipients",
+        json={"recipient": recipient_string(offline.public_key()), "label": "offline"},
+    )
+    assert added.status_code == 201, added.json
+    (record,) = delegate.api.get(ATTACH).json
+    copies_url = f"{ATTACH}/{record['id']}/offline-copies"
+    (copy,) = delegate.api.get(copies_url).json
+    assert copy == {
+        "review": review_world.review,
+        "recipients": [recipient_string(offline.public_key())],
+        "stored": False,
+    }
+    stored = blob_files(app)[0].read_bytes()
+
+    def rewrapped(recipients: list[str], flip: bool = False) -> bytes:
+        out = io.BytesIO()
+        rewrap_header(
+            io.BytesIO(stored), out, [delegate.identity], [parse_recipient(r) for r in recipients]
+        )
+        body = bytearray(out.getvalue())
+        if flip:
+            body[-1] ^= 1
+        return bytes(body)
+
+    def good_copy() -> bytes:
+        return rewrapped(copy["recipients"])
+
+    query = {"review": review_world.review}
+    before = snapshot(app)
+    mine = recipient_string(delegate.identity.public_key())
+    for bad in (rewrapped([*copy["recipients"], mine]), rewrapped(copy["recipients"], flip=True)):
+        assert delegate.api.post(copies_url, query_string=query, data=bad).status_code == 422
+    assert snapshot(app) == before
+    # A review the document is not shared into is none of the owner's business (the denied
+    # request is audited; nothing else is written).
+    unknown = {"review": "no-such"}
+    assert delegate.api.post(copies_url, query_string=unknown, data=good_copy()).status_code == 404
+    assert snapshot(app)[:2] == before[:2]
+    assert pending_files(app) == []
+    good = good_copy()
+    made = delegate.api.post(copies_url, query_string=query, data=good)
+    assert made.status_code == 201, made.json
+    assert delegate.api.get(copies_url).json[0]["stored"] is True
+    copied = next(p for p in blob_files(app) if p.read_bytes() == good)
+    identity = Path(str(delegate.identity_file) + ".offline")
+    identity.write_text(identity_string(offline) + "\n")
+    opened = subprocess.run(
+        [AGE, "-d", "-i", str(identity), str(copied)], capture_output=True, check=True
+    )
+    assert opened.stdout == ANNEX

@@ -23,11 +23,21 @@ CLI = [sys.executable, "-m", "server.cli"]
 class BenchServer:
     """`peerlex-server run` on a free port with party BLR and one expert."""
 
-    def __init__(self, data: Path, workers: int = 1) -> None:
+    def __init__(self, data: Path, workers: int = 1, custody: str = "server") -> None:
         self.data = data
         self.env = {**os.environ, "PEERLEX_DATA": str(data)}
         self.admin("init")
-        self.admin("party", "add", "BLR", "--name", "Republic of Belarus", "--kind", "state")
+        self.admin(
+            "party",
+            "add",
+            "BLR",
+            "--name",
+            "Republic of Belarus",
+            "--kind",
+            "state",
+            "--custody",
+            custody,
+        )
         self.admin(
             "user",
             "add",

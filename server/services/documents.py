@@ -168,13 +168,23 @@ def save_document(user: User, code: str, slug: str, data: dict[str, Any]) -> Sav
 
 
 def saved(
-    user: User, code: str, slug: str, version: str, created: bool, **extra: Any
+    user: User,
+    code: str,
+    slug: str,
+    version: str,
+    created: bool,
+    signature: SignatureCheck | None = None,
+    **extra: Any,
 ) -> SavedDocument:
-    """Record a saved version in the audit log, commit, and say what was saved."""
+    """Record a saved version in the audit log, commit, and say what was saved (with its
+    signature's check, when the caller has just made it)."""
     audit.record(user, "document.save", f"{code}/{slug}", version=version, created=created, **extra)
     db_session().commit()
     doc = services().store.read_document(code, slug, version)
-    return SavedDocument(_document_view(code, doc, doc.version.parent), created)
+    if signature is None:
+        return SavedDocument(_document_view(code, doc, doc.version.parent), created)
+    view = VersionView(doc.version, signature, doc.version.parent)
+    return SavedDocument(DocumentView(code, doc, view), created)
 
 
 def get_document(user: User, code: str, slug: str, version: str | None) -> DocumentView:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from keys.protocol import APPROVAL_NAMESPACE, GIT_NAMESPACE
-from repo_store.commits import Identity, PreparedCommit
+from repo_store.commits import Identity, PreparedCommit, SignatureCheck
 from repo_store.errors import UnknownVersion
 from server.db import db_session
 from server.models import Approval, User
@@ -78,9 +78,16 @@ def sign_version(user: User, code: str, slug: str, token: str, signature: str) -
     store = services().store
     if request.kind == ATTACHMENT:
         return _write_attachment(user, prepared, canonical, detail, key.fingerprint)
-    sha = store.write_signed(prepared, canonical)
+    try:
+        sha = store.write_signed(prepared, canonical)
+    except BaseException:
+        db_session().rollback()  # the request stays open: nothing was written
+        raise
     store.remember_version(code, slug, sha)
-    return saved(user, code, slug, sha, bool(detail["created"]), key=key.fingerprint)
+    # The signature was checked a moment ago, by this key: say so rather than check it again.
+    check = SignatureCheck("good", key.fingerprint, code, key.user.email, held_by_server=False)
+    created = bool(detail["created"])
+    return saved(user, code, slug, sha, created, check, key=key.fingerprint)
 
 
 def _write_attachment(
@@ -93,6 +100,7 @@ def _write_attachment(
     try:
         commit = services().store.write_signed(prepared, signature)
     except BaseException:
+        db_session().rollback()
         if placed:
             blobs.remove(detail["sha256"])
         raise

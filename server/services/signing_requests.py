@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from keys import sshsig
-from keys.ssh_keys import parse_public_key_line
+from keys.ssh_keys import SshPublicKey, parse_public_key_line
 from repo_store.commits import PreparedCommit
 from repo_store.listing import tree_listing
 from server.db import db_session
@@ -30,7 +30,6 @@ from server.models import Party, SigningRequest, User, UserKey, utcnow
 from server.permissions import key_namespaces
 from server.services.context import services
 from server.services.errors import Gone, Invalid, NotFound
-from server.services.user_keys import party_keys
 
 LIFETIME = timedelta(minutes=5)
 # Kept a day after expiry, so that a late answer hears "expired" rather than "no such request".
@@ -150,27 +149,30 @@ def check_signature(
     may_sign: Callable[[UserKey], bool],
 ) -> tuple[UserKey, str]:
     """Which registered key made armored over the request's payload, and the signature in
-    canonical armor (what is stored); Invalid when none of the keys allowed to sign did.
+    canonical armor (what is stored); Invalid when no key allowed to sign did.
 
-    may_sign says whether a key's owner may make this signature now (a writer, a head).
+    The key must be registered for the request's party, unrevoked, for a role that signs in
+    namespace, and may_sign says whether its owner may make this signature now.
     """
-    now = utcnow()
-    keys = [
-        row
-        for row in party_keys(request.party.code)
-        if row.valid_before is None
-        and row.valid_after <= now
-        and namespace in key_namespaces(row.role)
-        and may_sign(row)
-    ]
-    parsed = {parse_public_key_line(row.public_key).blob: row for row in keys}
     try:
         envelope = sshsig.read_envelope(armored)
+        named = SshPublicKey("", envelope.public_key_blob, "").fingerprint
+        row = db_session().scalar(
+            select(UserKey).where(
+                UserKey.fingerprint == named, UserKey.party_id == request.party_id
+            )
+        )
+        now = utcnow()
+        if (
+            row is None
+            or row.valid_before is not None
+            or row.valid_after > now
+            or namespace not in key_namespaces(row.role)
+            or not may_sign(row)
+        ):
+            raise sshsig.SignatureError("signature is not by any of the given keys")
         signer = sshsig.find_signer(
-            armored,
-            request.payload,
-            namespace,
-            [parse_public_key_line(row.public_key) for row in keys],
+            armored, request.payload, namespace, [parse_public_key_line(row.public_key)]
         )
     except sshsig.SignatureError as exc:
         raise Invalid(
@@ -178,11 +180,16 @@ def check_signature(
             "bad-signature",
         ) from exc
     canonical = sshsig.armor(signer, namespace, envelope.hash_name.decode(), envelope.signature)
-    return parsed[signer.blob], canonical
+    return row, canonical
 
 
 def claim(request: SigningRequest) -> None:
-    """Mark the request used, once: of two answers racing (even in two workers), one wins."""
+    """Mark the request used, once: of two answers racing (even in two workers), one wins.
+
+    Not committed here: the caller commits it with what the write records, so a write that
+    fails leaves the request as it was. Until then the row stays locked, and a racing answer
+    waits for it and then finds it used.
+    """
     session = db_session()
     claimed = session.execute(
         update(SigningRequest)
@@ -192,4 +199,3 @@ def claim(request: SigningRequest) -> None:
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise NotFound(NO_REQUEST)
-    session.commit()

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from clients.cli.exits import EXIT_INVALID, EXIT_OK
 from keys.protocol import principal
 from server.demo import REVIEW
-from tests.clients.test_cli import assert_one_line_error, login, peerlex, profiles_file
+from tests.clients.test_cli import PEERLEX, assert_one_line_error, login, peerlex, profiles_file
 from tests.support.live_server import LiveServer
 from tests.support.signatures import git_verify_commit
 from tests.support.ssh_user_keys import fingerprint_of, new_key
@@ -102,3 +103,31 @@ def test_a_head_approves_with_a_key(server: LiveServer, tmp_path: Path) -> None:
     )
     assert checked.returncode == 0, checked.stderr
     assert fingerprint_of(private) in checked.stdout.decode() + checked.stderr.decode()
+
+
+def test_push_signs_with_a_key_held_by_ssh_agent(server: LiveServer, tmp_path: Path) -> None:
+    """`--key KEY.pub` with the private half only in ssh-agent, as with a smart card or a
+    security key: the private key file is gone before the push."""
+    login(server, "agent", "expert@blr.example")
+    private = registered(server, tmp_path, "agent", "agent-held")
+    socket = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if socket.exists():
+                break
+            time.sleep(0.05)
+        env = {**server.env, "SSH_AUTH_SOCK": str(socket)}
+        subprocess.run(["ssh-add", "-q", str(private)], env=env, check=True, capture_output=True)
+        private.unlink()
+        draft = tmp_path / "agent-law.md"
+        draft.write_text(LAW)
+        command = [PEERLEX, "--profile", "agent", "push", str(draft), "--party", "BLR"]
+        command += ["--slug", "agent-law", "--key", str(private.with_suffix(".pub"))]
+        pushed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+    assert pushed.returncode == EXIT_OK, pushed.stderr
+    log = peerlex(server, "log", "BLR", "agent-law", profile="agent")
+    assert "signed by expert@blr.example's key" in log.stdout

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import http.client
+import json
 import random
 import subprocess
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,11 +22,13 @@ from clients.git_tree import blob_id, tree_id
 from keys import sshsig
 from keys.protocol import APPROVAL_NAMESPACE, GIT_NAMESPACE, principal
 from keys.ssh_signatures import SigningKey
+from server.config import Config
 from server.db import db_session
 from server.models import Custody, Party, SigningRequest, utcnow
 from tests.server.review_fixtures import LAW_V1, LAW_V2, ReviewWorld
 from tests.server.test_bad_input import snapshot
-from tests.support.api import Api
+from tests.server.test_signin import race, served
+from tests.support.api import Api, token_for
 from tests.support.signatures import git_verify_commit
 from tests.support.ssh_user_keys import fingerprint_of, new_key, public_line, ssh_sign
 
@@ -357,3 +362,33 @@ def test_a_head_signs_an_approval_on_the_client(
         json={"party": "BLR", "slug": "export-law", "version": version},
     )
     assert refused.status_code == 403
+
+
+def test_racing_answers_in_four_workers_write_once(
+    app: Flask, config: Config, world: dict[str, Api], tmp_path: Path
+) -> None:
+    """Eight answers with the one signature, sent at once to four gunicorn workers: one writes
+    the version, the others find the request used, and the document has one new version."""
+    private = register(world["own"], tmp_path, "delegate")
+    request = ask(world["own"], LAW_V1).json
+    signature = sign_file(private, request["payload"])
+    token = token_for(app.test_client(), "expert@blr.example")
+    body = json.dumps({"signature": signature})
+
+    def answer(port: int) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            connection.request(
+                "POST",
+                f"{REQUESTS}/{request['id']}",
+                body=body,
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            )
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    with served(config) as port:
+        statuses = race(8, lambda _: answer(port))
+    assert statuses == Counter({201: 1, 404: 7})
+    assert len(world["own"].get(f"{DOC}/versions").json) == 1

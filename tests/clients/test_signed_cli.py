@@ -11,8 +11,8 @@ from pathlib import Path
 from clients.cli.exits import EXIT_INVALID, EXIT_OK
 from keys.protocol import principal
 from server.demo import REVIEW
-from tests.clients.test_cli import PEERLEX, assert_one_line_error, login, peerlex, profiles_file
-from tests.support.live_server import LiveServer
+from tests.clients.test_cli import assert_one_line_error, login, peerlex, profiles_file
+from tests.support.live_server import PEERLEX, LiveServer
 from tests.support.signatures import git_verify_commit
 from tests.support.ssh_user_keys import fingerprint_of, new_key
 

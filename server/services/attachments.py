@@ -70,6 +70,24 @@ def _every_key(codes: list[str]) -> list[X25519PublicKey]:
     return [key for keys in _recipient_keys(codes).values() for key in keys]
 
 
+def attachable(user: User, code: str, slug: str, base: str | None) -> Party:
+    """The party whose document the user may attach to now: one of its writers, the document
+    existing, and at base when a base is given."""
+    party = find_party(code)
+    if Access.WRITE not in document_access(user, code):
+        raise NotFound(NOT_FOUND)
+    current = services().store.current_version(code, slug)
+    if current is None:
+        raise NotFound(NOT_FOUND)
+    if base is not None and base != current:
+        raise Conflict(
+            "the document changed since the version you attached to",
+            "stale-version",
+            head=current,
+        )
+    return party
+
+
 def upload(
     user: User,
     code: str,
@@ -81,19 +99,8 @@ def upload(
     base: str | None,
 ) -> AttachmentRecord:
     """Encrypt and attach an uploaded file to a document of the user's State."""
-    party = find_party(code)
-    if Access.WRITE not in document_access(user, code):
-        raise NotFound(NOT_FOUND)
+    party = attachable(user, code, slug, base)
     store = services().store
-    current = store.current_version(code, slug)
-    if current is None:
-        raise NotFound(NOT_FOUND)
-    if base is not None and base != current:
-        raise Conflict(
-            "the document changed since the version you attached to",
-            "stale-version",
-            head=current,
-        )
     record, commit = upload_attachment(
         store,
         blob_store(),

@@ -9,6 +9,8 @@ re-wrap for new recipients is recorded the same way, and must keep the payload b
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
@@ -22,12 +24,13 @@ from repo_store.attachments import (
     rewrapped_pointer,
     safe_file_name,
 )
+from repo_store.blobs import StagedBlob
 from repo_store.commits import Identity, PreparedCommit
 from server.db import db_session
 from server.models import BundleRewrap, Party, Review, Share, User
 from server.permissions import Access, document_access, review_organisations
 from server.services import audit, signing_requests
-from server.services.attachments import blob_store, entitled_parties
+from server.services.attachments import attachable, blob_store, entitled_parties
 from server.services.context import services
 from server.services.documents import NOT_FOUND
 from server.services.errors import Conflict, Invalid, NotFound
@@ -91,23 +94,11 @@ def upload_encrypted(
     base: str | None,
 ) -> IssuedRequest:
     """Keep an age file encrypted by the delegate and ask them to sign its attachment."""
-    party = _writer_of(user, code)
+    party = attachable(user, code, slug, base)
     _self_custody(party)
     store = services().store
-    current = store.current_version(code, slug)
-    if current is None:
-        raise NotFound(NOT_FOUND)
-    if base is not None and base != current:
-        raise Conflict(
-            "the document changed since the version you attached to", "stale-version", head=current
-        )
     recipients = document_recipients(user, code, slug)
-    blobs = blob_store()
-    blobs.sweep_staged(STAGED_SECONDS)
-    staged = blobs.stage(
-        src, max_bytes=services().config.max_attachment_bytes, stanzas=len(recipients)
-    )
-    try:
+    with _staged(src, len(recipients)) as staged:
         record = new_attachment_record(
             name=name,
             blob=staged.blob,
@@ -119,9 +110,6 @@ def upload_encrypted(
         message = f"Attach {safe_file_name(name)} to {slug}"
         prepared = _prepare(user, party, slug, files, precondition, message)
         return _issue(user, party, prepared, staged.name, record, "attachment.upload")
-    except BaseException:
-        blobs.discard_staged(staged.name)
-        raise
 
 
 def rewrap_encrypted(
@@ -134,17 +122,7 @@ def rewrap_encrypted(
     store = services().store
     record = get_attachment(store, code, slug, attachment_id)
     recipients = document_recipients(user, code, slug)
-    blobs = blob_store()
-    blobs.sweep_staged(STAGED_SECONDS)
-    staged = blobs.stage(
-        src, max_bytes=services().config.max_attachment_bytes, stanzas=len(recipients)
-    )
-    try:
-        if not blobs.same_payload(staged.name, record.sha256):
-            raise Invalid(
-                "a re-wrap makes the header anew and keeps the payload: this payload differs",
-                "payload-changed",
-            )
+    with _staged(src, len(recipients), same_payload_as=record.sha256) as staged:
         wanted = entitled_parties(code, slug)
         new = record.rewrapped(staged.blob, wanted)
         files, precondition = rewrapped_pointer(
@@ -153,6 +131,25 @@ def rewrap_encrypted(
         message = f"Share attachment {attachment_id} of {slug} with {', '.join(wanted)}"
         prepared = _prepare(user, party, slug, files, precondition, message)
         return _issue(user, party, prepared, staged.name, new, "attachment.reshare")
+
+
+@contextmanager
+def _staged(
+    src: BinaryIO, stanzas: int, *, same_payload_as: str | None = None
+) -> Iterator[StagedBlob]:
+    """An uploaded age file, staged for the block and discarded if the block fails; a re-wrap
+    (same_payload_as: the stored blob it re-wraps) must keep the payload byte for byte."""
+    blobs = blob_store()
+    blobs.sweep_staged(STAGED_SECONDS)
+    limit = services().config.max_attachment_bytes
+    staged = blobs.stage(src, max_bytes=limit, stanzas=stanzas)
+    try:
+        if same_payload_as is not None and not blobs.same_payload(staged.name, same_payload_as):
+            raise Invalid(
+                "a re-wrap makes the header anew and keeps the payload: this payload differs",
+                "payload-changed",
+            )
+        yield staged
     except BaseException:
         blobs.discard_staged(staged.name)
         raise
@@ -219,21 +216,8 @@ def store_offline_copy(
         raise Conflict(
             "the review's organisers registered no offline recipient", "no-offline-recipient"
         )
-    blobs = blob_store()
-    staged = blobs.stage(
-        src, max_bytes=services().config.max_attachment_bytes, stanzas=len(recipients)
-    )
-    try:
-        if not blobs.same_payload(staged.name, record.sha256):
-            raise Invalid(
-                "a copy for the bundle makes the header anew and keeps the payload: this "
-                "payload differs",
-                "payload-changed",
-            )
-        blobs.place_staged(staged.name, staged.blob.sha256)
-    except BaseException:
-        blobs.discard_staged(staged.name)
-        raise
+    with _staged(src, len(recipients), same_payload_as=record.sha256) as staged:
+        blob_store().place_staged(staged.name, staged.blob.sha256)
     session = db_session()
     key = ",".join(recipients)
     row = session.get(BundleRewrap, (record.sha256, key))

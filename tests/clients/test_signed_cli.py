@@ -13,7 +13,7 @@ from keys.protocol import principal
 from server.demo import REVIEW
 from tests.clients.test_cli import assert_one_line_error, login, peerlex, profiles_file
 from tests.support.live_server import PEERLEX, LiveServer
-from tests.support.signatures import git_verify_commit
+from tests.support.signatures import git_verify_commit, ssh_keygen_verify
 from tests.support.ssh_user_keys import fingerprint_of, new_key
 
 LAW = "Статья 1. Сфера применения\n\nНастоящий Закон регулирует экспорт.\n"
@@ -94,12 +94,8 @@ def test_a_head_approves_with_a_key(server: LiveServer, tmp_path: Path) -> None:
     signature.write_text(made["signature"])
     signers = tmp_path / "allowed_signers"
     assert peerlex(server, "allowed-signers", "-o", str(signers), profile="head").returncode == 0
-    checked = subprocess.run(
-        ["ssh-keygen", "-Y", "verify", "-f", str(signers), "-I", principal("BLR")]
-        + ["-n", "peerlex-approval", "-s", str(signature)],
-        input=made["statement"].encode(),
-        capture_output=True,
-        check=False,
+    checked = ssh_keygen_verify(
+        signers, principal("BLR"), "peerlex-approval", signature, made["statement"].encode()
     )
     assert checked.returncode == 0, checked.stderr
     assert fingerprint_of(private) in checked.stdout.decode() + checked.stderr.decode()

@@ -4,7 +4,6 @@ by a revoked key or another State's key does not verify as the State's."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from server.services.approvals import STATEMENT_TYPE
 from tests.server.custody_fixtures import CustodyWorld
 from tests.server.test_signed_writes import sign_file
 from tests.support.key_scan import private_key_material
-from tests.support.signatures import git_verify_commit
+from tests.support.signatures import git_verify_commit, ssh_keygen_verify
 from tests.support.ssh_user_keys import fingerprint_of, new_key, public_line
 
 DOC = "/api/v1/parties/TKM/documents/water-law"
@@ -126,12 +125,8 @@ def test_nothing_on_the_server_signs_for_a_self_custody_state(
         assert status_of(world, forged) == "bad"
         signature = tmp_path / f"approval-{number}.sig"
         signature.write_text(sshsig.sign(key, statement, APPROVAL_NAMESPACE))
-        approval = subprocess.run(
-            ["ssh-keygen", "-Y", "verify", "-f", str(signers), "-I", principal("TKM")]
-            + ["-n", APPROVAL_NAMESPACE, "-s", str(signature)],
-            input=statement,
-            capture_output=True,
-            check=False,
+        approval = ssh_keygen_verify(
+            signers, principal("TKM"), APPROVAL_NAMESPACE, signature, statement
         )
         assert approval.returncode != 0
 

@@ -29,7 +29,7 @@ from tests.server.review_fixtures import LAW_V1, LAW_V2, ReviewWorld
 from tests.server.test_bad_input import snapshot
 from tests.server.test_signin import race, served
 from tests.support.api import Api, token_for
-from tests.support.signatures import git_verify_commit
+from tests.support.signatures import git_verify_commit, ssh_keygen_verify
 from tests.support.ssh_user_keys import fingerprint_of, new_key, public_line, ssh_sign
 
 DOC = "/api/v1/parties/BLR/documents/export-law"
@@ -337,23 +337,8 @@ def test_a_head_signs_an_approval_on_the_client(
     signers.write_text(world["head"].get("/api/v1/allowed_signers").data.decode())
     stored = tmp_path / "approval.sig"
     stored.write_text(approved.json["signature"])
-    checked = subprocess.run(
-        [
-            "ssh-keygen",
-            "-Y",
-            "verify",
-            "-f",
-            str(signers),
-            "-I",
-            principal("BLR"),
-            "-n",
-            APPROVAL_NAMESPACE,
-            "-s",
-            str(stored),
-        ],
-        input=request["payload"].encode(),
-        capture_output=True,
-        check=False,
+    checked = ssh_keygen_verify(
+        signers, principal("BLR"), APPROVAL_NAMESPACE, stored, request["payload"].encode()
     )
     assert checked.returncode == 0, checked.stderr
     # Only heads ask: an expert's request is refused as the API refuses their approval.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 import re
 import secrets
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from keys import sshsig
 from keys.ssh_keys import SshPublicKey, parse_public_key_line
@@ -29,7 +30,7 @@ from server.db import db_session
 from server.models import Party, SigningRequest, User, UserKey, utcnow
 from server.permissions import key_namespaces
 from server.services.context import services
-from server.services.errors import Gone, Invalid, NotFound
+from server.services.errors import Conflict, Gone, Invalid, NotFound
 
 LIFETIME = timedelta(minutes=5)
 # Kept a day after expiry, so that a late answer hears "expired" rather than "no such request".
@@ -37,6 +38,7 @@ KEPT_AFTER_EXPIRY = timedelta(days=1)
 TOKEN_BYTES = 32
 TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 NO_REQUEST = "no such signing request, or it was used"
+MAX_OPEN_PER_USER = 20
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,20 @@ def issue(
     session.execute(
         delete(SigningRequest).where(SigningRequest.expires_at < now - KEPT_AFTER_EXPIRY)
     )
+    # Each request keeps what it would write (a whole document, at most) until it expires.
+    open_requests = session.scalar(
+        select(func.count()).where(
+            SigningRequest.user_id == user.id,
+            SigningRequest.used_at.is_(None),
+            SigningRequest.expires_at > now,
+        )
+    )
+    if (open_requests or 0) >= MAX_OPEN_PER_USER:
+        raise Conflict(
+            f"you have {MAX_OPEN_PER_USER} signing requests open; answer them or let them "
+            "expire first",
+            "too-many-open-requests",
+        )
     token = secrets.token_urlsafe(TOKEN_BYTES)
     row = SigningRequest(
         token_hash=_hash(token),
@@ -117,11 +133,11 @@ def find(user: User, token: str, kinds: tuple[str, ...], **route: Any) -> Signin
     """
     if not TOKEN.fullmatch(token):
         raise NotFound(NO_REQUEST)
-    request = db_session().scalar(
-        select(SigningRequest).where(SigningRequest.token_hash == _hash(token))
-    )
+    digest = _hash(token)
+    request = db_session().scalar(select(SigningRequest).where(SigningRequest.token_hash == digest))
     if (
         request is None
+        or not hmac.compare_digest(request.token_hash, digest)
         or request.kind not in kinds
         or request.user_id != user.id
         or request.used_at is not None

@@ -25,6 +25,7 @@ from keys.ssh_signatures import SigningKey
 from server.config import Config
 from server.db import db_session
 from server.models import Custody, Party, SigningRequest, utcnow
+from server.services.signing_requests import MAX_OPEN_PER_USER
 from tests.server.review_fixtures import LAW_V1, LAW_V2, ReviewWorld
 from tests.server.test_bad_input import snapshot
 from tests.server.test_signin import race, served
@@ -377,3 +378,13 @@ def test_racing_answers_in_four_workers_write_once(
         statuses = race(8, lambda _: answer(port))
     assert statuses == Counter({201: 1, 404: 7})
     assert len(world["own"].get(f"{DOC}/versions").json) == 1
+
+
+def test_open_requests_are_bounded_per_user(world: dict[str, Api]) -> None:
+    for _ in range(MAX_OPEN_PER_USER):
+        assert ask(world["own"], LAW_V1).status_code == 201
+    refused = ask(world["own"], LAW_V1)
+    assert refused.status_code == 409
+    assert refused.json["type"].endswith("too-many-open-requests")
+    # Another user of the same State is not held up by them.
+    assert ask(world["head"], LAW_V1).status_code == 201

@@ -1,4 +1,5 @@
-"""Signing requests: versions and approvals built here and signed on the delegate's machine."""
+"""Writes made on the delegate's machine: signing requests for versions and approvals, and the
+attachments a State that holds its own keys encrypts, re-wraps and copies for the bundle."""
 
 from __future__ import annotations
 

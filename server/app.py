@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 
+from keys.factor_secrets import FactorSecrets
 from keys.master import load_master_key
 from keys.party_keys import KeyStore
 from repo_store.store import RepoStore
@@ -123,6 +124,7 @@ def create_app(config: Config | None = None) -> Flask:
         database=database,
         work_gate=app.extensions["peerlex.work_gate"],
         diff_cache=app.extensions["peerlex.diff_cache"],
+        factor_secrets=FactorSecrets(master),
     )
     context.install(SURROUNDINGS)
     init_errors(app)

@@ -21,6 +21,16 @@ DEFAULT_SESSION_IDLE_MINUTES = 30
 DEFAULT_SESSION_MAX_HOURS = 12
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Who must enrol a second factor (PEERLEX_REQUIRE_MFA): "roles" are the heads of delegation,
+# organisers and administrators; "all" is everyone; "none" is for test and demo deployments.
+REQUIRE_MFA_CHOICES = ("roles", "all", "none")
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = environ.get(name) or choices[0]
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -76,6 +86,7 @@ class Config:
     # A cookie session ends after this long without a request, and this long after sign-in.
     session_idle_minutes: int = DEFAULT_SESSION_IDLE_MINUTES
     session_max_hours: int = DEFAULT_SESSION_MAX_HOURS
+    require_mfa: str = "roles"
     testing: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -108,6 +119,7 @@ class Config:
             "session_max_hours": _positive(
                 env, "PEERLEX_SESSION_MAX_HOURS", DEFAULT_SESSION_MAX_HOURS
             ),
+            "require_mfa": _choice(env, "PEERLEX_REQUIRE_MFA", REQUIRE_MFA_CHOICES),
             "environ": env,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})

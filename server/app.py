@@ -19,6 +19,7 @@ from server.api import denied
 from server.api import documents as documents_api
 from server.api import keys as keys_api
 from server.api import meta as meta_api
+from server.api import mfa as mfa_api
 from server.api import reviews as reviews_api
 from server.api import signing as signing_api
 from server.auth import init_auth
@@ -37,6 +38,7 @@ API_BLUEPRINTS = (
     auth_api.blp,
     documents_api.blp,
     keys_api.blp,
+    mfa_api.blp,
     reviews_api.blp,
     signing_api.blp,
     audit_api.blp,

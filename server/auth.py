@@ -1,4 +1,5 @@
-"""Who is calling: flask-login sessions, Bearer tokens, CSRF on cookie writes, deny by default."""
+"""Who is calling: flask-login sessions, Bearer tokens, CSRF on cookie writes, deny by default,
+and nothing but enrolling for whoever must hold a second factor and holds none."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from werkzeug.exceptions import Unauthorized
 
 from server.config import Config, Network
 from server.db import db_session
+from server.errors import Problem
 from server.models import ApiToken, User, utcnow
+from server.services.mfa import enrolment_outstanding
 from server.signin import session_user
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -36,6 +39,25 @@ PUBLIC_ENDPOINTS = frozenset(
         "web.set_language",
         "web.static",
     }
+)
+# What someone who must enrol a second factor and has none may reach: who they are, enrolling,
+# and the ways out.
+ENROLMENT_ENDPOINTS = frozenset(
+    {
+        "meta.me",
+        "mfa.enrol_totp",
+        "mfa.confirm_totp",
+        "mfa.list_factors",
+        "mfa.remove_factor",
+        "auth.logout",
+        "auth.logout_everywhere",
+        "auth.revoke_token",
+        "web.sign_out",
+    }
+)
+ENROLMENT_REQUIRED = (
+    "your role needs a second factor: enrol an authenticator app first "
+    "(POST /api/v1/me/mfa/totp, then /api/v1/me/mfa/totp/confirm)"
 )
 # Endpoints that take credentials themselves, so there is no session to forge a request for.
 CSRF_EXEMPT = frozenset({"auth.login", "auth.create_token"})
@@ -120,6 +142,8 @@ def init_auth(app: Flask) -> None:
             and request.endpoint not in CSRF_EXEMPT
         ):
             csrf.protect()
+        if request.endpoint not in ENROLMENT_ENDPOINTS and enrolment_outstanding(current_user):
+            raise Problem(403, ENROLMENT_REQUIRED, "mfa-enrolment-required")
 
 
 def _address(value: str) -> IPAddress | None:

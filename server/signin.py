@@ -22,7 +22,7 @@ import ipaddress
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, session
+from flask import current_app, g, session
 from flask_login import login_user, logout_user
 from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -30,10 +30,18 @@ from werkzeug.exceptions import TooManyRequests, Unauthorized
 
 from server.config import Config
 from server.db import Database, db_session
-from server.models import ApiToken, LoginFailure, User, UserSession, utcnow
+from server.errors import Problem
+from server.models import LoginFailure, User, UserSession, utcnow
 from server.passwords import dummy_hash, verify_password
+from server.services.mfa import check_second_factor, has_second_factor
+from server.services.sessions import end_every_session as end_every_session
 
 BAD_CREDENTIALS = "wrong email or password"
+SECOND_FACTOR_NEEDED = (
+    "this account has a second factor: send a code of your authenticator app, or a recovery "
+    "code, as code"
+)
+WRONG_CODE = "wrong code, or a code used already"
 WINDOW = timedelta(minutes=15)
 # Wrong passwords checked for one account from one address, and from all addresses together.
 MAX_PAIR_FAILURES = 5
@@ -139,8 +147,20 @@ def _claim_attempt(email: str, address: str) -> None:
         claims.commit()
 
 
-def authenticate(email: str, password: str, address: str) -> User:
-    """Return the user for valid credentials, or raise 401 (wrong) or 429 (throttled)."""
+class SecondFactorNeeded(Problem):
+    """The password was right, but the account has a second factor and no right code came."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(401, detail, "mfa-required")
+
+
+def authenticate(email: str, password: str, address: str, code: str | None = None) -> User:
+    """Return the user for valid credentials, or raise 401 (wrong) or 429 (throttled).
+
+    A user with a second factor also needs code: a code of their authenticator app or one of
+    their recovery codes. A missing or wrong code leaves the claim standing, so it counts
+    towards the same limits as a wrong password.
+    """
     email = email.strip().lower()
     address = throttle_address(address)
     _claim_attempt(email, address)
@@ -151,12 +171,25 @@ def authenticate(email: str, password: str, address: str) -> User:
     if user is None or not good or not user.active:
         # The claim stays: it is the failure.
         raise Unauthorized(BAD_CREDENTIALS)
+    if has_second_factor(user):
+        if not code:
+            raise SecondFactorNeeded(SECOND_FACTOR_NEEDED)
+        accepted = check_second_factor(user, code)
+        if accepted is None:
+            raise SecondFactorNeeded(WRONG_CODE)
+        g.recovery_codes_left = accepted.recovery_codes_left
     # Right: this claim and the earlier failures from this address no longer count. Failures
     # from elsewhere still do, so that the user's sign-in gives no one else a fresh budget.
     session_db.execute(
         delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
     )
     return user
+
+
+def recovery_codes_left() -> int | None:
+    """After a sign-in with a second factor: how many recovery codes the user has left."""
+    left: int | None = g.get("recovery_codes_left")
+    return left
 
 
 def start_session(user: User) -> None:
@@ -229,19 +262,3 @@ def end_session() -> None:
         )
     logout_user()
     session.clear()
-
-
-def end_every_session(user: User) -> None:
-    """End all the user's sessions and revoke all their API tokens (logout everywhere, disable)."""
-    now = utcnow()
-    db = db_session()
-    db.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    db.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )

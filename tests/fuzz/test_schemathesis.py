@@ -34,7 +34,9 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, 
     data: Path = tmp_path_factory.mktemp("fuzz") / "data"
     data.mkdir()
     create_master_key(data / "master.key")
-    app = create_app(Config(data_dir=data, scrypt_n=TEST_SCRYPT_N, secure_cookies=False))
+    app = create_app(
+        Config(data_dir=data, scrypt_n=TEST_SCRYPT_N, secure_cookies=False, require_mfa="none")
+    )
     client = app.test_client()
     world: ReviewWorld = seed_review_world(app, client)
     v1, v2 = world.push(LAW_V1), world.push(LAW_V2)

@@ -83,11 +83,13 @@ class Client(HttpSession):
 
     # -- sessions -------------------------------------------------------------------------
 
-    def login(self, email: str, password: str) -> Token:
-        """Exchange email and password for an API token, and use it from now on."""
-        token = cast(
-            Token, self._json("POST", "auth/tokens", data={"email": email, "password": password})
-        )
+    def login(self, email: str, password: str, code: str | None = None) -> Token:
+        """Exchange email and password (and a second factor's code, once the account has one)
+        for an API token, and use it from now on."""
+        credentials = {"email": email, "password": password}
+        if code is not None:
+            credentials["code"] = code
+        token = cast(Token, self._json("POST", "auth/tokens", data=credentials))
         self.token = token["token"]
         return token
 

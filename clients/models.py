@@ -8,6 +8,7 @@ from typing import NotRequired, TypedDict
 class Token(TypedDict):
     token: str
     expires_at: str
+    recovery_codes_left: NotRequired[int]
 
 
 class Membership(TypedDict):

@@ -23,7 +23,7 @@ from server.db import db_session
 from server.schemas import (
     CredentialsSchema,
 )
-from server.signin import authenticate, end_session, start_session
+from server.signin import SecondFactorNeeded, authenticate, end_session, start_session
 from server.web.blueprint import bp, safe_next
 from server.web.i18n import LANGUAGE_COOKIE, LANGUAGES
 
@@ -40,11 +40,20 @@ def sign_in() -> Any:
     # The page is public, so the app's check does not run: a forged sign-in is refused here.
     csrf.protect()
     email = request.form.get("email", "")
+    given = {"email": email.strip(), "password": request.form.get("password", "")}
+    code = request.form.get("code", "").strip()
     try:
-        credentials = CredentialsSchema().load(
-            {"email": email.strip(), "password": request.form.get("password", "")}
+        credentials = CredentialsSchema().load({**given, **({"code": code} if code else {})})
+        user = authenticate(
+            credentials["email"], credentials["password"], client_address(), credentials.get("code")
         )
-        user = authenticate(credentials["email"], credentials["password"], client_address())
+    except SecondFactorNeeded:
+        error = (
+            gettext("Wrong code, or a code used already.")
+            if code
+            else gettext("Enter the code from your authenticator app, or a recovery code.")
+        )
+        status = 401
     except (ValidationError, Unauthorized):
         error, status = gettext("Wrong email or password."), 401
     except TooManyRequests:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -96,6 +96,7 @@ class DemoReport:
     users: list[tuple[str, str, str]] = field(default_factory=list)
     versions: dict[str, list[str]] = field(default_factory=dict)
     comments: int = 0
+    require_mfa: str = "none"
 
     def lines(self) -> list[str]:
         out = [
@@ -114,6 +115,12 @@ class DemoReport:
         out.append("")
         out.append("next: peerlex-server run, then for example")
         out.append("  peerlex login --email expert@blr.example")
+        if self.require_mfa != "none":
+            who = "every user" if self.require_mfa == "all" else "heads, organisers and the admin"
+            out.append(
+                f"{who} must first enrol an authenticator app (POST /api/v1/me/mfa/totp); "
+                "to try the demo without, run it with PEERLEX_REQUIRE_MFA=none"
+            )
         return out
 
 
@@ -269,10 +276,12 @@ def seed_demo(config: Config, password: str = DEMO_PASSWORD) -> DemoReport:
     # As `peerlex-server init --if-missing` would.
     config.data_dir.mkdir(parents=True, exist_ok=True)
     prepare_data_dir(config)
-    app = create_app(config)
+    # The demo's own heads and organisers write the sample review before anyone could have
+    # enrolled a second factor; the running server asks for one as its configuration says.
+    app = create_app(replace(config, require_mfa="none"))
     try:
         _add_parties_and_users(app, password)
-        report = DemoReport(str(config.data_dir), password)
+        report = DemoReport(str(config.data_dir), password, require_mfa=config.require_mfa)
         report.users = [(email, code or "", role) for email, code, role, _ in USERS]
         _seed_review(app.test_client(), password, report)
     finally:

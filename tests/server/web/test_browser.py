@@ -43,7 +43,10 @@ def live_url(app: Flask, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
     app.extensions["peerlex.db"].engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEX_")}
     env.update(
-        PEERLEX_DATA=str(data), PEERLEX_INSECURE_COOKIES="1", PEERLEX_SCRYPT_N=str(TEST_SCRYPT_N)
+        PEERLEX_DATA=str(data),
+        PEERLEX_INSECURE_COOKIES="1",
+        PEERLEX_SCRYPT_N=str(TEST_SCRYPT_N),
+        PEERLEX_REQUIRE_MFA=app.extensions["peerlex.config"].require_mfa,
     )
     database_url = app.extensions["peerlex.config"].database_url
     if database_url:

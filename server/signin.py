@@ -32,7 +32,7 @@ from server.config import Config
 from server.db import Database, db_session
 from server.errors import Problem
 from server.models import LoginFailure, User, UserSession, utcnow
-from server.passwords import dummy_hash, verify_password
+from server.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from server.services.mfa import check_second_factor, has_second_factor
 from server.services.sessions import end_every_session as end_every_session
 
@@ -159,7 +159,8 @@ def authenticate(email: str, password: str, address: str, code: str | None = Non
 
     A user with a second factor also needs code: a code of their authenticator app or one of
     their recovery codes. A missing or wrong code leaves the claim standing, so it counts
-    towards the same limits as a wrong password.
+    towards the same limits as a wrong password. A password stored with a lower scrypt cost
+    than the configured one is hashed again, into the caller's transaction.
     """
     email = email.strip().lower()
     address = throttle_address(address)
@@ -178,6 +179,9 @@ def authenticate(email: str, password: str, address: str, code: str | None = Non
         if accepted is None:
             raise SecondFactorNeeded(WRONG_CODE)
         g.recovery_codes_left = accepted.recovery_codes_left
+    # Raised PEERLEX_SCRYPT_N reaches each stored password the next time it is typed.
+    if needs_rehash(user.password_hash, _config().scrypt_n):
+        user.password_hash = hash_password(password, _config().scrypt_n)
     # Right: this claim and the earlier failures from this address no longer count. Failures
     # from elsewhere still do, so that the user's sign-in gives no one else a fresh budget.
     session_db.execute(

@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import current_app, g, session
@@ -33,7 +35,8 @@ from server.db import Database, db_session
 from server.errors import Problem
 from server.models import LoginFailure, User, UserSession, utcnow
 from server.passwords import dummy_hash, hash_password, needs_rehash, verify_password
-from server.services.mfa import check_second_factor, has_second_factor
+from server.services.errors import DomainError
+from server.services.mfa import WRONG_CODE_KIND, check_second_factor, has_second_factor
 from server.services.sessions import end_every_session as end_every_session
 
 BAD_CREDENTIALS = "wrong email or password"
@@ -184,10 +187,34 @@ def authenticate(email: str, password: str, address: str, code: str | None = Non
         user.password_hash = hash_password(password, _config().scrypt_n)
     # Right: this claim and the earlier failures from this address no longer count. Failures
     # from elsewhere still do, so that the user's sign-in gives no one else a fresh budget.
-    session_db.execute(
+    _forget_failures(email, address)
+    return user
+
+
+def _forget_failures(email: str, address: str) -> None:
+    db_session().execute(
         delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
     )
-    return user
+
+
+@contextmanager
+def counted_code_check(user: User, address: str) -> Iterator[None]:
+    """Count a second-factor code checked outside sign-in (removing a factor) as a sign-in
+    attempt: refused with 429 past the limits, and a failure if the block refuses the code.
+
+    Without it, whoever holds a stolen session could guess codes as fast as they can send them.
+    """
+    email, address = user.email, throttle_address(address)
+    _claim_attempt(email, address)
+    try:
+        yield
+    except DomainError as exc:
+        if exc.kind != WRONG_CODE_KIND:
+            _forget_failures(email, address)
+            db_session().commit()
+        raise
+    _forget_failures(email, address)
+    db_session().commit()
 
 
 def recovery_codes_left() -> int | None:

@@ -8,9 +8,11 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from server import schemas_mfa as schemas
+from server.auth import client_address
 from server.models import ID_MAX
 from server.services import mfa
 from server.services.errors import NotFound
+from server.signin import counted_code_check
 
 blp = Blueprint("mfa", __name__, url_prefix="/api/v1/me/mfa", description="Second factors")
 
@@ -53,8 +55,10 @@ def list_factors() -> dict[str, Any]:
 @blp.response(204)
 @blp.alt_response(409, description="The last factor of someone who must hold one")
 @blp.alt_response(422, description="The code is wrong, or was used already")
+@blp.alt_response(429, description="Too many wrong codes and passwords: try again later")
 def remove_factor(data: dict[str, Any], factor_id: int) -> None:
     """Remove one of your factors, with a fresh code (any factor's, or a recovery code)."""
     if factor_id > ID_MAX:
         raise NotFound("no such second factor of yours")
-    mfa.remove_factor(current_user, factor_id, data["code"])
+    with counted_code_check(current_user, client_address()):
+        mfa.remove_factor(current_user, factor_id, data["code"])

@@ -40,6 +40,8 @@ RECOVERY_CODE_COUNT = 10
 RECOVERY_CODE_BYTES = 15  # 120 bits, shown as 24 base32 letters in groups of four
 MAX_LABEL = 200
 MAX_CODE = 64
+# The problem type of a refused code (wrong, used, or too far from now).
+WRONG_CODE_KIND = "wrong-code"
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def _issue_recovery_codes(user: User) -> list[str]:
 
 
 def _refuse_code(detail: str = "wrong code") -> Invalid:
-    return Invalid(detail, "wrong-code", errors={"code": [detail]})
+    return Invalid(detail, WRONG_CODE_KIND, errors={"code": [detail]})
 
 
 def _checked_code(code: Any) -> str:

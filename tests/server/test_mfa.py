@@ -401,3 +401,31 @@ def test_one_code_is_accepted_once_across_worker_processes(
             MAX_PAIR_FAILURES, lambda _: post_sign_in(port, code_at(enrolled.secret, now + 30))
         )
     assert statuses == Counter({201: 1, 401: MAX_PAIR_FAILURES - 1})
+
+
+def test_wrong_codes_to_remove_a_factor_count_towards_the_lockout(
+    web: FlaskClient, mfa_app: Flask, clock: Clock
+) -> None:
+    expert = api_for(web, EXPERT)
+    enrolled = enrol(expert, NOW)
+    url = f"/api/v1/me/mfa/{enrolled.factor_id}"
+    before = rows(mfa_app)
+    wrong = f"{(int(code_at(enrolled.secret, NOW + 30)) + 1) % 10**6:06d}"
+    for _ in range(MAX_PAIR_FAILURES):
+        assert expert.delete(url, json={"code": wrong}).status_code == 422
+    right = expert.delete(url, json={"code": code_at(enrolled.secret, NOW + 30)})
+    assert right.status_code == 429
+    assert rows(mfa_app) == before
+    # The same budget as signing in from that address (the test client's).
+    again = sign_in(web, EXPERT, code_at(enrolled.secret, NOW + 30), "127.0.0.1")
+    assert again.status_code == 429
+
+
+def test_refusals_other_than_a_wrong_code_do_not_count(
+    web: FlaskClient, mfa_app: Flask, enrolled_head: Enrolled
+) -> None:
+    head = Api(web, sign_in(web, HEAD, code_at(enrolled_head.secret, NOW + 30)).json["token"])
+    for _ in range(MAX_PAIR_FAILURES + 1):
+        url = f"/api/v1/me/mfa/{enrolled_head.factor_id}"
+        assert head.delete(url, json={"code": "123456"}).status_code == 409
+        assert head.delete("/api/v1/me/mfa/999", json={"code": "123456"}).status_code == 404

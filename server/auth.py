@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Request, current_app, g, request
@@ -19,9 +19,14 @@ from werkzeug.exceptions import Unauthorized
 from server.config import Config, Network
 from server.db import db_session
 from server.errors import Problem
-from server.models import ApiToken, User, utcnow
-from server.services.mfa import enrolment_outstanding
-from server.signin import session_user
+from server.models import ApiToken, User, UserSession, utcnow
+from server.services.mfa import (
+    MAX_CODE,
+    check_second_factor,
+    enrolment_outstanding,
+    has_second_factor,
+)
+from server.signin import WRONG_CODE, counted_code_check, session_user
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 TOKEN_PREFIX = "plx_"  # noqa: S105 - a public marker, not a secret
@@ -58,6 +63,23 @@ ENROLMENT_ENDPOINTS = frozenset(
 ENROLMENT_REQUIRED = (
     "your role needs a second factor: enrol an authenticator app first "
     "(POST /api/v1/me/mfa/totp, then /api/v1/me/mfa/totp/confirm)"
+)
+# Acts that sign for a State or an organisation: with a second factor and a sign-in older than
+# STEP_UP_AFTER, they need a fresh code (X-Peerlex-Code) or a fresh sign-in.
+STEP_UP_ENDPOINTS = frozenset(
+    {
+        "reviews.create_approval",
+        "reviews.build_bundle",
+        "signing.request_approval",
+        "web.approve",
+        "web.build_bundle",
+    }
+)
+STEP_UP_AFTER = timedelta(minutes=15)
+STEP_UP_HEADER = "X-Peerlex-Code"
+STEP_UP_REQUIRED = (
+    "approving and building a bundle need a sign-in of the last 15 minutes: sign in again, or "
+    f"send a code of your authenticator app as {STEP_UP_HEADER}"
 )
 # Endpoints that take credentials themselves, so there is no session to forge a request for.
 CSRF_EXEMPT = frozenset({"auth.login", "auth.create_token"})
@@ -144,6 +166,33 @@ def init_auth(app: Flask) -> None:
             csrf.protect()
         if request.endpoint not in ENROLMENT_ENDPOINTS and enrolment_outstanding(current_user):
             raise Problem(403, ENROLMENT_REQUIRED, "mfa-enrolment-required")
+        if request.endpoint in STEP_UP_ENDPOINTS:
+            _step_up(current_user)
+
+
+def _signed_in_at() -> datetime | None:
+    """When the credential of this request was made: its API token, or its cookie session."""
+    token = current_token()
+    if token is not None:
+        return token.created_at
+    record: UserSession | None = g.get("user_session")
+    return None if record is None else record.created_at
+
+
+def _step_up(user: User) -> None:
+    """Ask for the second factor again when the sign-in is older than STEP_UP_AFTER."""
+    signed_in_at = _signed_in_at()
+    if signed_in_at is not None and utcnow() - signed_in_at < STEP_UP_AFTER:
+        return
+    if not has_second_factor(user):
+        return
+    code = request.headers.get(STEP_UP_HEADER, "").strip()
+    if not code:
+        raise Problem(403, STEP_UP_REQUIRED, "mfa-step-up-required")
+    # A wrong code leaves its claim standing: it counts towards the sign-in limits.
+    with counted_code_check(user, client_address()):
+        if check_second_factor(user, code[:MAX_CODE]) is None:
+            raise Problem(403, WRONG_CODE, "mfa-step-up-required")
 
 
 def _address(value: str) -> IPAddress | None:

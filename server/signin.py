@@ -279,6 +279,8 @@ def session_user(user_id: str) -> User | None:
     if now - _last_seen(record) >= SEEN_EVERY:
         _mark_seen(record, now)
     user = db_session().get(User, record.user_id)
+    # Kept for the step-up check (server/auth.py), which asks when this sign-in was.
+    g.user_session = record
     return user if user is not None and user.active else None
 
 

@@ -17,7 +17,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from keys.factor_secrets import FactorSecretError
-from server.app import create_app
 from server.cli import main
 from server.config import Config
 from server.db import db_session
@@ -26,9 +25,16 @@ from server.services import mfa
 from server.services.context import services
 from server.signin import MAX_PAIR_FAILURES
 from tests.server.test_signin import race, served
-from tests.support.accounts import PASSWORD, add_party, add_user
+from tests.support.accounts import PASSWORD
 from tests.support.api import Api, server_cli, token_for
-from tests.support.second_factor import Enrolled, away_from_a_step_edge, code_at, enrol
+from tests.support.second_factor import (
+    Enrolled,
+    away_from_a_step_edge,
+    code_at,
+    deployment,
+    enrol,
+    wrong_code_at,
+)
 
 # The middle of a time step, so that ±1 and ±2 steps are unambiguous.
 NOW = 1_800_000_015.0
@@ -43,13 +49,9 @@ def mfa_config(config: Config) -> Config:
 
 
 @pytest.fixture
-def mfa_app(mfa_config: Config) -> Iterator[Flask]:
-    application = create_app(mfa_config)
-    add_party(application, "BLR")
-    add_user(application, HEAD, "BLR", "head")
-    add_user(application, EXPERT, "BLR", "expert")
-    yield application
-    application.extensions["peerlex.db"].engine.dispose()
+def mfa_app(config: Config) -> Iterator[Flask]:
+    with deployment(config, "roles", [(HEAD, "BLR", "head"), (EXPERT, "BLR", "expert")]) as app:
+        yield app
 
 
 @pytest.fixture
@@ -76,6 +78,13 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 def api_for(client: FlaskClient, email: str) -> Api:
     return Api(client, token_for(client, email))
+
+
+@pytest.fixture
+def expert(web: FlaskClient, clock: Clock) -> tuple[Api, Enrolled]:
+    """The expert, who need not, with an authenticator enrolled at NOW."""
+    api = api_for(web, EXPERT)
+    return api, enrol(api, NOW)
 
 
 @pytest.fixture
@@ -269,15 +278,14 @@ def test_the_last_factor_of_a_head_stays(
 
 
 def test_an_expert_removes_a_factor_with_a_fresh_code(
-    web: FlaskClient, mfa_app: Flask, clock: Clock
+    web: FlaskClient, mfa_app: Flask, expert: tuple[Api, Enrolled]
 ) -> None:
-    expert = api_for(web, EXPERT)
-    enrolled = enrol(expert, NOW)
+    api, enrolled = expert
     url = f"/api/v1/me/mfa/{enrolled.factor_id}"
     # The code that confirmed the factor is used: it proves nothing any more.
-    assert expert.delete(url, json={"code": code_at(enrolled.secret, NOW)}).status_code == 422
-    assert expert.delete(url, json={"code": code_at(enrolled.secret, NOW + 30)}).status_code == 204
-    assert expert.get("/api/v1/me/mfa").json == {"factors": [], "recovery_codes_left": 0}
+    assert api.delete(url, json={"code": code_at(enrolled.secret, NOW)}).status_code == 422
+    assert api.delete(url, json={"code": code_at(enrolled.secret, NOW + 30)}).status_code == 204
+    assert api.get("/api/v1/me/mfa").json == {"factors": [], "recovery_codes_left": 0}
     assert sign_in(web, EXPERT, None).status_code == 201
     assert audit_actions(mfa_app)[-1] == "mfa.remove"
 
@@ -356,7 +364,7 @@ def test_a_wrong_confirmation_code_writes_nothing(
     head = api_for(web, HEAD)
     secret = head.post("/api/v1/me/mfa/totp", json={}).json["secret"]
     before = rows(mfa_app)
-    wrong = f"{(int(code_at(secret, NOW)) + 1) % 10**6:06d}"
+    wrong = wrong_code_at(secret, NOW)
     for code in (wrong, "abcdef", "12345"):
         answer = head.post("/api/v1/me/mfa/totp/confirm", json={"code": code})
         assert answer.status_code == 422
@@ -404,16 +412,15 @@ def test_one_code_is_accepted_once_across_worker_processes(
 
 
 def test_wrong_codes_to_remove_a_factor_count_towards_the_lockout(
-    web: FlaskClient, mfa_app: Flask, clock: Clock
+    web: FlaskClient, mfa_app: Flask, expert: tuple[Api, Enrolled]
 ) -> None:
-    expert = api_for(web, EXPERT)
-    enrolled = enrol(expert, NOW)
+    api, enrolled = expert
     url = f"/api/v1/me/mfa/{enrolled.factor_id}"
     before = rows(mfa_app)
-    wrong = f"{(int(code_at(enrolled.secret, NOW + 30)) + 1) % 10**6:06d}"
+    wrong = wrong_code_at(enrolled.secret, NOW + 30)
     for _ in range(MAX_PAIR_FAILURES):
-        assert expert.delete(url, json={"code": wrong}).status_code == 422
-    right = expert.delete(url, json={"code": code_at(enrolled.secret, NOW + 30)})
+        assert api.delete(url, json={"code": wrong}).status_code == 422
+    right = api.delete(url, json={"code": code_at(enrolled.secret, NOW + 30)})
     assert right.status_code == 429
     assert rows(mfa_app) == before
     # The same budget as signing in from that address (the test client's).

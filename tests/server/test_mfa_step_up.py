@@ -3,7 +3,6 @@ factor again: a code in X-Peerlex-Code, or a fresh sign-in."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -13,15 +12,21 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
-from server.app import create_app
 from server.auth import STEP_UP_ENDPOINTS
 from server.config import Config
 from server.db import db_session
 from server.models import ApiToken, UserSession, utcnow
 from server.signin import MAX_PAIR_FAILURES
-from tests.support.accounts import PASSWORD, add_party, add_user
+from tests.support.accounts import PASSWORD
 from tests.support.api import Api, token_for
-from tests.support.second_factor import Enrolled, away_from_a_step_edge, code_at, enrol
+from tests.support.second_factor import (
+    Enrolled,
+    away_from_a_step_edge,
+    code_at,
+    deployment,
+    enrol,
+    wrong_code_at,
+)
 
 HEAD = "head@blr.example"
 ORGANISER = "organiser@unrcpd.example"
@@ -36,13 +41,9 @@ STEP_UP = "https://peerlex.org/problems/mfa-step-up-required"
 
 @pytest.fixture
 def mfa_app(config: Config) -> Iterator[Flask]:
-    app = create_app(dataclasses.replace(config, require_mfa="roles"))
-    add_party(app, "BLR")
-    add_party(app, "UNRCPD", kind="organisation")
-    add_user(app, HEAD, "BLR", "head")
-    add_user(app, ORGANISER, "UNRCPD", "organiser")
-    yield app
-    app.extensions["peerlex.db"].engine.dispose()
+    users = [(HEAD, "BLR", "head"), (ORGANISER, "UNRCPD", "organiser")]
+    with deployment(config, "roles", users) as app:
+        yield app
 
 
 @pytest.fixture
@@ -110,7 +111,7 @@ def test_wrong_step_up_codes_count_towards_the_lockout(
 ) -> None:
     api, enrolled, now = head
     age_credentials(mfa_app, 16)
-    wrong = f"{(int(code_at(enrolled.secret, now + 30)) + 1) % 10**6:06d}"
+    wrong = wrong_code_at(enrolled.secret, now + 30)
     for _ in range(MAX_PAIR_FAILURES):
         assert problem_type(act(api, *APPROVE, wrong)) == STEP_UP
     assert act(api, *APPROVE, code_at(enrolled.secret, now + 30)).status_code == 429

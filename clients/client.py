@@ -37,6 +37,7 @@ from clients.transport import CHUNK, HttpSession, Progress, Query
 
 # A signing request's id: 256 random bits, base64url without padding.
 REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{43}")
+REVIEW_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 def _path(*parts: str) -> str:
@@ -56,9 +57,12 @@ def _file_chunks(handle: BinaryIO, size: int, progress: Progress | None) -> Iter
 
 
 def _offline_copy(item: Any) -> bool:
+    """Whether an item of the server's list of offline copies is well formed: its review is a
+    slug (it goes back to the server in a query), its recipients strings."""
     return (
         isinstance(item, dict)
         and isinstance(item.get("review"), str)
+        and REVIEW_SLUG.fullmatch(item["review"]) is not None
         and isinstance(item.get("stored"), bool)
         and isinstance(item.get("recipients"), list)
         and all(isinstance(r, str) for r in item["recipients"])

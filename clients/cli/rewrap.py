@@ -51,8 +51,9 @@ def rewrap_attachments(
                 _send_rewrap(client, key, email, party, slug, record, rewrapped)
                 done.append(f"{record['id']} re-wrapped for {', '.join(record['waiting_for'])}")
                 stored = rewrapped
-            for copy in copies:
-                path = Path(tmp) / f"offline-{copy['review']}.age"
+            # Named by position: nothing the server sent becomes part of a path here.
+            for number, copy in enumerate(copies):
+                path = Path(tmp) / f"offline-{number}.age"
                 _rewrap(stored, identities, copy["recipients"], path)
                 client.store_offline_copy(party, slug, record["id"], copy["review"], path)
                 done.append(f"{record['id']} copied for the bundle of {copy['review']}")

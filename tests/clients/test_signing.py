@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from clients.client import _offline_copy
 from clients.git_tree import blob_id, tree_id
 from clients.signing import (
     SigningError,
@@ -211,3 +212,11 @@ def test_a_tree_that_is_not_what_was_asked_is_refused() -> None:
     payload, tree, files = listed(**{"documents/secret.md": b"unshared\n"})
     with pytest.raises(SigningError, match="also hold documents/secret.md"):
         check_commit_tree(payload, tree, files, slug="law", expected={})
+
+
+def test_an_offline_copy_must_name_its_review_by_slug() -> None:
+    """The server's list of offline copies is checked before its review goes anywhere."""
+    good = {"review": "dushanbe-2017", "recipients": ["age1x"], "stored": False}
+    assert _offline_copy(good)
+    for review in ("../../etc", "Dushanbe", "", "a/b", 7):
+        assert not _offline_copy({**good, "review": review})

@@ -16,6 +16,7 @@ from tests.support.ports import free_port
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- walkthrough:start -->", "<!-- walkthrough:end -->"
+WALKTHROUGH_SECONDS = 90
 SH_BLOCK = re.compile(r"^```sh\n(.*?)^```$", re.S | re.M)
 
 
@@ -79,5 +80,7 @@ def test_readme_walks_through_a_whole_review(tmp_path: Path) -> None:
     database = f"sqlite:///{data / 'peerlex.db'}"
     master = load_master_key(data / "master.key")
     assert private_key_material(data, master, database, "TJK") == []
-    if elapsed > 60:
-        pytest.fail(f"the walkthrough took {elapsed:.0f} s; keep it under a minute")
+    # About 25 s on an idle machine, with a State that holds its own keys among the three; the
+    # bound leaves room for a busy one and still catches a walkthrough grown slow.
+    if elapsed > WALKTHROUGH_SECONDS:
+        pytest.fail(f"the walkthrough took {elapsed:.0f} s; keep it under {WALKTHROUGH_SECONDS} s")

@@ -72,6 +72,9 @@ def make_checkpoint(session: Session) -> AuditCheckpoint:
         previous.size > tree.size or tree.root(previous.size).hex() != previous.root_hash
     ):
         raise AuditLogCorrupt(f"the log no longer matches checkpoint {previous.id}")
+    # The key first: made on first use, it must not be younger than the time it signs for, or
+    # a verifier would find it not yet valid then (the first checkpoint, across a second).
+    signer = _deployment_keys()
     now = utcnow().replace(microsecond=0)
     root = tree.root()
     statement = checkpoint_statement(tree.size, root, checkpoint_time(now))
@@ -80,7 +83,7 @@ def make_checkpoint(session: Session) -> AuditCheckpoint:
         root_hash=root.hex(),
         created_at=now,
         statement=statement.decode(),
-        signature=_deployment_keys().sign(statement, AUDIT_NAMESPACE),
+        signature=signer.sign(statement, AUDIT_NAMESPACE),
     )
     session.add(checkpoint)
     return checkpoint

@@ -31,6 +31,13 @@ def read_secret(prompt: str, what: str, hide: bool = True) -> str:
     return line
 
 
+def read_code() -> str:
+    """A second factor's code: from a prompt, or the next line of stdin."""
+    return read_secret(
+        "Code from your authenticator app, or a recovery code", "code", hide=False
+    ).strip()
+
+
 def read_password() -> str:
     """From a hidden prompt, or the first line of stdin when it is not a terminal."""
     return read_secret("Password", "password")
@@ -43,9 +50,9 @@ def _log_in(client: Client, email: str, password: str) -> Token:
     except Unauthorized as exc:
         if exc.kind != SECOND_FACTOR:
             raise Failure("login refused: wrong email or password", EXIT_AUTH) from None
-    code = read_secret("Code from your authenticator app, or a recovery code", "code", hide=False)
+    code = read_code()
     try:
-        token = client.login(email, password, code.strip())
+        token = client.login(email, password, code)
     except Unauthorized as exc:
         refusal = "wrong code" if exc.kind == SECOND_FACTOR else "wrong email or password"
         raise Failure(f"login refused: {refusal}", EXIT_AUTH) from None

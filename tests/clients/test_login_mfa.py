@@ -11,7 +11,13 @@ import httpx
 import pytest
 
 from clients.cli.exits import EXIT_AUTH, EXIT_INVALID, EXIT_OK
-from tests.support.live_server import DEMO_PASSWORD, PEERLEX, LiveServer, live_server
+from tests.support.live_server import (
+    DEMO_PASSWORD,
+    PEERLEX,
+    LiveServer,
+    live_server,
+    one_error_line,
+)
 from tests.support.second_factor import away_from_a_step_edge, code_at
 
 HEAD = "head@kgz.example"
@@ -63,13 +69,6 @@ def enrolled(server: LiveServer) -> Factor:
         )
         assert confirmed.status_code == 200, confirmed.text
     return Factor(secret, confirmed.json()["recovery_codes"], now)
-
-
-def one_error_line(done: subprocess.CompletedProcess[str], code: int) -> str:
-    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
 
 
 def test_login_without_a_code_on_stdin_is_refused(server: LiveServer, enrolled: Factor) -> None:

@@ -119,3 +119,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def one_error_line(done: subprocess.CompletedProcess[str], code: int) -> str:
+    """The single line a `peerlex` command that failed with exit code `code` wrote to stderr."""
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]

@@ -22,6 +22,7 @@ from server.api import meta as meta_api
 from server.api import mfa as mfa_api
 from server.api import reviews as reviews_api
 from server.api import signing as signing_api
+from server.api.second_factor_docs import SecondFactorRefusals
 from server.auth import init_auth
 from server.config import Config
 from server.db import Database, init_db
@@ -131,7 +132,7 @@ def create_app(config: Config | None = None) -> Flask:
     context.install(SURROUNDINGS)
     init_errors(app)
     init_auth(app)
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [SecondFactorRefusals()]})
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     init_web(app)

@@ -24,6 +24,11 @@ from server.signin import (
 )
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Authentication")
+WRONG_CREDENTIALS = (
+    "Wrong email or password; or the user has a second factor and the code is missing or wrong "
+    "(problem type …/mfa-required)"
+)
+THROTTLED = "Too many failed sign-ins for this email or address: try again later"
 
 
 def _authenticate(credentials: dict[str, Any]) -> User:
@@ -35,6 +40,8 @@ def _authenticate(credentials: dict[str, Any]) -> User:
 @blp.route("/login", methods=["POST"])
 @blp.arguments(CredentialsSchema)
 @blp.response(200, MeSchema)
+@blp.alt_response(401, description=WRONG_CREDENTIALS)
+@blp.alt_response(429, description=THROTTLED)
 def login(credentials: dict[str, Any]) -> dict[str, Any]:
     """Start a cookie session; answers the user and the CSRF token for later writes."""
     user = _authenticate(credentials)
@@ -67,6 +74,8 @@ def logout_everywhere() -> None:
 @blp.route("/tokens", methods=["POST"])
 @blp.arguments(CredentialsSchema)
 @blp.response(201, TokenSchema)
+@blp.alt_response(401, description=WRONG_CREDENTIALS)
+@blp.alt_response(429, description=THROTTLED)
 def create_token(credentials: dict[str, Any]) -> dict[str, Any]:
     """Exchange email and password for an API token (shown once).
 

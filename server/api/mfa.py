@@ -53,6 +53,7 @@ def list_factors() -> dict[str, Any]:
 @blp.route("/<int:factor_id>", methods=["DELETE"])
 @blp.arguments(schemas.CodeSchema)
 @blp.response(204)
+@blp.alt_response(404, description="No such second factor of yours")
 @blp.alt_response(409, description="The last factor of someone who must hold one")
 @blp.alt_response(422, description="The code is wrong, or was used already")
 @blp.alt_response(429, description="Too many wrong codes and passwords: try again later")

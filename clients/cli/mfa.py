@@ -46,7 +46,7 @@ def mfa() -> None:
 
 def confirm_enrolment(client: Client) -> None:
     """Confirm the authenticator waiting with the code it shows; print the recovery codes."""
-    codes = client.confirm_totp(read_code())
+    codes = client.confirm_totp(read_code("Code your authenticator app shows now"))
     say("authenticator confirmed: every sign-in now asks for a code after the password")
     say("recovery codes, each usable once in place of a code (shown only now):")
     for code in codes:

@@ -31,11 +31,9 @@ def read_secret(prompt: str, what: str, hide: bool = True) -> str:
     return line
 
 
-def read_code() -> str:
+def read_code(prompt: str = "Code from your authenticator app, or a recovery code") -> str:
     """A second factor's code: from a prompt, or the next line of stdin."""
-    return read_secret(
-        "Code from your authenticator app, or a recovery code", "code", hide=False
-    ).strip()
+    return read_secret(prompt, "code", hide=False).strip()
 
 
 def read_password() -> str:

@@ -58,9 +58,9 @@ def sign_in() -> Any:
     except SecondFactorNeeded:
         # The password was right: the factor is asked for on a page of its own, so that the
         # password is typed once even when the code is mistyped.
-        user = db_session().scalar(select(User).where(User.email == given["email"].lower()))
-        if user is not None:
-            remember_password_step(user, next_url)
+        waiting = db_session().scalar(select(User).where(User.email == given["email"].lower()))
+        if waiting is not None:
+            remember_password_step(waiting, next_url)
             return redirect(url_for("web.second_factor"), 303)
         error, status = gettext("Wrong email or password."), 401
     except (ValidationError, Unauthorized):

@@ -41,6 +41,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.create_token",
         "static",
         "web.sign_in",
+        "web.second_factor",
         "web.set_language",
         "web.static",
     }

@@ -36,7 +36,12 @@ from server.errors import Problem
 from server.models import LoginFailure, User, UserSession, utcnow
 from server.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from server.services.errors import DomainError
-from server.services.mfa import WRONG_CODE_KIND, check_second_factor, has_second_factor
+from server.services.mfa import (
+    MAX_CODE,
+    WRONG_CODE_KIND,
+    check_second_factor,
+    has_second_factor,
+)
 from server.services.sessions import end_every_session as end_every_session
 
 BAD_CREDENTIALS = "wrong email or password"
@@ -51,6 +56,9 @@ MAX_PAIR_FAILURES = 5
 MAX_ACCOUNT_FAILURES = 20
 PRUNE_AT_ONCE = 100
 SESSION_KEY = "sid"
+# A web sign-in whose password was right waits this long for its second factor.
+PASSWORD_STEP_KEY = "password_step"  # noqa: S105 - a cookie key, not a secret
+PASSWORD_STEP_FOR = 300
 # A session's last request is written at most this often (one small write per user a minute).
 SEEN_EVERY = timedelta(minutes=1)
 
@@ -178,10 +186,7 @@ def authenticate(email: str, password: str, address: str, code: str | None = Non
     if has_second_factor(user):
         if not code:
             raise SecondFactorNeeded(SECOND_FACTOR_NEEDED)
-        accepted = check_second_factor(user, code)
-        if accepted is None:
-            raise SecondFactorNeeded(WRONG_CODE)
-        g.recovery_codes_left = accepted.recovery_codes_left
+        _accept_code(user, code)
     # Raised PEERLEX_SCRYPT_N reaches each stored password the next time it is typed.
     if needs_rehash(user.password_hash, _config().scrypt_n):
         user.password_hash = hash_password(password, _config().scrypt_n)
@@ -189,6 +194,63 @@ def authenticate(email: str, password: str, address: str, code: str | None = Non
     # from elsewhere still do, so that the user's sign-in gives no one else a fresh budget.
     _forget_failures(email, address)
     return user
+
+
+def _accept_code(user: User, code: str) -> None:
+    accepted = check_second_factor(user, code)
+    if accepted is None:
+        raise SecondFactorNeeded(WRONG_CODE)
+    g.recovery_codes_left = accepted.recovery_codes_left
+
+
+def remember_password_step(user: User, next_url: str | None) -> None:
+    """After the right password of a user with a second factor, on a web page: who may now
+    give their factor (in the signed cookie, for PASSWORD_STEP_FOR), and where to go after."""
+    session.clear()
+    session[PASSWORD_STEP_KEY] = {
+        "user": user.id,
+        "at": int(utcnow().timestamp()),
+        "next": next_url or "",
+    }
+
+
+def _password_step() -> dict[str, object] | None:
+    step = session.get(PASSWORD_STEP_KEY)
+    if not isinstance(step, dict) or not isinstance(step.get("user"), int):
+        return None
+    at = step.get("at")
+    if not isinstance(at, int) or not 0 <= utcnow().timestamp() - at < PASSWORD_STEP_FOR:
+        return None
+    return step
+
+
+def password_step_user() -> User | None:
+    """The user whose password was right a moment ago and who is to give a second factor."""
+    step = _password_step()
+    if step is None:
+        return None
+    user = db_session().get(User, step["user"])
+    return user if user is not None and user.active and has_second_factor(user) else None
+
+
+def password_step_next() -> str | None:
+    """Where the sign-in that is waiting for a second factor was going."""
+    step = _password_step()
+    found = None if step is None else step.get("next")
+    return found if isinstance(found, str) and found else None
+
+
+def forget_password_step() -> None:
+    session.pop(PASSWORD_STEP_KEY, None)
+
+
+def second_step(user: User, code: str, address: str) -> None:
+    """The code of a sign-in whose password was right a moment ago: counted as a sign-in
+    attempt (429 past the limits), and a failure unless it is right. The caller commits."""
+    email, address = user.email, throttle_address(address)
+    _claim_attempt(email, address)
+    _accept_code(user, code[:MAX_CODE])
+    _forget_failures(email, address)
 
 
 def _forget_failures(email: str, address: str) -> None:

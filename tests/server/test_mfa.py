@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from keys.factor_secrets import FactorSecretError
+from server import signin
 from server.cli import main
 from server.config import Config
 from server.db import db_session
@@ -227,19 +228,62 @@ def test_codes_are_asked_for_by_cookie_sign_in_too(
     assert web.post("/api/v1/auth/login", json={**body, "code": code}).status_code == 200
 
 
-def test_the_sign_in_page_asks_for_the_code(web: FlaskClient, enrolled_head: Enrolled) -> None:
-    page = web.get("/sign-in")
-    assert 'name="code"' in page.text
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-    form = {"email": HEAD, "password": PASSWORD, "csrf_token": token}
-    without = web.post("/sign-in", data=form)
-    assert without.status_code == 401
-    assert "Enter the code from your authenticator app" in without.text
-    wrong = web.post("/sign-in", data={**form, "code": "000000x"})
+def csrf_of(page: Any) -> str:
+    return str(page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0])
+
+
+def test_the_sign_in_page_asks_for_the_code_on_a_second_page(
+    web: FlaskClient, enrolled_head: Enrolled
+) -> None:
+    form = {"email": HEAD, "password": PASSWORD, "csrf_token": csrf_of(web.get("/sign-in"))}
+    password_right = web.post("/sign-in", data=form)
+    assert password_right.status_code == 303
+    assert password_right.headers["Location"].endswith("/sign-in/second-factor")
+    # Not signed in yet: the password alone reaches no page.
+    assert web.get("/reviews").status_code == 302
+    step = web.get("/sign-in/second-factor")
+    assert 'name="code"' in step.text
+    assert HEAD in step.text
+    token = csrf_of(step)
+    wrong = web.post("/sign-in/second-factor", data={"code": "000000x", "csrf_token": token})
     assert wrong.status_code == 401
     assert "Wrong code" in wrong.text
-    right = web.post("/sign-in", data={**form, "code": code_at(enrolled_head.secret, NOW + 30)})
+    right_code = code_at(enrolled_head.secret, NOW + 30)
+    right = web.post("/sign-in/second-factor", data={"code": right_code, "csrf_token": token})
     assert right.status_code == 302
+    assert web.get("/reviews").status_code == 200
+    # The step is spent: the session that started carries no pending password.
+    assert web.get("/sign-in/second-factor").status_code == 302
+
+
+def test_a_wrong_password_never_reaches_the_second_step(
+    web: FlaskClient, enrolled_head: Enrolled
+) -> None:
+    form = {"email": HEAD, "password": "not it", "csrf_token": csrf_of(web.get("/sign-in"))}
+    assert web.post("/sign-in", data=form).status_code == 401
+    assert web.get("/sign-in/second-factor").status_code == 302
+
+
+def test_the_second_step_expires(
+    web: FlaskClient, enrolled_head: Enrolled, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(signin, "utcnow", clock)
+    form = {"email": HEAD, "password": PASSWORD, "csrf_token": csrf_of(web.get("/sign-in"))}
+    assert web.post("/sign-in", data=form).status_code == 303
+    clock.now += 301
+    assert web.get("/sign-in/second-factor").status_code == 302
+
+
+def test_a_recovery_code_on_the_second_page_says_how_many_are_left(
+    web: FlaskClient, enrolled_head: Enrolled
+) -> None:
+    form = {"email": HEAD, "password": PASSWORD, "csrf_token": csrf_of(web.get("/sign-in"))}
+    web.post("/sign-in", data=form)
+    token = csrf_of(web.get("/sign-in/second-factor"))
+    code = enrolled_head.recovery_codes[0]
+    used = web.post("/sign-in/second-factor", data={"code": code, "csrf_token": token})
+    assert used.status_code == 302
+    assert "9 are left" in web.get(used.headers["Location"]).text
 
 
 # -- recovery codes ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
+from server.auth import ENROLMENT_ENDPOINTS
 from server.config import Config
 from server.db import db_session
 from server.models import MfaFactor, UserSession, utcnow
@@ -318,3 +319,7 @@ def test_the_confirm_page_of_someone_without_a_factor(web_world: WebWorld) -> No
     shown = page.get(CONFIRM + "?next=/reviews")
     assert "You have no second factor, so there is nothing to confirm." in shown.text
     assert page.post(CONFIRM, {"code": "123456"}).status_code == 200
+
+
+def test_every_endpoint_named_for_enrolment_exists(mfa_app: Flask) -> None:
+    assert set(ENROLMENT_ENDPOINTS) <= set(mfa_app.view_functions)

@@ -22,9 +22,10 @@ from server.auth import (
     current_user_session,
 )
 from server.db import db_session
+from server.errors import status_of
 from server.models import ID_MAX, User, utcnow
 from server.services import mfa
-from server.services.errors import Conflict, DomainError, Invalid, NotFound
+from server.services.errors import Conflict, Invalid, NotFound
 from server.signin import SecondFactorNeeded, counted_code_check, second_step
 from server.web.blueprint import bp, safe_next, signed_in_user
 from server.web.sign_in_pages import say_recovery_codes_left
@@ -74,7 +75,6 @@ def secret_in_groups(secret: str) -> str:
 def _enrolment_page(enrolment: mfa.Enrolment, error: str | None = None, status: int = 200) -> Any:
     page = render_template(
         "web/enrol_authenticator.html",
-        factor=enrolment.factor,
         qr_code=qr_code_svg(enrolment.otpauth_uri),
         secret=secret_in_groups(enrolment.secret),
         error=error,
@@ -90,7 +90,7 @@ def enrol_authenticator() -> Any:
         enrolment = mfa.enrol_totp(user, label)
     except Invalid as exc:
         db_session().rollback()
-        return _security_page(user, exc.detail, status=422)
+        return _security_page(user, exc.detail, status=status_of(exc))
     return _enrolment_page(enrolment)
 
 
@@ -101,13 +101,13 @@ def confirm_authenticator() -> Any:
         codes = mfa.confirm_totp(user, request.form.get("code", ""))
     except Conflict as exc:
         db_session().rollback()
-        return _security_page(user, exc.detail, status=409)
+        return _security_page(user, exc.detail, status=status_of(exc))
     except Invalid as exc:
         db_session().rollback()
         pending = mfa.pending_enrolment(user)
         if pending is None:
-            return _security_page(user, exc.detail, status=409)
-        return _enrolment_page(pending, exc.detail, status=422)
+            return _security_page(user, exc.detail, status=status_of(exc))
+        return _enrolment_page(pending, exc.detail, status=status_of(exc))
     return render_template("web/recovery_codes.html", codes=codes)
 
 
@@ -122,17 +122,13 @@ def remove_factor(factor_id: int) -> Any:
             mfa.remove_factor(user, factor_id, request.form.get("code", ""))
     except (Conflict, Invalid) as exc:
         db_session().rollback()
-        return _security_page(user, exc.detail, factor_id, _status(exc))
+        return _security_page(user, exc.detail, factor_id, status_of(exc))
     except TooManyRequests:
         db_session().rollback()
         too_many = gettext("Too many wrong codes and passwords. Try again later.")
         return _security_page(user, too_many, factor_id, 429)
     flash(gettext("The second factor is removed."))
     return redirect(url_for("web.account_security"), 303)
-
-
-def _status(error: DomainError) -> int:
-    return 409 if isinstance(error, Conflict) else 422
 
 
 @bp.errorhandler(EnrolmentRequired)

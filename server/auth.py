@@ -59,6 +59,10 @@ ENROLMENT_ENDPOINTS = frozenset(
         "auth.logout_everywhere",
         "auth.revoke_token",
         "web.sign_out",
+        "web.account_security",
+        "web.enrol_authenticator",
+        "web.confirm_authenticator",
+        "web.remove_factor",
     }
 )
 ENROLMENT_REQUIRED = (
@@ -84,6 +88,21 @@ STEP_UP_REQUIRED = (
 )
 # Endpoints that take credentials themselves, so there is no session to forge a request for.
 CSRF_EXEMPT = frozenset({"auth.login", "auth.create_token"})
+
+
+class EnrolmentRequired(Problem):
+    """Refused: the user must enrol a second factor first (the pages lead them there)."""
+
+    def __init__(self) -> None:
+        super().__init__(403, ENROLMENT_REQUIRED, "mfa-enrolment-required")
+
+
+class StepUpRequired(Problem):
+    """Refused: the act needs a second factor given within STEP_UP_AFTER."""
+
+    def __init__(self, detail: str = STEP_UP_REQUIRED) -> None:
+        super().__init__(403, detail, "mfa-step-up-required")
+
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -166,34 +185,46 @@ def init_auth(app: Flask) -> None:
         ):
             csrf.protect()
         if request.endpoint not in ENROLMENT_ENDPOINTS and enrolment_outstanding(current_user):
-            raise Problem(403, ENROLMENT_REQUIRED, "mfa-enrolment-required")
+            raise EnrolmentRequired()
         if request.endpoint in STEP_UP_ENDPOINTS:
             _step_up(current_user)
 
 
+def current_user_session() -> UserSession | None:
+    """The cookie session that authenticated this request, if it was a cookie session."""
+    record: UserSession | None = g.get("user_session")
+    return None if current_token() is not None else record
+
+
 def _signed_in_at() -> datetime | None:
-    """When the credential of this request was made: its API token, or its cookie session."""
+    """When the credential of this request last proved its user: its API token's making, or
+    its cookie session's sign-in or latest confirmation (the confirm page)."""
     token = current_token()
     if token is not None:
         return token.created_at
-    record: UserSession | None = g.get("user_session")
-    return None if record is None else record.created_at
+    record = current_user_session()
+    return None if record is None else record.verified_at or record.created_at
+
+
+def step_up_due(user: User) -> bool:
+    """Whether approving or building a bundle now would first ask for the second factor."""
+    signed_in_at = _signed_in_at()
+    if signed_in_at is not None and utcnow() - signed_in_at < STEP_UP_AFTER:
+        return False
+    return has_second_factor(user)
 
 
 def _step_up(user: User) -> None:
     """Ask for the second factor again when the sign-in is older than STEP_UP_AFTER."""
-    signed_in_at = _signed_in_at()
-    if signed_in_at is not None and utcnow() - signed_in_at < STEP_UP_AFTER:
-        return
-    if not has_second_factor(user):
+    if not step_up_due(user):
         return
     code = request.headers.get(STEP_UP_HEADER, "").strip()
     if not code:
-        raise Problem(403, STEP_UP_REQUIRED, "mfa-step-up-required")
+        raise StepUpRequired()
     # A wrong code leaves its claim standing: it counts towards the sign-in limits.
     with counted_code_check(user, client_address()):
         if check_second_factor(user, code[:MAX_CODE]) is None:
-            raise Problem(403, WRONG_CODE, "mfa-step-up-required")
+            raise StepUpRequired(WRONG_CODE)
 
 
 def _address(value: str) -> IPAddress | None:

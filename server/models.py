@@ -141,6 +141,9 @@ class UserSession(_HashedCredential, Base):
 
     # Its last request (kept to the minute), for the idle limit; NULL: none since sign-in.
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When its user last proved who they are: at sign-in, then at each confirmation with a
+    # second factor (the confirm page), for step-up. NULL (older sessions): at sign-in.
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginFailure(Base):

@@ -287,8 +287,10 @@ def recovery_codes_left() -> int | None:
 
 def start_session(user: User) -> None:
     """Log the user in with a fresh session id (never the one the client came with)."""
-    sid = secrets.token_urlsafe(32)
-    db_session().add(UserSession(user_id=user.id, token_hash=_digest(sid), created_at=utcnow()))
+    sid, now = secrets.token_urlsafe(32), utcnow()
+    db_session().add(
+        UserSession(user_id=user.id, token_hash=_digest(sid), created_at=now, verified_at=now)
+    )
     session.clear()
     session[SESSION_KEY] = sid
     login_user(user)

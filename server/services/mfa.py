@@ -136,8 +136,23 @@ def enrol_totp(user: User, label: str = "") -> Enrolment:
     session.flush()
     audit.record(user, "mfa.enrol", f"{user.email}/{factor.id}", kind=FactorKind.TOTP.value)
     session.commit()
+    return _enrolment(user, factor, secret)
+
+
+def _enrolment(user: User, factor: MfaFactor, secret: bytes) -> Enrolment:
     uri = _totp(secret).get_provisioning_uri(user.email, ISSUER)
     return Enrolment(factor=factor, secret=_secret_text(secret), otpauth_uri=uri)
+
+
+def pending_enrolment(user: User) -> Enrolment | None:
+    """The authenticator waiting for its first code, again: for the enrolment page to show once
+    more when that code was wrong. A pending factor signs no one in until confirmed."""
+    pending = _factors(user, confirmed=False)
+    if not pending:
+        return None
+    factor = pending[-1]
+    secret = services().factor_secrets.unwrap_for_user(user.id, factor.wrapped_secret)
+    return _enrolment(user, factor, secret)
 
 
 def _step_of(factor: MfaFactor, code: str, now: datetime) -> int | None:

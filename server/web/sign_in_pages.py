@@ -100,16 +100,21 @@ def _signed_in(user: User) -> Any:
     next_url = password_step_next()
     start_session(user)
     db_session().commit()
+    say_recovery_codes_left()
+    return redirect(next_url or url_for("web.my_reviews"))
+
+
+def say_recovery_codes_left() -> None:
+    """After a code was accepted: if it was a recovery code, say how many are left."""
     left = recovery_codes_left()
     if left is not None:
         flash(
             ngettext(
-                "You signed in with a recovery code: %(num)d is left.",
-                "You signed in with a recovery code: %(num)d are left.",
+                "You used a recovery code: %(num)d is left.",
+                "You used a recovery code: %(num)d are left.",
                 left,
             )
         )
-    return redirect(next_url or url_for("web.my_reviews"))
 
 
 @bp.route("/sign-out", methods=["POST"])

@@ -63,7 +63,9 @@ def age_credentials(app: Flask, minutes: int) -> None:
     with app.app_context():
         then = utcnow() - timedelta(minutes=minutes)
         db_session().execute(update(ApiToken).values(created_at=then))
-        db_session().execute(update(UserSession).values(created_at=then, last_seen_at=then))
+        db_session().execute(
+            update(UserSession).values(created_at=then, last_seen_at=then, verified_at=then)
+        )
         db_session().commit()
 
 

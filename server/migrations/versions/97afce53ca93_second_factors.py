@@ -1,4 +1,5 @@
-"""Schema revision 97afce53ca93: second factors (TOTP) and recovery codes."""
+"""Schema revision 97afce53ca93: second factors (TOTP), recovery codes, and when a session
+last confirmed its user (step-up)."""
 
 from collections.abc import Sequence
 
@@ -49,8 +50,14 @@ def upgrade() -> None:
     with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_recovery_codes_user_id"), ["user_id"], unique=False)
 
+    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("verified_at", sa.DateTime(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
+        batch_op.drop_column("verified_at")
+
     with op.batch_alter_table("recovery_codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_recovery_codes_user_id"))
 

@@ -142,7 +142,7 @@ def enrol_totp(user: User, label: str = "") -> Enrolment:
 
 def _step_of(factor: MfaFactor, code: str, now: datetime) -> int | None:
     """The time step near now whose code this is, if any (compared in constant time)."""
-    if len(code) != DIGITS or not code.isdigit():
+    if factor.wrapped_secret is None or len(code) != DIGITS or not code.isdigit():
         return None
     secret = services().factor_secrets.unwrap_for_user(factor.user_id, factor.wrapped_secret)
     totp, current = _totp(secret), int(now.timestamp()) // STEP_SECONDS
@@ -214,7 +214,7 @@ def check_second_factor(user: User, code: str) -> AcceptedCode | None:
         return None
     now = utcnow()
     for factor in _factors(user, confirmed=True):
-        if _accept_totp(factor, code, now):
+        if factor.kind == FactorKind.TOTP and _accept_totp(factor, code, now):
             return AcceptedCode(FactorKind.TOTP.value, recovery_codes_left(user))
     used = db_session().execute(
         update(RecoveryCode)

@@ -42,6 +42,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "static",
         "web.sign_in",
         "web.second_factor",
+        "security_keys.begin_sign_in",
+        "security_keys.finish_sign_in",
         "web.set_language",
         "web.static",
     }
@@ -53,6 +55,9 @@ ENROLMENT_ENDPOINTS = frozenset(
         "meta.me",
         "mfa.enrol_totp",
         "mfa.confirm_totp",
+        "security_keys.begin_enrolment",
+        "security_keys.finish_enrolment",
+        "web.security_keys",
         "mfa.list_factors",
         "mfa.remove_factor",
         "auth.logout",

@@ -455,3 +455,42 @@ def test_the_relying_party_comes_from_the_public_url(config: Config) -> None:
 def test_a_public_url_webauthn_cannot_use_stops_the_start(value: str) -> None:
     with pytest.raises(ValueError, match="PEERLEX_PUBLIC_URL"):
         Config.from_env({"PEERLEX_PUBLIC_URL": value})
+
+
+# -- the security keys page --------------------------------------------------------------------
+
+
+def test_the_page_lists_adds_and_removes_ones_own_keys(
+    web: FlaskClient, keys_app: Flask, head_key: SoftwareKey
+) -> None:
+    expert = Api(web, token_for(web, EXPERT))
+    expert_key = SoftwareKey()
+    codes = enrol_key(expert, expert_key, "grey key").json["recovery_codes"]
+    head_factor = expert_factor = 0
+    with keys_app.app_context():
+        found = db_session().execute(select(MfaFactor.credential_id, MfaFactor.id)).all()
+        ids = dict(found)
+        head_factor, expert_factor = ids[head_key.id], ids[expert_key.id]
+    step = SignIn(web, EXPERT)
+    assert step.finish(expert_key.assertion(step.options())).status_code == 200
+    page = web.get("/account/security-keys", environ_base=step.environ)
+    assert page.status_code == 200
+    assert "<td>grey key</td>" in page.text
+    assert "<td>blue key</td>" not in page.text
+    assert 'data-begin="/api/v1/me/mfa/webauthn/begin"' in page.text
+    token = csrf_of(page.text)
+
+    def remove(factor_id: int, code: str) -> Any:
+        url = f"/account/security-keys/{factor_id}/remove"
+        form = {"code": code, "csrf_token": token}
+        answer = web.post(url, data=form, environ_base=step.environ)
+        if answer.status_code != 303:
+            return answer
+        assert answer.headers["Location"] == "/account/security-keys"
+        return web.get("/account/security-keys", environ_base=step.environ)
+
+    assert remove(head_factor, codes[0]).status_code == 404
+    assert "Wrong code" in remove(expert_factor, "000000").text
+    removed = remove(expert_factor, codes[0])
+    assert "The security key was removed." in removed.text
+    assert "You have no security key yet." in removed.text

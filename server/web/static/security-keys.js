@@ -162,6 +162,7 @@
           showCodes(document.getElementById("recovery-codes"), added.recovery_codes);
           done.hidden = false;
           form.hidden = true;
+          document.getElementById("security-key-list").hidden = true;
           done.querySelector("a").focus();
         } else {
           window.location.reload();

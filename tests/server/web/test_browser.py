@@ -2,57 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 
 from tests.server.review_fixtures import USERS
+from tests.server.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.server.web.pages import DOC, WebWorld
-from tests.support.accounts import PASSWORD, TEST_SCRYPT_N
-from tests.support.live_server import serving
+from tests.support.accounts import PASSWORD
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-
-
-@pytest.fixture
-def live_url(app: Flask, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
-    """Serve the seeded data directory from a separate `peerlex-server run` process."""
-    data = app.extensions["peerlex.config"].data_dir
-    app.extensions["peerlex.db"].engine.dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEX_")}
-    env.update(
-        PEERLEX_DATA=str(data),
-        PEERLEX_INSECURE_COOKIES="1",
-        PEERLEX_SCRYPT_N=str(TEST_SCRYPT_N),
-        PEERLEX_REQUIRE_MFA=app.extensions["peerlex.config"].require_mfa,
-    )
-    database_url = app.extensions["peerlex.config"].database_url
-    if database_url:
-        env["PEERLEX_DATABASE_URL"] = database_url
-    with serving(env, tmp_path / "server.log", "--workers", "1", seconds=30) as (port, _):
-        yield f"http://127.0.0.1:{port}"
 
 
 def test_peer_comments_state_answers_organiser_takes_the_bundle(

@@ -1,5 +1,5 @@
 // Security keys (WebAuthn) on the second step of the sign-in and on the security keys page.
-// The server speaks JSON with binary members in base64url (docs/api.md); the browser's
+// The server speaks JSON with binary members in base64url (docs/web.md); the browser's
 // navigator.credentials wants ArrayBuffers, so both directions are converted here.
 // Messages come from the page's data-* attributes, which are translated there.
 "use strict";

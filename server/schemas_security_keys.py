@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields
 
-from server.schemas import StrictSchema, single_line
+from server.schemas import StrictSchema
+from server.schemas_mfa import TotpEnrolSchema
 
 # A credential with attestation "none" is well under 2 KiB; this leaves room for any extension.
 MAX_CREDENTIAL_BYTES = 64 * 1024
@@ -38,13 +39,10 @@ class PublicKeyOptionsSchema(Schema):
     )
 
 
-class SecurityKeyEnrolSchema(StrictSchema):
+class SecurityKeyEnrolSchema(TotpEnrolSchema):
+    """A label as an authenticator app's, and the credential."""
+
     credential = _credential("what navigator.credentials.create() answered")
-    label = fields.String(
-        load_default="",
-        validate=[validate.Length(max=200), single_line],
-        metadata={"description": "a name for the key, e.g. 'blue key'"},
-    )
 
 
 class SecurityKeyEnrolledSchema(Schema):

@@ -20,6 +20,7 @@ from server.db import db_session
 from server.models import AuditEntry, MfaFactor, RecoveryCode, WebAuthnChallenge, utcnow
 from server.services import security_keys
 from server.signin import MAX_PAIR_FAILURES
+from tests.server.test_mfa import problem_kind
 from tests.server.test_signin import race
 from tests.server.web.pages import csrf_of
 from tests.support.accounts import PASSWORD
@@ -92,12 +93,6 @@ class SignIn:
 
     def finish(self, credential: dict[str, Any]) -> Any:
         return self.post(SIGN_IN_FINISH, {"credential": credential})
-
-
-def problem_kind(response: Any) -> str:
-    assert response.mimetype == "application/problem+json", response.data
-    kind: str = response.json["type"]
-    return kind.rsplit("/", 1)[-1]
 
 
 def rows(app: Flask) -> tuple[Any, ...]:
@@ -494,3 +489,11 @@ def test_the_page_lists_adds_and_removes_ones_own_keys(
     removed = remove(expert_factor, codes[0])
     assert "The security key was removed." in removed.text
     assert "You have no security key yet." in removed.text
+
+
+def test_a_user_keeps_a_few_challenges_waiting_at_most(head: Api, keys_app: Flask) -> None:
+    for _ in range(security_keys.MAX_WAITING + 3):
+        assert head.post(ENROL_BEGIN).status_code == 200
+    with keys_app.app_context():
+        waiting = db_session().scalar(select(func.count(WebAuthnChallenge.id)))
+    assert waiting == security_keys.MAX_WAITING

@@ -49,6 +49,16 @@ class SoftwareKey:
         rp_hash = hashlib.sha256(rp_id.encode()).digest()
         return rp_hash + bytes([flags]) + self.sign_count.to_bytes(4, "big") + extra
 
+    def _credential(self, **response: Any) -> dict[str, Any]:
+        """A PublicKeyCredential as JSON (its toJSON()), with this response."""
+        return {
+            "id": self.id,
+            "rawId": self.id,
+            "type": "public-key",
+            "response": response,
+            "clientExtensionResults": {},
+        }
+
     def registration(
         self, options: dict[str, Any], *, origin: str = ORIGIN, rp_id: str = RP_ID
     ) -> dict[str, Any]:
@@ -58,17 +68,11 @@ class SoftwareKey:
         attested = bytes(16) + len(self.credential_id).to_bytes(2, "big") + self.credential_id
         auth_data = self._auth_data(rp_id, UP | UV | AT, attested + self._cose_key())
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
-        return {
-            "id": self.id,
-            "rawId": self.id,
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": b64url(client_data),
-                "attestationObject": b64url(attestation),
-                "transports": ["usb"],
-            },
-            "clientExtensionResults": {},
-        }
+        return self._credential(
+            clientDataJSON=b64url(client_data),
+            attestationObject=b64url(attestation),
+            transports=["usb"],
+        )
 
     def assertion(
         self,
@@ -85,14 +89,8 @@ class SoftwareKey:
         auth_data = self._auth_data(rp_id, UP | UV)
         signed = auth_data + hashlib.sha256(client_data).digest()
         signature = (signer or self.private_key).sign(signed, ec.ECDSA(SHA256()))
-        return {
-            "id": self.id,
-            "rawId": self.id,
-            "type": "public-key",
-            "response": {
-                "clientDataJSON": b64url(client_data),
-                "authenticatorData": b64url(auth_data),
-                "signature": b64url(signature),
-            },
-            "clientExtensionResults": {},
-        }
+        return self._credential(
+            clientDataJSON=b64url(client_data),
+            authenticatorData=b64url(auth_data),
+            signature=b64url(signature),
+        )

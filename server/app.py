@@ -62,6 +62,14 @@ def _warn_if_open(config: Config) -> None:
         )
 
 
+def _warn_if_no_second_factor_required(config: Config) -> None:
+    if config.require_mfa == "none":
+        log.warning(
+            "PEERLEX_REQUIRE_MFA=none: heads of delegation, organisers and admins may sign in "
+            "with a password alone; set it to roles (the default) or all outside demos and tests"
+        )
+
+
 def _current_services() -> Services:
     found: Services = current_app.extensions["peerlex.services"]
     return found
@@ -83,6 +91,7 @@ def create_app(config: Config | None = None) -> Flask:
     # repositories, blobs, bundles) readable by their owner alone, as `peerlex-server` does.
     os.umask(0o077)
     _warn_if_open(config)
+    _warn_if_no_second_factor_required(config)
     master = load_master_key(config.master_key_path, dict(config.environ))
     app = Flask(__name__)
     app.config.update(

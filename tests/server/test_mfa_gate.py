@@ -4,6 +4,7 @@ refused without a factor, and with one answered as in a deployment that requires
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -182,3 +183,14 @@ def test_require_mfa_comes_from_the_environment() -> None:
     assert Config.from_env({"PEERLEX_REQUIRE_MFA": "all"}).require_mfa == "all"
     with pytest.raises(ValueError, match="PEERLEX_REQUIRE_MFA"):
         Config.from_env({"PEERLEX_REQUIRE_MFA": "everyone"})
+
+
+@pytest.mark.parametrize(("require_mfa", "warned"), [("none", True), ("roles", False)])
+def test_a_deployment_that_requires_no_second_factor_is_warned_about(
+    config: Config, caplog: pytest.LogCaptureFixture, require_mfa: str, warned: bool
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="server.app"):
+        app = create_app(dataclasses.replace(config, require_mfa=require_mfa))
+    app.extensions["peerlex.db"].engine.dispose()
+    said = any("PEERLEX_REQUIRE_MFA=none" in r.getMessage() for r in caplog.records)
+    assert said is warned

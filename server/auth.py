@@ -68,7 +68,8 @@ ENROLMENT_ENDPOINTS = frozenset(
 )
 ENROLMENT_REQUIRED = (
     "your role needs a second factor: enrol an authenticator app first "
-    "(POST /api/v1/me/mfa/totp, then /api/v1/me/mfa/totp/confirm)"
+    "(POST /api/v1/me/mfa/totp, then /api/v1/me/mfa/totp/confirm), or a security key on the "
+    "page /account/security-keys"
 )
 # Acts that sign for a State or an organisation: with a second factor and a sign-in older than
 # STEP_UP_AFTER, they need a fresh code (X-Peerlex-Code) or a fresh sign-in.

@@ -497,3 +497,14 @@ def test_a_user_keeps_a_few_challenges_waiting_at_most(head: Api, keys_app: Flas
     with keys_app.app_context():
         waiting = db_session().scalar(select(func.count(WebAuthnChallenge.id)))
     assert waiting == security_keys.MAX_WAITING
+
+
+def test_whoever_must_enrol_reaches_the_keys_page_and_nothing_else(web: FlaskClient) -> None:
+    token = csrf_of(web.get("/sign-in").text)
+    form = {"email": HEAD, "password": PASSWORD, "csrf_token": token}
+    assert web.post("/sign-in", data=form).status_code == 302
+    assert web.get("/account/security-keys").status_code == 200
+    assert web.get("/reviews").status_code == 403
+    refused = web.get("/api/v1/reviews")
+    assert problem_kind(refused) == "mfa-enrolment-required"
+    assert "/account/security-keys" in refused.json["detail"]

@@ -507,4 +507,4 @@ def test_whoever_must_enrol_reaches_the_keys_page_and_nothing_else(web: FlaskCli
     assert web.get("/reviews").status_code == 403
     refused = web.get("/api/v1/reviews")
     assert problem_kind(refused) == "mfa-enrolment-required"
-    assert "/account/security-keys" in refused.json["detail"]
+    assert "/account/security-keys" in refused.get_json()["detail"]

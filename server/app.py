@@ -21,6 +21,7 @@ from server.api import keys as keys_api
 from server.api import meta as meta_api
 from server.api import mfa as mfa_api
 from server.api import reviews as reviews_api
+from server.api import security_keys as security_keys_api
 from server.api import signing as signing_api
 from server.api.second_factor_docs import SecondFactorRefusals
 from server.auth import init_auth
@@ -40,6 +41,7 @@ API_BLUEPRINTS = (
     documents_api.blp,
     keys_api.blp,
     mfa_api.blp,
+    security_keys_api.blp,
     reviews_api.blp,
     signing_api.blp,
     audit_api.blp,

@@ -42,6 +42,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "static",
         "web.sign_in",
         "web.second_factor",
+        "security_keys.begin_sign_in",
+        "security_keys.finish_sign_in",
         "web.set_language",
         "web.static",
     }
@@ -53,6 +55,9 @@ ENROLMENT_ENDPOINTS = frozenset(
         "meta.me",
         "mfa.enrol_totp",
         "mfa.confirm_totp",
+        "security_keys.begin_enrolment",
+        "security_keys.finish_enrolment",
+        "web.security_keys",
         "mfa.list_factors",
         "mfa.remove_factor",
         "auth.logout",
@@ -67,7 +72,8 @@ ENROLMENT_ENDPOINTS = frozenset(
 )
 ENROLMENT_REQUIRED = (
     "your role needs a second factor: enrol an authenticator app first "
-    "(POST /api/v1/me/mfa/totp, then /api/v1/me/mfa/totp/confirm)"
+    "(POST /api/v1/me/mfa/totp, then /api/v1/me/mfa/totp/confirm), or a security key on the "
+    "page /account/security-keys"
 )
 # Acts that sign for a State or an organisation: with a second factor and a sign-in older than
 # STEP_UP_AFTER, they need a fresh code (X-Peerlex-Code) or a fresh sign-in.

@@ -163,10 +163,12 @@ class LoginFailure(Base):
 
 class FactorKind(enum.StrEnum):
     TOTP = "totp"
+    WEBAUTHN = "webauthn"
 
 
 class MfaFactor(Base):
-    """A user's second factor: a TOTP secret, wrapped under the master key (keys/factor_secrets.py).
+    """A user's second factor: a TOTP secret, wrapped under the master key (keys/factor_secrets.py),
+    or a WebAuthn credential (a security key or platform authenticator) and its public key.
 
     Pending until its first code is confirmed; only confirmed factors sign anyone in.
     """
@@ -177,12 +179,31 @@ class MfaFactor(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default=FactorKind.TOTP)
     label: Mapped[str] = mapped_column(String(200), default="")
-    wrapped_secret: Mapped[str] = mapped_column(String(200))
+    wrapped_secret: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     # The newest time step whose code was accepted: a code is accepted only for a later step,
     # and the column moves by compare-and-set, so two workers never accept one code twice.
     last_step: Mapped[int] = mapped_column(default=0)
+    # WebAuthn only: the credential id (base64url, at most 1023 bytes), its COSE public key,
+    # the authenticator's signature counter (moved by compare-and-set) and its transports.
+    credential_id: Mapped[str | None] = mapped_column(String(1400), unique=True, default=None)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    sign_count: Mapped[int] = mapped_column(default=0)
+    transports: Mapped[str] = mapped_column(String(200), default="")
+
+
+class WebAuthnChallenge(Base):
+    """A WebAuthn challenge waiting for its answer: usable once, by one user, for one purpose,
+    until it expires; only its SHA-256 is kept (server/services/security_keys.py)."""
+
+    __tablename__ = "webauthn_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class RecoveryCode(Base):

@@ -42,6 +42,7 @@ from server.services.mfa import (
     check_second_factor,
     has_second_factor,
 )
+from server.services.security_keys import REFUSED_KIND
 from server.services.sessions import end_every_session as end_every_session
 
 BAD_CREDENTIALS = "wrong email or password"
@@ -61,6 +62,9 @@ PASSWORD_STEP_KEY = "password_step"  # noqa: S105 - a cookie key, not a secret
 PASSWORD_STEP_FOR = 300
 # A session's last request is written at most this often (one small write per user a minute).
 SEEN_EVERY = timedelta(minutes=1)
+# Refusals of a second factor that count towards the sign-in limits: a wrong code, and a
+# security key's answer that does not verify.
+COUNTED_REFUSALS = frozenset({WRONG_CODE_KIND, REFUSED_KIND})
 
 
 def _digest(value: str) -> str:
@@ -261,8 +265,9 @@ def _forget_failures(email: str, address: str) -> None:
 
 @contextmanager
 def counted_code_check(user: User, address: str) -> Iterator[None]:
-    """Count a second-factor code checked outside sign-in (removing a factor) as a sign-in
-    attempt: refused with 429 past the limits, and a failure if the block refuses the code.
+    """Count a second factor checked outside the password sign-in (removing a factor, a
+    security key's answer) as a sign-in attempt: refused with 429 past the limits, and a
+    failure if the block refuses the code or the key.
 
     Without it, whoever holds a stolen session could guess codes as fast as they can send them.
     """
@@ -271,12 +276,21 @@ def counted_code_check(user: User, address: str) -> Iterator[None]:
     try:
         yield
     except DomainError as exc:
-        if exc.kind != WRONG_CODE_KIND:
+        if exc.kind not in COUNTED_REFUSALS:
             _forget_failures(email, address)
             db_session().commit()
         raise
     _forget_failures(email, address)
     db_session().commit()
+
+
+def finish_second_step(user: User) -> str | None:
+    """Start the session of a user who passed both steps of a web sign-in (commits); answers
+    where the sign-in was going."""
+    next_url = password_step_next()
+    start_session(user)
+    db_session().commit()
+    return next_url
 
 
 def recovery_codes_left() -> int | None:

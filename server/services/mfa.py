@@ -147,17 +147,17 @@ def _enrolment(user: User, factor: MfaFactor, secret: bytes) -> Enrolment:
 def pending_enrolment(user: User) -> Enrolment | None:
     """The authenticator waiting for its first code, again: for the enrolment page to show once
     more when that code was wrong. A pending factor signs no one in until confirmed."""
-    pending = _factors(user, confirmed=False)
-    if not pending:
-        return None
-    factor = pending[-1]
-    secret = services().factor_secrets.unwrap_for_user(user.id, factor.wrapped_secret)
-    return _enrolment(user, factor, secret)
+    # The newest pending authenticator app (security keys hold no secret and never wait).
+    for factor in reversed(_factors(user, confirmed=False)):
+        if factor.wrapped_secret is not None:
+            secret = services().factor_secrets.unwrap_for_user(user.id, factor.wrapped_secret)
+            return _enrolment(user, factor, secret)
+    return None
 
 
 def _step_of(factor: MfaFactor, code: str, now: datetime) -> int | None:
     """The time step near now whose code this is, if any (compared in constant time)."""
-    if len(code) != DIGITS or not code.isdigit():
+    if factor.wrapped_secret is None or len(code) != DIGITS or not code.isdigit():
         return None
     secret = services().factor_secrets.unwrap_for_user(factor.user_id, factor.wrapped_secret)
     totp, current = _totp(secret), int(now.timestamp()) // STEP_SECONDS
@@ -229,7 +229,7 @@ def check_second_factor(user: User, code: str) -> AcceptedCode | None:
         return None
     now = utcnow()
     for factor in _factors(user, confirmed=True):
-        if _accept_totp(factor, code, now):
+        if factor.kind == FactorKind.TOTP and _accept_totp(factor, code, now):
             return AcceptedCode(FactorKind.TOTP.value, recovery_codes_left(user))
     used = db_session().execute(
         update(RecoveryCode)

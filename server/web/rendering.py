@@ -73,6 +73,7 @@ IN_WORDS: dict[str, dict[str, str]] = {
     },
     "factor_kind": {
         "totp": _("authenticator app"),
+        "webauthn": _("security key"),
     },
     "block_op": {
         "equal": "",

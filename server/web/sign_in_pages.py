@@ -24,11 +24,12 @@ from server.auth import client_address, csrf
 from server.db import db_session
 from server.models import User
 from server.schemas import CredentialsSchema
+from server.services.security_keys import security_keys
 from server.signin import (
     SecondFactorNeeded,
     authenticate,
     end_session,
-    password_step_next,
+    finish_second_step,
     password_step_user,
     recovery_codes_left,
     remember_password_step,
@@ -82,7 +83,7 @@ def second_factor() -> Any:
     if user is None:
         return redirect(url_for("web.sign_in"))
     if request.method == "GET":
-        return render_template("web/sign_in_code.html", user=user, error=None)
+        return _code_page(user, None)
     csrf.protect()
     try:
         second_step(user, request.form.get("code", "").strip(), client_address())
@@ -92,14 +93,17 @@ def second_factor() -> Any:
         error, status = gettext("Too many failed sign-ins. Try again later."), 429
     else:
         return _signed_in(user)
-    return render_template("web/sign_in_code.html", user=user, error=error), status
+    return _code_page(user, error), status
+
+
+def _code_page(user: User, error: str | None) -> str:
+    has_key = bool(security_keys(user))
+    return render_template("web/sign_in_code.html", user=user, error=error, security_key=has_key)
 
 
 def _signed_in(user: User) -> Any:
     """Start the session of a user who passed both steps, and say if recovery codes run low."""
-    next_url = password_step_next()
-    start_session(user)
-    db_session().commit()
+    next_url = finish_second_step(user)
     say_recovery_codes_left()
     return redirect(next_url or url_for("web.my_reviews"))
 

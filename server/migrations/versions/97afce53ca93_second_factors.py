@@ -1,5 +1,5 @@
-"""Schema revision 97afce53ca93: second factors (TOTP), recovery codes, and when a session
-last confirmed its user (step-up)."""
+"""Schema revision 97afce53ca93: second factors (TOTP and WebAuthn), recovery codes, and when a
+session last confirmed its user (step-up)."""
 
 from collections.abc import Sequence
 
@@ -19,14 +19,19 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),
-        sa.Column("wrapped_secret", sa.String(length=200), nullable=False),
+        sa.Column("wrapped_secret", sa.String(length=200), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("confirmed_at", sa.DateTime(), nullable=True),
         sa.Column("last_step", sa.Integer(), nullable=False),
+        sa.Column("credential_id", sa.String(length=1400), nullable=True),
+        sa.Column("public_key", sa.LargeBinary(), nullable=True),
+        sa.Column("sign_count", sa.Integer(), nullable=False),
+        sa.Column("transports", sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_mfa_factors_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mfa_factors")),
+        sa.UniqueConstraint("credential_id", name=op.f("uq_mfa_factors_credential_id")),
     )
     with op.batch_alter_table("mfa_factors", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_mfa_factors_user_id"), ["user_id"], unique=False)

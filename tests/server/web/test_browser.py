@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import tarfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,62 +14,18 @@ from sqlalchemy import update
 from server.db import db_session
 from server.models import UserSession, utcnow
 from tests.server.review_fixtures import USERS
+from tests.server.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.server.web.pages import DOC, WebWorld
-from tests.support.accounts import PASSWORD, TEST_SCRYPT_N
-from tests.support.live_server import serving
+from tests.support.accounts import PASSWORD
 from tests.support.second_factor import STEP, away_from_a_step_edge, code_at
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
-
-
-@contextmanager
-def served(app: Flask, tmp_path: Path, require_mfa: str) -> Iterator[str]:
-    """Serve the seeded data directory from a separate `peerlex-server run` process."""
-    data = app.extensions["peerlex.config"].data_dir
-    app.extensions["peerlex.db"].engine.dispose()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEX_")}
-    env.update(
-        PEERLEX_DATA=str(data),
-        PEERLEX_INSECURE_COOKIES="1",
-        PEERLEX_SCRYPT_N=str(TEST_SCRYPT_N),
-        PEERLEX_REQUIRE_MFA=require_mfa,
-    )
-    database_url = app.extensions["peerlex.config"].database_url
-    if database_url:
-        env["PEERLEX_DATABASE_URL"] = database_url
-    with serving(env, tmp_path / "server.log", "--workers", "1", seconds=30) as (port, _):
-        yield f"http://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def live_url(app: Flask, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
-    with served(app, tmp_path, app.extensions["peerlex.config"].require_mfa) as url:
-        yield url
-
-
-@pytest.fixture
-def live_url_requiring_mfa(app: Flask, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
-    """The same world served where heads, organisers and admins must hold a second factor."""
-    with served(app, tmp_path, "roles") as url:
-        yield url
 
 
 def test_peer_comments_state_answers_organiser_takes_the_bundle(

@@ -36,6 +36,8 @@ PAGES = [
     ("/reviews/no-such-review", ()),
     ("/account/security", ROLES),
     ("/account/confirm?next=/reviews", ROLES),
+    # Everyone's own page: it shows only the signed-in user's keys.
+    ("/account/security-keys", ROLES),
 ]
 
 
@@ -53,7 +55,10 @@ def test_every_page_for_every_role(web_world: WebWorld, role: str) -> None:
             assert v2 not in answer.text, f"{url} shows the unshared version to {role}"
 
 
-@pytest.mark.parametrize("url", ["/", "/reviews", "/reviews/dushanbe-2017", DOC, DOC + "/redline"])
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/reviews", "/reviews/dushanbe-2017", DOC, DOC + "/redline", "/account/security-keys"],
+)
 def test_anonymous_is_sent_to_sign_in(web_world: WebWorld, url: str) -> None:
     answer = web_world.page(None).get(url)
     assert answer.status_code == 302

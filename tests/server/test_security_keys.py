@@ -504,7 +504,11 @@ def test_whoever_must_enrol_reaches_the_keys_page_and_nothing_else(web: FlaskCli
     form = {"email": HEAD, "password": PASSWORD, "csrf_token": token}
     assert web.post("/sign-in", data=form).status_code == 302
     assert web.get("/account/security-keys").status_code == 200
-    assert web.get("/reviews").status_code == 403
+    # Any other page leads to the security page, which says why and links here.
+    led = web.get("/reviews")
+    assert led.status_code == 303
+    assert led.headers["Location"].endswith("/account/security")
+    assert 'href="/account/security-keys"' in web.get("/account/security").text
     refused = web.get("/api/v1/reviews")
     assert problem_kind(refused) == "mfa-enrolment-required"
     assert "/account/security-keys" in refused.get_json()["detail"]

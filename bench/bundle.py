@@ -53,7 +53,9 @@ class As:
 def seed(data: Path, docs: int, versions: int, attachments: int, attachment_mb: int) -> Flask:
     data.mkdir(mode=0o700)
     create_master_key(data / "master.key")
-    app = create_app(Config(data_dir=data, scrypt_n=2**10, secure_cookies=False))
+    app = create_app(
+        Config(data_dir=data, scrypt_n=2**10, secure_cookies=False, require_mfa="none")
+    )
     for code, kind in [*((s, "state") for s in STATES), ("UNRCPD", "organisation")]:
         add_party(app, code, kind)
     with app.app_context():

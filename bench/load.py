@@ -191,7 +191,9 @@ class Server:
 
     def __init__(self, work: Path, workers: int, database_url: str | None) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEX_")}
-        self.env.update(PEERLEX_DATA=str(work / "data"), PEERLEX_SCRYPT_N="1024")
+        self.env.update(
+            PEERLEX_DATA=str(work / "data"), PEERLEX_SCRYPT_N="1024", PEERLEX_REQUIRE_MFA="none"
+        )
         if database_url:
             self.env["PEERLEX_DATABASE_URL"] = database_url
         self.admin("init")

@@ -25,7 +25,7 @@ class BenchServer:
 
     def __init__(self, data: Path, workers: int = 1, custody: str = "server") -> None:
         self.data = data
-        self.env = {**os.environ, "PEERLEX_DATA": str(data)}
+        self.env = {**os.environ, "PEERLEX_DATA": str(data), "PEERLEX_REQUIRE_MFA": "none"}
         self.admin("init")
         self.admin(
             "party",

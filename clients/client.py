@@ -21,6 +21,7 @@ from clients.models import (
     Comment,
     Document,
     DocumentSummary,
+    FactorList,
     Me,
     OfflineCopy,
     Party,
@@ -29,10 +30,17 @@ from clients.models import (
     Share,
     SigningRequest,
     Token,
+    TotpEnrolment,
     UserKey,
     Version,
 )
 from clients.sealed import is_sealed, open_sealed
+from clients.second_factors import (
+    checked_enrolment,
+    checked_factors,
+    checked_recovery_codes,
+    step_up_header,
+)
 from clients.transport import CHUNK, HttpSession, Progress, Query
 
 # A signing request's id: 256 random bits, base64url without padding.
@@ -87,11 +95,13 @@ class Client(HttpSession):
 
     # -- sessions -------------------------------------------------------------------------
 
-    def login(self, email: str, password: str) -> Token:
-        """Exchange email and password for an API token, and use it from now on."""
-        token = cast(
-            Token, self._json("POST", "auth/tokens", data={"email": email, "password": password})
-        )
+    def login(self, email: str, password: str, code: str | None = None) -> Token:
+        """Exchange email and password (and a second factor's code, once the account has one)
+        for an API token, and use it from now on."""
+        credentials = {"email": email, "password": password}
+        if code is not None:
+            credentials["code"] = code
+        token = cast(Token, self._json("POST", "auth/tokens", data=credentials))
         self.token = token["token"]
         return token
 
@@ -104,6 +114,25 @@ class Client(HttpSession):
         """End every session and revoke every API token of this user, this one included."""
         self._json("POST", "auth/logout-everywhere")
         self.token = None
+
+    # -- second factors -------------------------------------------------------------------
+
+    def enrol_totp(self, label: str = "") -> TotpEnrolment:
+        """Start enrolling an authenticator app: its secret and otpauth URI (shown once)."""
+        return checked_enrolment(self._json("POST", "me/mfa/totp", data={"label": label}))
+
+    def confirm_totp(self, code: str) -> list[str]:
+        """Confirm the authenticator waiting with its code; answers the recovery codes."""
+        answer = self._json("POST", "me/mfa/totp/confirm", data={"code": code})
+        return checked_recovery_codes(answer)
+
+    def factors(self) -> FactorList:
+        """Your second factors, pending ones too, and how many recovery codes are left."""
+        return checked_factors(self._json("GET", "me/mfa"))
+
+    def remove_factor(self, factor_id: int, code: str) -> None:
+        """Remove one of your factors, with a fresh code (any factor's, or a recovery code)."""
+        self._json("DELETE", _path("me", "mfa", str(factor_id)), data={"code": code})
 
     def health(self) -> dict[str, Any]:
         return cast(dict[str, Any], self._json("GET", "healthz"))
@@ -434,15 +463,21 @@ class Client(HttpSession):
         path = _path("reviews", rid, "comments", str(comment_id))
         return cast(Comment, self._json("PATCH", path, data=data))
 
-    def approve(self, rid: str, party: str, slug: str, version: str) -> Approval:
+    def approve(
+        self, rid: str, party: str, slug: str, version: str, *, code: str | None = None
+    ) -> Approval:
+        """Approve a version (heads); code is a fresh second factor's, if the server asks."""
         data = {"party": party, "slug": slug, "version": version}
-        return cast(Approval, self._json("POST", _path("reviews", rid, "approvals"), data=data))
+        path = _path("reviews", rid, "approvals")
+        return cast(Approval, self._json("POST", path, data=data, headers=step_up_header(code)))
 
-    def request_approval(self, rid: str, party: str, slug: str, version: str) -> SigningRequest:
+    def request_approval(
+        self, rid: str, party: str, slug: str, version: str, *, code: str | None = None
+    ) -> SigningRequest:
         """Ask the server for the statement approving a version, for you to sign."""
         data = {"party": party, "slug": slug, "version": version}
         path = _path("reviews", rid, "approvals", "requests")
-        return _signing_request(self._json("POST", path, data=data))
+        return _signing_request(self._json("POST", path, data=data, headers=step_up_header(code)))
 
     def sign_approval(self, rid: str, request_id: str, signature: str) -> Approval:
         """Answer an approval's signing request with your signature; the approval is made."""
@@ -452,9 +487,11 @@ class Client(HttpSession):
     def approvals(self, rid: str) -> list[Approval]:
         return cast(list[Approval], self._json("GET", _path("reviews", rid, "approvals")))
 
-    def build_bundle(self, rid: str) -> BundleInfo:
-        """Build the signed final bundle (organisers, once every shared document is approved)."""
-        return cast(BundleInfo, self._json("POST", _path("reviews", rid, "bundle")))
+    def build_bundle(self, rid: str, *, code: str | None = None) -> BundleInfo:
+        """Build the signed final bundle (organisers, once every shared document is approved);
+        code is a fresh second factor's, if the server asks."""
+        path = _path("reviews", rid, "bundle")
+        return cast(BundleInfo, self._json("POST", path, headers=step_up_header(code)))
 
     def download_bundle(self, rid: str, dest: Path, *, progress: Progress | None = None) -> int:
         """Stream the final bundle into dest; returns its size."""

@@ -8,6 +8,7 @@ from typing import NotRequired, TypedDict
 class Token(TypedDict):
     token: str
     expires_at: str
+    recovery_codes_left: NotRequired[int]
 
 
 class Membership(TypedDict):
@@ -171,3 +172,22 @@ class BundleInfo(TypedDict):
     size: int
     documents: int
     attachments: int
+
+
+class TotpEnrolment(TypedDict):
+    id: int
+    secret: str
+    otpauth_uri: str
+
+
+class Factor(TypedDict):
+    id: int
+    kind: str
+    label: str
+    created_at: str
+    confirmed_at: str | None
+
+
+class FactorList(TypedDict):
+    factors: list[Factor]
+    recovery_codes_left: int

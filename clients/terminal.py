@@ -23,6 +23,11 @@ def _printable(text: str, keep: str) -> str:
     return "".join(_escape(ch) if _acts(ch, keep) else ch for ch in text)
 
 
+def acts_on_terminal(text: str) -> bool:
+    """Whether text holds any control or bidi character (line breaks and tabs included)."""
+    return any(_acts(ch, "") for ch in text)
+
+
 def printable(text: str) -> str:
     """Text for a terminal: every control and bidi character shown as an escape, except line
     breaks and tabs, which keep a multi-line text (a document, a diff) readable."""

@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, Response, current_app, g, has_request_context, request
 
+from keys.factor_secrets import FactorSecrets
 from keys.master import load_master_key
 from keys.party_keys import KeyStore
 from repo_store.store import RepoStore
@@ -18,8 +19,11 @@ from server.api import denied
 from server.api import documents as documents_api
 from server.api import keys as keys_api
 from server.api import meta as meta_api
+from server.api import mfa as mfa_api
 from server.api import reviews as reviews_api
+from server.api import security_keys as security_keys_api
 from server.api import signing as signing_api
+from server.api.second_factor_docs import SecondFactorRefusals
 from server.auth import init_auth
 from server.config import Config
 from server.db import Database, init_db
@@ -36,6 +40,8 @@ API_BLUEPRINTS = (
     auth_api.blp,
     documents_api.blp,
     keys_api.blp,
+    mfa_api.blp,
+    security_keys_api.blp,
     reviews_api.blp,
     signing_api.blp,
     audit_api.blp,
@@ -54,6 +60,14 @@ def _warn_if_open(config: Config) -> None:
             config.data_dir,
             mode,
             config.data_dir,
+        )
+
+
+def _warn_if_no_second_factor_required(config: Config) -> None:
+    if config.require_mfa == "none":
+        log.warning(
+            "PEERLEX_REQUIRE_MFA=none: heads of delegation, organisers and admins may sign in "
+            "with a password alone; set it to roles (the default) or all outside demos and tests"
         )
 
 
@@ -78,6 +92,7 @@ def create_app(config: Config | None = None) -> Flask:
     # repositories, blobs, bundles) readable by their owner alone, as `peerlex-server` does.
     os.umask(0o077)
     _warn_if_open(config)
+    _warn_if_no_second_factor_required(config)
     master = load_master_key(config.master_key_path, dict(config.environ))
     app = Flask(__name__)
     app.config.update(
@@ -123,11 +138,12 @@ def create_app(config: Config | None = None) -> Flask:
         database=database,
         work_gate=app.extensions["peerlex.work_gate"],
         diff_cache=app.extensions["peerlex.diff_cache"],
+        factor_secrets=FactorSecrets(master),
     )
     context.install(SURROUNDINGS)
     init_errors(app)
     init_auth(app)
-    api = ProblemApi(app)
+    api = ProblemApi(app, spec_kwargs={"extra_plugins": [SecondFactorRefusals()]})
     for blueprint in API_BLUEPRINTS:
         api.register_blueprint(blueprint)
     init_web(app)

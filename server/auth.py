@@ -1,4 +1,5 @@
-"""Who is calling: flask-login sessions, Bearer tokens, CSRF on cookie writes, deny by default."""
+"""Who is calling: flask-login sessions, Bearer tokens, CSRF on cookie writes, deny by default,
+and nothing but enrolling for whoever must hold a second factor and holds none."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Request, current_app, g, request
@@ -17,8 +18,15 @@ from werkzeug.exceptions import Unauthorized
 
 from server.config import Config, Network
 from server.db import db_session
-from server.models import ApiToken, User, utcnow
-from server.signin import session_user
+from server.errors import Problem
+from server.models import ApiToken, User, UserSession, utcnow
+from server.services.mfa import (
+    MAX_CODE,
+    check_second_factor,
+    enrolment_outstanding,
+    has_second_factor,
+)
+from server.signin import WRONG_CODE, counted_code_check, session_user
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 TOKEN_PREFIX = "plx_"  # noqa: S105 - a public marker, not a secret
@@ -33,12 +41,74 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.create_token",
         "static",
         "web.sign_in",
+        "web.second_factor",
+        "security_keys.begin_sign_in",
+        "security_keys.finish_sign_in",
         "web.set_language",
         "web.static",
     }
 )
+# What someone who must enrol a second factor and has none may reach: who they are, enrolling,
+# and the ways out.
+ENROLMENT_ENDPOINTS = frozenset(
+    {
+        "meta.me",
+        "mfa.enrol_totp",
+        "mfa.confirm_totp",
+        "security_keys.begin_enrolment",
+        "security_keys.finish_enrolment",
+        "web.security_keys",
+        "mfa.list_factors",
+        "mfa.remove_factor",
+        "auth.logout",
+        "auth.logout_everywhere",
+        "auth.revoke_token",
+        "web.sign_out",
+        "web.account_security",
+        "web.enrol_authenticator",
+        "web.confirm_authenticator",
+        "web.remove_factor",
+    }
+)
+ENROLMENT_REQUIRED = (
+    "your role needs a second factor: enrol an authenticator app first "
+    "(POST /api/v1/me/mfa/totp, then /api/v1/me/mfa/totp/confirm), or a security key on the "
+    "page /account/security-keys"
+)
+# Acts that sign for a State or an organisation: with a second factor and a sign-in older than
+# STEP_UP_AFTER, they need a fresh code (X-Peerlex-Code) or a fresh sign-in.
+STEP_UP_ENDPOINTS = frozenset(
+    {
+        "reviews.create_approval",
+        "reviews.build_bundle",
+        "signing.request_approval",
+        "web.approve",
+        "web.build_bundle",
+    }
+)
+STEP_UP_AFTER = timedelta(minutes=15)
+STEP_UP_HEADER = "X-Peerlex-Code"
+STEP_UP_REQUIRED = (
+    "approving and building a bundle need a sign-in of the last 15 minutes: sign in again, or "
+    f"send a code of your authenticator app as {STEP_UP_HEADER}"
+)
 # Endpoints that take credentials themselves, so there is no session to forge a request for.
 CSRF_EXEMPT = frozenset({"auth.login", "auth.create_token"})
+
+
+class EnrolmentRequired(Problem):
+    """Refused: the user must enrol a second factor first (the pages lead them there)."""
+
+    def __init__(self) -> None:
+        super().__init__(403, ENROLMENT_REQUIRED, "mfa-enrolment-required")
+
+
+class StepUpRequired(Problem):
+    """Refused: the act needs a second factor given within STEP_UP_AFTER."""
+
+    def __init__(self, detail: str = STEP_UP_REQUIRED) -> None:
+        super().__init__(403, detail, "mfa-step-up-required")
+
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -120,6 +190,47 @@ def init_auth(app: Flask) -> None:
             and request.endpoint not in CSRF_EXEMPT
         ):
             csrf.protect()
+        if request.endpoint not in ENROLMENT_ENDPOINTS and enrolment_outstanding(current_user):
+            raise EnrolmentRequired()
+        if request.endpoint in STEP_UP_ENDPOINTS:
+            _step_up(current_user)
+
+
+def current_user_session() -> UserSession | None:
+    """The cookie session that authenticated this request, if it was a cookie session."""
+    record: UserSession | None = g.get("user_session")
+    return None if current_token() is not None else record
+
+
+def _signed_in_at() -> datetime | None:
+    """When the credential of this request last proved its user: its API token's making, or
+    its cookie session's sign-in or latest confirmation (the confirm page)."""
+    token = current_token()
+    if token is not None:
+        return token.created_at
+    record = current_user_session()
+    return None if record is None else record.verified_at or record.created_at
+
+
+def step_up_due(user: User) -> bool:
+    """Whether approving or building a bundle now would first ask for the second factor."""
+    signed_in_at = _signed_in_at()
+    if signed_in_at is not None and utcnow() - signed_in_at < STEP_UP_AFTER:
+        return False
+    return has_second_factor(user)
+
+
+def _step_up(user: User) -> None:
+    """Ask for the second factor again when the sign-in is older than STEP_UP_AFTER."""
+    if not step_up_due(user):
+        return
+    code = request.headers.get(STEP_UP_HEADER, "").strip()
+    if not code:
+        raise StepUpRequired()
+    # A wrong code leaves its claim standing: it counts towards the sign-in limits.
+    with counted_code_check(user, client_address()):
+        if check_second_factor(user, code[:MAX_CODE]) is None:
+            raise StepUpRequired(WRONG_CODE)
 
 
 def _address(value: str) -> IPAddress | None:

@@ -13,7 +13,7 @@ from flask import Flask
 
 from repo_store.errors import LegacyLayout
 from repo_store.store import check_layout
-from server import cli_audit, cli_db, cli_ops, custody_admin, keys_admin
+from server import cli_audit, cli_db, cli_ops, custody_admin, keys_admin, mfa_admin
 from server.config import Config
 from server.data_dir import has_master_key, prepare_data_dir
 from server.models import Custody, PartyKind
@@ -272,6 +272,7 @@ def demo(ctx: click.Context, password: str | None) -> None:
 # Command groups kept in modules of their own (one responsibility each).
 keys_admin.register(main, _app)
 custody_admin.register(party, _app)
+mfa_admin.register(user, _app)
 cli_ops.register(main, _app)
 cli_db.register(main, _app)
 cli_audit.register(main, _app)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_MAX_ATTACHMENT = 512 * 1024 * 1024
@@ -21,6 +23,20 @@ DEFAULT_SESSION_IDLE_MINUTES = 30
 DEFAULT_SESSION_MAX_HOURS = 12
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# Who must enrol a second factor (PEERLEX_REQUIRE_MFA): "roles" are the heads of delegation,
+# organisers and administrators; "all" is everyone; "none" is for test and demo deployments.
+REQUIRE_MFA_CHOICES = ("roles", "all", "none")
+# Without PEERLEX_PUBLIC_URL, security keys work for a browser at http://localhost:PORT only:
+# WebAuthn takes no IP address as its relying party id (docs/decisions.md).
+LOCAL_RP_ID = "localhost"
+LOCAL_ORIGIN = re.compile(r"https?://localhost(:[0-9]{1,5})?")
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = environ.get(name) or choices[0]
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
 
 
 def _int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -52,6 +68,28 @@ def parse_networks(value: str, name: str = "PEERLEX_TRUSTED_PROXIES") -> tuple[N
     return tuple(networks)
 
 
+def parse_public_url(value: str) -> str:
+    """The address browsers use for this deployment, as an origin: scheme, host and port.
+
+    Its host becomes the WebAuthn relying party id, so it must be a name, never an address.
+    """
+    parts = urlsplit(value.strip())
+    host = parts.hostname or ""
+    refusal = None
+    if parts.scheme not in ("https", "http") or not host:
+        refusal = "must be an http(s) URL such as https://peerlex.example.org"
+    elif parts.path.strip("/") or parts.query or parts.fragment or parts.username:
+        refusal = "must be the site's root, with no path, query or user"
+    elif re.fullmatch(r"[0-9.]+|.*:.*", host):
+        refusal = "must name its host, not an IP address (WebAuthn refuses addresses)"
+    elif parts.scheme == "http" and host != LOCAL_RP_ID:
+        refusal = "must be https unless its host is localhost (WebAuthn needs a secure origin)"
+    if refusal is not None:
+        raise ValueError(f"PEERLEX_PUBLIC_URL {refusal}, not {value!r}")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
 @dataclass(frozen=True)
 class Config:
     """Where peerlex keeps its data and the limits it enforces."""
@@ -76,6 +114,9 @@ class Config:
     # A cookie session ends after this long without a request, and this long after sign-in.
     session_idle_minutes: int = DEFAULT_SESSION_IDLE_MINUTES
     session_max_hours: int = DEFAULT_SESSION_MAX_HOURS
+    require_mfa: str = "roles"
+    # The origin browsers reach this deployment at (PEERLEX_PUBLIC_URL); None: localhost only.
+    public_url: str | None = None
     testing: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -108,12 +149,31 @@ class Config:
             "session_max_hours": _positive(
                 env, "PEERLEX_SESSION_MAX_HOURS", DEFAULT_SESSION_MAX_HOURS
             ),
+            "require_mfa": _choice(env, "PEERLEX_REQUIRE_MFA", REQUIRE_MFA_CHOICES),
+            "public_url": parse_public_url(env["PEERLEX_PUBLIC_URL"])
+            if env.get("PEERLEX_PUBLIC_URL")
+            else None,
             "environ": env,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values["data_dir"], str):
             values["data_dir"] = Path(values["data_dir"]).resolve()
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def webauthn_rp_id(self) -> str:
+        """The relying party id security keys are bound to: the public URL's host, never the
+        Host header a request brings."""
+        if self.public_url is None:
+            return LOCAL_RP_ID
+        return urlsplit(self.public_url).hostname or LOCAL_RP_ID
+
+    def webauthn_origin_allowed(self, origin: str) -> bool:
+        """Whether a browser at origin may use security keys here: the public URL's exactly,
+        or without one, http(s)://localhost on any port (the embedded default)."""
+        if self.public_url is not None:
+            return origin == self.public_url
+        return LOCAL_ORIGIN.fullmatch(origin) is not None
 
     @property
     def master_key_path(self) -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from server.config import Config
 from server.data_dir import prepare_data_dir
 from server.db import db_session
-from server.models import Party
+from server.models import Party, User
+from server.permissions import must_enrol_second_factor
 from server.services.context import services
 from server.services.users import add_party, add_user
 
@@ -96,6 +97,9 @@ class DemoReport:
     users: list[tuple[str, str, str]] = field(default_factory=list)
     versions: dict[str, list[str]] = field(default_factory=dict)
     comments: int = 0
+    require_mfa: str = "none"
+    # Who must enrol a second factor before anything else, under require_mfa.
+    must_enrol: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [
@@ -114,7 +118,32 @@ class DemoReport:
         out.append("")
         out.append("next: peerlex-server run, then for example")
         out.append("  peerlex login --email expert@blr.example")
+        return out + self.enrolment_lines()
+
+    def enrolment_lines(self) -> list[str]:
+        """How each account that must hold a second factor enrols one, if any must."""
+        if not self.must_enrol:
+            return []
+        out = [
+            "",
+            f"with PEERLEX_REQUIRE_MFA={self.require_mfa}, these accounts must enrol an "
+            "authenticator app before anything else; on the command line:",
+        ]
+        out += [f"  peerlex login --email {who} && peerlex mfa enrol" for who in self.must_enrol]
+        out += [
+            "`peerlex mfa enrol` shows the secret (and an otpauth:// URI for a QR code), asks for "
+            "the code the app then shows and prints ten recovery codes, once; on the web pages, "
+            "signing in as one of them leads through the same enrolment first.",
+            "To try the demo without second factors, run it with PEERLEX_REQUIRE_MFA=none.",
+        ]
         return out
+
+
+def _must_enrol(app: Flask, require_mfa: str) -> list[str]:
+    """The demo users who must enrol a second factor under the deployment's setting."""
+    with app.app_context():
+        users = db_session().scalars(select(User).order_by(User.id))
+        return [u.email for u in users if must_enrol_second_factor(u, require_mfa)]
 
 
 def _add_parties_and_users(app: Flask, password: str) -> None:
@@ -269,11 +298,14 @@ def seed_demo(config: Config, password: str = DEMO_PASSWORD) -> DemoReport:
     # As `peerlex-server init --if-missing` would.
     config.data_dir.mkdir(parents=True, exist_ok=True)
     prepare_data_dir(config)
-    app = create_app(config)
+    # The demo's own heads and organisers write the sample review before anyone could have
+    # enrolled a second factor; the running server asks for one as its configuration says.
+    app = create_app(replace(config, require_mfa="none"))
     try:
         _add_parties_and_users(app, password)
-        report = DemoReport(str(config.data_dir), password)
+        report = DemoReport(str(config.data_dir), password, require_mfa=config.require_mfa)
         report.users = [(email, code or "", role) for email, code, role, _ in USERS]
+        report.must_enrol = _must_enrol(app, config.require_mfa)
         _seed_review(app.test_client(), password, report)
     finally:
         app.extensions["peerlex.db"].engine.dispose()

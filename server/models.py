@@ -1,73 +1,26 @@
-"""The tables and their declarative base: parties, users and their keys, reviews, shares,
-comments, approvals and the audit log."""
+"""The tables: parties, users, their keys and second factors, reviews, shares, comments,
+approvals and the audit log (their declarative base is in server/model_base.py)."""
 
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
-    DateTime,
-    Dialect,
     ForeignKey,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from repo_store.names import SLUG
-
-# Ids are INTEGER columns: 32 bits on PostgreSQL. A larger number names nothing, and must not
-# reach the database, which would refuse it (or, on SQLite, Python's driver would).
-ID_MAX = 2**31 - 1
-
-# Constraint names are spelled out so that a migration can name them the same way on SQLite
-# and PostgreSQL (SQLite only alters a table by rebuilding it, and must find them by name).
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UtcTime(TypeDecorator[datetime]):
-    """A moment in UTC: stored without a zone (as every column always was), read back aware.
-
-    Python code sees only aware times, so a time never loses its offset on the way to a
-    payload and naive and aware times are never compared.
-    """
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("a time without its zone cannot be stored")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-class Base(DeclarativeBase):
-    """Base class of every table."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UtcTime}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from server.model_base import ID_MAX as ID_MAX
+from server.model_base import Base as Base
+from server.model_base import utcnow as utcnow
 
 
 class PartyKind(enum.StrEnum):
@@ -188,6 +141,9 @@ class UserSession(_HashedCredential, Base):
 
     # Its last request (kept to the minute), for the idle limit; NULL: none since sign-in.
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When its user last proved who they are: at sign-in, then at each confirmation with a
+    # second factor (the confirm page), for step-up. NULL (older sessions): at sign-in.
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginFailure(Base):
@@ -203,6 +159,63 @@ class LoginFailure(Base):
     email: Mapped[str] = mapped_column(String(254), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FactorKind(enum.StrEnum):
+    TOTP = "totp"
+    WEBAUTHN = "webauthn"
+
+
+class MfaFactor(Base):
+    """A user's second factor: a TOTP secret, wrapped under the master key (keys/factor_secrets.py),
+    or a WebAuthn credential (a security key or platform authenticator) and its public key.
+
+    Pending until its first code is confirmed; only confirmed factors sign anyone in.
+    """
+
+    __tablename__ = "mfa_factors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=FactorKind.TOTP)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    wrapped_secret: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The newest time step whose code was accepted: a code is accepted only for a later step,
+    # and the column moves by compare-and-set, so two workers never accept one code twice.
+    last_step: Mapped[int] = mapped_column(default=0)
+    # WebAuthn only: the credential id (base64url, at most 1023 bytes), its COSE public key,
+    # the authenticator's signature counter (moved by compare-and-set) and its transports.
+    credential_id: Mapped[str | None] = mapped_column(String(1400), unique=True, default=None)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    sign_count: Mapped[int] = mapped_column(default=0)
+    transports: Mapped[str] = mapped_column(String(200), default="")
+
+
+class WebAuthnChallenge(Base):
+    """A WebAuthn challenge waiting for its answer: usable once, by one user, for one purpose,
+    until it expires; only its SHA-256 is kept (server/services/security_keys.py)."""
+
+    __tablename__ = "webauthn_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code of a user: only its SHA-256 is stored (it has 120 bits)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class ReviewState(enum.StrEnum):

@@ -56,6 +56,15 @@ def verify_password(password: str, stored: str) -> bool:
     return True
 
 
+def needs_rehash(stored: str, n: int) -> bool:
+    """Whether a stored hash was made with a lower scrypt cost than n, or other parameters."""
+    try:
+        scheme, stored_n, r, p, _salt, _digest = stored.split("$")
+        return scheme != "scrypt" or int(stored_n) < n or (int(r), int(p)) != (_R, _P)
+    except ValueError:
+        return True
+
+
 def dummy_hash(n: int) -> str:
     """A hash to check against when the account does not exist, so both paths cost the same."""
     return hash_password(secrets.token_urlsafe(16), n)

@@ -37,6 +37,25 @@ class Access(enum.IntFlag):
     WRITE = enum.auto()
 
 
+# Second factors.
+
+# The roles whose holders approve, organise or administer: a stolen password must not be enough.
+SECOND_FACTOR_ROLES = (Role.HEAD, Role.ORGANISER)
+
+
+def must_enrol_second_factor(user: User, require_mfa: str) -> bool:
+    """Whether the user may do nothing but enrol until they hold a second factor.
+
+    require_mfa is the deployment's PEERLEX_REQUIRE_MFA: "roles" (heads of delegation,
+    organisers and administrators), "all" (everyone) or "none".
+    """
+    if require_mfa == "all":
+        return True
+    if require_mfa == "none":
+        return False
+    return user.is_admin or any(Role(m.role) in SECOND_FACTOR_ROLES for m in user.memberships)
+
+
 # Memberships.
 
 

@@ -87,11 +87,18 @@ class StrictSchema(Schema):
 class CredentialsSchema(StrictSchema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    code = fields.String(
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "a code of your authenticator app, or a recovery code"},
+    )
 
 
 class TokenSchema(Schema):
     token = fields.String(required=True)
     expires_at = UtcDateTime(required=True)
+    recovery_codes_left = fields.Integer(
+        metadata={"description": "after signing in with a second factor"}
+    )
 
 
 class MembershipSchema(Schema):

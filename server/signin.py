@@ -20,9 +20,11 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from flask import current_app, session
+from flask import current_app, g, session
 from flask_login import login_user, logout_user
 from sqlalchemy import ColumnElement, delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -30,18 +32,39 @@ from werkzeug.exceptions import TooManyRequests, Unauthorized
 
 from server.config import Config
 from server.db import Database, db_session
-from server.models import ApiToken, LoginFailure, User, UserSession, utcnow
-from server.passwords import dummy_hash, verify_password
+from server.errors import Problem
+from server.models import LoginFailure, User, UserSession, utcnow
+from server.passwords import dummy_hash, hash_password, needs_rehash, verify_password
+from server.services.errors import DomainError
+from server.services.mfa import (
+    MAX_CODE,
+    WRONG_CODE_KIND,
+    check_second_factor,
+    has_second_factor,
+)
+from server.services.security_keys import REFUSED_KIND
+from server.services.sessions import end_every_session as end_every_session
 
 BAD_CREDENTIALS = "wrong email or password"
+SECOND_FACTOR_NEEDED = (
+    "this account has a second factor: send a code of your authenticator app, or a recovery "
+    "code, as code"
+)
+WRONG_CODE = "wrong code, or a code used already"
 WINDOW = timedelta(minutes=15)
 # Wrong passwords checked for one account from one address, and from all addresses together.
 MAX_PAIR_FAILURES = 5
 MAX_ACCOUNT_FAILURES = 20
 PRUNE_AT_ONCE = 100
 SESSION_KEY = "sid"
+# A web sign-in whose password was right waits this long for its second factor.
+PASSWORD_STEP_KEY = "password_step"  # noqa: S105 - a cookie key, not a secret
+PASSWORD_STEP_FOR = 300
 # A session's last request is written at most this often (one small write per user a minute).
 SEEN_EVERY = timedelta(minutes=1)
+# Refusals of a second factor that count towards the sign-in limits: a wrong code, and a
+# security key's answer that does not verify.
+COUNTED_REFUSALS = frozenset({WRONG_CODE_KIND, REFUSED_KIND})
 
 
 def _digest(value: str) -> str:
@@ -139,8 +162,21 @@ def _claim_attempt(email: str, address: str) -> None:
         claims.commit()
 
 
-def authenticate(email: str, password: str, address: str) -> User:
-    """Return the user for valid credentials, or raise 401 (wrong) or 429 (throttled)."""
+class SecondFactorNeeded(Problem):
+    """The password was right, but the account has a second factor and no right code came."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(401, detail, "mfa-required")
+
+
+def authenticate(email: str, password: str, address: str, code: str | None = None) -> User:
+    """Return the user for valid credentials, or raise 401 (wrong) or 429 (throttled).
+
+    A user with a second factor also needs code: a code of their authenticator app or one of
+    their recovery codes. A missing or wrong code leaves the claim standing, so it counts
+    towards the same limits as a wrong password. A password stored with a lower scrypt cost
+    than the configured one is hashed again, into the caller's transaction.
+    """
     email = email.strip().lower()
     address = throttle_address(address)
     _claim_attempt(email, address)
@@ -151,18 +187,124 @@ def authenticate(email: str, password: str, address: str) -> User:
     if user is None or not good or not user.active:
         # The claim stays: it is the failure.
         raise Unauthorized(BAD_CREDENTIALS)
+    if has_second_factor(user):
+        if not code:
+            raise SecondFactorNeeded(SECOND_FACTOR_NEEDED)
+        _accept_code(user, code)
+    # Raised PEERLEX_SCRYPT_N reaches each stored password the next time it is typed.
+    if needs_rehash(user.password_hash, _config().scrypt_n):
+        user.password_hash = hash_password(password, _config().scrypt_n)
     # Right: this claim and the earlier failures from this address no longer count. Failures
     # from elsewhere still do, so that the user's sign-in gives no one else a fresh budget.
-    session_db.execute(
+    _forget_failures(email, address)
+    return user
+
+
+def _accept_code(user: User, code: str) -> None:
+    accepted = check_second_factor(user, code)
+    if accepted is None:
+        raise SecondFactorNeeded(WRONG_CODE)
+    g.recovery_codes_left = accepted.recovery_codes_left
+
+
+def remember_password_step(user: User, next_url: str | None) -> None:
+    """After the right password of a user with a second factor, on a web page: who may now
+    give their factor (in the signed cookie, for PASSWORD_STEP_FOR), and where to go after."""
+    session.clear()
+    session[PASSWORD_STEP_KEY] = {
+        "user": user.id,
+        "at": int(utcnow().timestamp()),
+        "next": next_url or "",
+    }
+
+
+def _password_step() -> dict[str, object] | None:
+    step = session.get(PASSWORD_STEP_KEY)
+    if not isinstance(step, dict) or not isinstance(step.get("user"), int):
+        return None
+    at = step.get("at")
+    if not isinstance(at, int) or not 0 <= utcnow().timestamp() - at < PASSWORD_STEP_FOR:
+        return None
+    return step
+
+
+def password_step_user() -> User | None:
+    """The user whose password was right a moment ago and who is to give a second factor."""
+    step = _password_step()
+    if step is None:
+        return None
+    user = db_session().get(User, step["user"])
+    return user if user is not None and user.active and has_second_factor(user) else None
+
+
+def password_step_next() -> str | None:
+    """Where the sign-in that is waiting for a second factor was going."""
+    step = _password_step()
+    found = None if step is None else step.get("next")
+    return found if isinstance(found, str) and found else None
+
+
+def forget_password_step() -> None:
+    session.pop(PASSWORD_STEP_KEY, None)
+
+
+def second_step(user: User, code: str, address: str) -> None:
+    """The code of a sign-in whose password was right a moment ago: counted as a sign-in
+    attempt (429 past the limits), and a failure unless it is right. The caller commits."""
+    email, address = user.email, throttle_address(address)
+    _claim_attempt(email, address)
+    _accept_code(user, code[:MAX_CODE])
+    _forget_failures(email, address)
+
+
+def _forget_failures(email: str, address: str) -> None:
+    db_session().execute(
         delete(LoginFailure).where(LoginFailure.email == email, LoginFailure.address == address)
     )
-    return user
+
+
+@contextmanager
+def counted_code_check(user: User, address: str) -> Iterator[None]:
+    """Count a second factor checked outside the password sign-in (removing a factor, a
+    security key's answer) as a sign-in attempt: refused with 429 past the limits, and a
+    failure if the block refuses the code or the key.
+
+    Without it, whoever holds a stolen session could guess codes as fast as they can send them.
+    """
+    email, address = user.email, throttle_address(address)
+    _claim_attempt(email, address)
+    try:
+        yield
+    except DomainError as exc:
+        if exc.kind not in COUNTED_REFUSALS:
+            _forget_failures(email, address)
+            db_session().commit()
+        raise
+    _forget_failures(email, address)
+    db_session().commit()
+
+
+def finish_second_step(user: User) -> str | None:
+    """Start the session of a user who passed both steps of a web sign-in (commits); answers
+    where the sign-in was going."""
+    next_url = password_step_next()
+    start_session(user)
+    db_session().commit()
+    return next_url
+
+
+def recovery_codes_left() -> int | None:
+    """After a sign-in with a second factor: how many recovery codes the user has left."""
+    left: int | None = g.get("recovery_codes_left")
+    return left
 
 
 def start_session(user: User) -> None:
     """Log the user in with a fresh session id (never the one the client came with)."""
-    sid = secrets.token_urlsafe(32)
-    db_session().add(UserSession(user_id=user.id, token_hash=_digest(sid), created_at=utcnow()))
+    sid, now = secrets.token_urlsafe(32), utcnow()
+    db_session().add(
+        UserSession(user_id=user.id, token_hash=_digest(sid), created_at=now, verified_at=now)
+    )
     session.clear()
     session[SESSION_KEY] = sid
     login_user(user)
@@ -215,6 +357,8 @@ def session_user(user_id: str) -> User | None:
     if now - _last_seen(record) >= SEEN_EVERY:
         _mark_seen(record, now)
     user = db_session().get(User, record.user_id)
+    # Kept for the step-up check (server/auth.py), which asks when this sign-in was.
+    g.user_session = record
     return user if user is not None and user.active else None
 
 
@@ -229,19 +373,3 @@ def end_session() -> None:
         )
     logout_user()
     session.clear()
-
-
-def end_every_session(user: User) -> None:
-    """End all the user's sessions and revoke all their API tokens (logout everywhere, disable)."""
-    now = utcnow()
-    db = db_session()
-    db.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    db.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )

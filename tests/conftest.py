@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.server.custody_fixtures",
     "tests.bundle_fixtures",
     "tests.server.web.pages",
+    "tests.server.web.browser",
 ]

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from clients.cli import approvals, attachments, documents, keys, offline, reviews, sessions
+from clients.cli import approvals, attachments, documents, keys, mfa, offline, reviews, sessions
 from clients.cli.app import main
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "documents",
     "keys",
     "main",
+    "mfa",
     "offline",
     "reviews",
     "sessions",

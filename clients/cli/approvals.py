@@ -8,33 +8,48 @@ from pathlib import Path
 import click
 
 from clients.cli.app import State, main, pass_state, version_options
+from clients.cli.mfa import code_option, with_step_up
 from clients.cli.output import Reply, json_reply, say, table
 from clients.cli.signed import approve_signed, key_option, needs_key, signature_required
 from clients.cli.transfer import TransferProgress
 from clients.errors import Conflict
+from clients.models import Approval
 
 
 @main.command()
 @click.argument("review")
 @version_options("The version last shared.")
 @key_option()
+@code_option
 @json_reply
 @pass_state
 def approve(
-    state: State, review: str, party: str, slug: str, version: str, key: Path | None
+    state: State,
+    review: str,
+    party: str,
+    slug: str,
+    version: str,
+    key: Path | None,
+    code: str | None,
 ) -> Reply:
     """Approve your State's final version of a document (heads, in the agreement state).
 
     With a key (--key, or saved by `peerlex login --key`) the statement is signed on this
-    machine; a State that holds its own keys approves only so.
+    machine; a State that holds its own keys approves only so. A sign-in older than 15
+    minutes needs a fresh code of your authenticator app (--code, or asked for).
     """
     client, signing_key = state.client(), state.signing_key(key)
-    try:
+
+    def approve_with(fresh: str | None) -> Approval:
         if signing_key is not None:
             email = state.saved().email
-            made = approve_signed(client, signing_key, email, review, party, slug, version)
-        else:
-            made = client.approve(review, party, slug, version)
+            return approve_signed(
+                client, signing_key, email, review, party, slug, version, code=fresh
+            )
+        return client.approve(review, party, slug, version, code=fresh)
+
+    try:
+        made = with_step_up(approve_with, code)
     except Conflict as exc:
         if signature_required(exc):
             raise needs_key(party) from None
@@ -105,11 +120,17 @@ def bundle() -> None:
 
 @bundle.command("build")
 @click.argument("review")
+@code_option
 @json_reply
 @pass_state
-def bundle_build(state: State, review: str) -> Reply:
-    """Build the final bundle once every shared document is approved; this closes the review."""
-    info = state.client().build_bundle(review)
+def bundle_build(state: State, review: str, code: str | None) -> Reply:
+    """Build the final bundle once every shared document is approved; this closes the review.
+
+    A sign-in older than 15 minutes needs a fresh code of your authenticator app (--code, or
+    asked for).
+    """
+    client = state.client()
+    info = with_step_up(lambda fresh: client.build_bundle(review, code=fresh), code)
     return Reply(
         info,
         lambda: say(

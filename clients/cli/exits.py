@@ -34,6 +34,10 @@ EXIT_UNREACHABLE = 6
 EXIT_INVALID = 7
 EXIT_SIGNERS_UNCHECKED = 8  # a bundle is consistent, but its keys were not a trusted list
 
+# Problem types of refusals that a second factor ends: none yet, or none fresh enough.
+ENROLMENT_REQUIRED = "mfa-enrolment-required"
+STEP_UP_REQUIRED = "mfa-step-up-required"
+
 
 class Failure(click.ClickException):
     """An error for the user: one line on stderr, and an exit code from the table above."""
@@ -67,6 +71,18 @@ def failure_for(exc: ApiError, profile: str) -> Failure:
         wait = f" in {exc.retry_after} s" if exc.retry_after else " later"
         return Failure(f"refused for now: {exc.detail.split(';')[0]}; try again{wait}", EXIT_AUTH)
     if isinstance(exc, Forbidden):
+        if exc.kind == ENROLMENT_REQUIRED:
+            return Failure(
+                "your role needs a second factor: run `peerlex "
+                f"{login_hint(profile)}mfa enrol` (an authenticator app's codes)",
+                EXIT_AUTH,
+            )
+        if exc.kind == STEP_UP_REQUIRED:
+            return Failure(
+                f"a fresh second factor is needed: {exc.detail}; give a new code with --code, "
+                f"or log in again with: peerlex {login_hint(profile)}login --email EMAIL",
+                EXIT_AUTH,
+            )
         return Failure(f"not allowed: {exc.detail}", EXIT_AUTH)
     if isinstance(exc, NotFound):
         return Failure(f"not found: {exc.detail}", EXIT_NOT_FOUND)

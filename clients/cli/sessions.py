@@ -13,18 +13,51 @@ from clients.cli.exits import EXIT_AUTH, EXIT_INVALID, Failure
 from clients.cli.output import Reply, json_reply, say
 from clients.client import Client
 from clients.errors import ApiError, ServerUnavailable, Unauthorized
+from clients.models import Token
 from clients.profiles import Profile, delete_profile, load_profile, profiles_path, save_profile
+
+# The problem type of a sign-in that needs a second factor's code.
+SECOND_FACTOR = "mfa-required"
+
+
+def read_secret(prompt: str, what: str, hide: bool = True) -> str:
+    """From a prompt, or the next line of stdin when it is not a terminal."""
+    if sys.stdin.isatty():
+        value: str = click.prompt(prompt, hide_input=hide)
+        return value
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise Failure(f"no {what} on standard input", EXIT_INVALID)
+    return line
+
+
+def read_code(prompt: str = "Code from your authenticator app, or a recovery code") -> str:
+    """A second factor's code: from a prompt, or the next line of stdin."""
+    return read_secret(prompt, "code", hide=False).strip()
 
 
 def read_password() -> str:
     """From a hidden prompt, or the first line of stdin when it is not a terminal."""
-    if sys.stdin.isatty():
-        value: str = click.prompt("Password", hide_input=True)
-        return value
-    line = sys.stdin.readline().rstrip("\r\n")
-    if not line:
-        raise Failure("no password on standard input", EXIT_INVALID)
-    return line
+    return read_secret("Password", "password")
+
+
+def _log_in(client: Client, email: str, password: str) -> Token:
+    """Log in; when the account has a second factor, ask for its code and try once more."""
+    try:
+        return client.login(email, password)
+    except Unauthorized as exc:
+        if exc.kind != SECOND_FACTOR:
+            raise Failure("login refused: wrong email or password", EXIT_AUTH) from None
+    code = read_code()
+    try:
+        token = client.login(email, password, code)
+    except Unauthorized as exc:
+        refusal = "wrong code" if exc.kind == SECOND_FACTOR else "wrong email or password"
+        raise Failure(f"login refused: {refusal}", EXIT_AUTH) from None
+    left = token.get("recovery_codes_left")
+    if left is not None:
+        say(f"a recovery code was used; {left} left")
+    return token
 
 
 @main.command()
@@ -44,16 +77,14 @@ def read_password() -> str:
 )
 @pass_state
 def login(state: State, server: str, email: str, key: Path | None) -> None:
-    """Log in and keep an API token; the password is read from stdin when it is not a terminal."""
+    """Log in and keep an API token; the password (and, for an account with a second factor,
+    its code, on the next line) is read from stdin when it is not a terminal."""
     try:
         client = Client(server)
     except ValueError as exc:
         raise Failure(str(exc), EXIT_INVALID) from None
     password = read_password()
-    try:
-        token = client.login(email, password)
-    except Unauthorized:
-        raise Failure("login refused: wrong email or password", EXIT_AUTH) from None
+    token = _log_in(client, email, password)
     previous = load_profile(state.profile)
     if previous is not None:
         try:  # the token this one replaces is of no more use to anyone

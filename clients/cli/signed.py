@@ -180,10 +180,19 @@ def sign_commit(
 
 
 def approve_signed(
-    client: Client, key: Path, email: str, review: str, party: str, slug: str, version: str
+    client: Client,
+    key: Path,
+    email: str,
+    review: str,
+    party: str,
+    slug: str,
+    version: str,
+    *,
+    code: str | None = None,
 ) -> Approval:
-    """Ask for the approval statement, check it, sign it with key, and have it recorded."""
-    request = client.request_approval(review, party, slug, version)
+    """Ask for the approval statement, check it, sign it with key, and have it recorded; code
+    is a fresh second factor's, for a server that asks for one."""
+    request = client.request_approval(review, party, slug, version, code=code)
     try:
         check_approval_statement(
             request["payload"],

@@ -1,5 +1,6 @@
-"""The app-wide objects services need (configuration, keys, repositories, database, limits),
-and the current request's id, found through the one lookup the application installs."""
+"""The app-wide objects services need (configuration, keys, second-factor secrets,
+repositories, database, limits), and the current request's id, found through the one lookup
+the application installs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from keys.factor_secrets import FactorSecrets
 from keys.party_keys import KeyStore
 from repo_store.store import RepoStore
 from server.config import Config
@@ -25,6 +27,7 @@ class Services:
     database: Database
     work_gate: WorkGate
     diff_cache: DiffCache
+    factor_secrets: FactorSecrets
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from server.web import (  # noqa: F401
     document_pages,
     redline_page,
     review_pages,
+    security_key_pages,
+    security_pages,
     sign_in_pages,
 )
 from server.web.blueprint import bp

@@ -37,6 +37,7 @@ bp = Blueprint(
 
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; "
+    "connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 

@@ -71,6 +71,10 @@ IN_WORDS: dict[str, dict[str, str]] = {
         "agreement": _("agreement: heads approve final versions"),
         "closed": _("closed"),
     },
+    "factor_kind": {
+        "totp": _("authenticator app"),
+        "webauthn": _("security key"),
+    },
     "block_op": {
         "equal": "",
         "insert": _("inserted"),

@@ -17,6 +17,7 @@ from flask import (
 from flask_babel import gettext
 
 from keys.protocol import principal
+from server.auth import step_up_due
 from server.models import User
 from server.payloads import (
     approval_payload,
@@ -127,6 +128,7 @@ def review_page(rid: str) -> str:
         bundle=bundle,
         readme=readme_text(review.slug, organiser) if organiser else "",
         organiser_principal=principal(organiser) if organiser else "",
+        step_up_due=step_up_due(user),
     )
 
 

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.core.result import Ok
 
@@ -23,6 +22,7 @@ from server.config import Config
 from tests.server.review_fixtures import LAW_V1, LAW_V2, USERS, ReviewWorld, seed_review_world
 from tests.support.accounts import TEST_SCRYPT_N
 from tests.support.api import token_for
+from tests.support.bounded_fuzz import run_bounded
 from tests.support.ssh_user_keys import PUBLIC_KEY
 
 ROLES = ("anonymous", "own", "peer", "organiser", "observer", "admin")
@@ -34,7 +34,9 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, 
     data: Path = tmp_path_factory.mktemp("fuzz") / "data"
     data.mkdir()
     create_master_key(data / "master.key")
-    app = create_app(Config(data_dir=data, scrypt_n=TEST_SCRYPT_N, secure_cookies=False))
+    app = create_app(
+        Config(data_dir=data, scrypt_n=TEST_SCRYPT_N, secure_cookies=False, require_mfa="none")
+    )
     client = app.test_client()
     world: ReviewWorld = seed_review_world(app, client)
     v1, v2 = world.push(LAW_V1), world.push(LAW_V2)
@@ -82,13 +84,5 @@ def test_no_server_errors_and_schema_conformance(fuzz_app: tuple[Flask, dict[str
         operations.append(result.ok())
     assert len(operations) > 20
     for operation in operations:
-        run = settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            derandomize=True,
-            deadline=None,
-            phases=[Phase.explicit, Phase.generate],
-            suppress_health_check=list(HealthCheck),
-            database=None,
-        )(given(case=operation.as_strategy())(check))
-        run()
+        run_bounded(operation, check, EXAMPLES_PER_OPERATION)
     assert sent >= 2000, sent

@@ -42,7 +42,9 @@ class ReviewMachine(RuleBasedStateMachine):
         data = Path(tempfile.mkdtemp(prefix="peerlex-stateful-")) / "data"
         data.mkdir()
         create_master_key(data / "master.key")
-        self.app = create_app(Config(data_dir=data, scrypt_n=TEST_SCRYPT_N, secure_cookies=False))
+        self.app = create_app(
+            Config(data_dir=data, scrypt_n=TEST_SCRYPT_N, secure_cookies=False, require_mfa="none")
+        )
         self.world = seed_review_world(self.app, self.app.test_client())
 
     def teardown(self) -> None:

@@ -170,7 +170,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
     """`peerlex-server run --workers 4` on a new data directory and the database under test."""
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEX_")}
-    env.update(PEERLEX_DATA=str(data), PEERLEX_SCRYPT_N="1024")
+    # The organiser signs in with a password alone here.
+    env.update(PEERLEX_DATA=str(data), PEERLEX_SCRYPT_N="1024", PEERLEX_REQUIRE_MFA="none")
     if POSTGRES_SERVER:
         env["PEERLEX_DATABASE_URL"] = recreate_postgres_database("peerlex_load")
     cli(env, "init")

@@ -62,6 +62,7 @@ def config(
         scrypt_n=TEST_SCRYPT_N,
         testing=True,
         secure_cookies=False,
+        require_mfa="none",
     )
 
 

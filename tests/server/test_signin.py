@@ -210,6 +210,7 @@ def served(config: Config, **extra_env: str) -> Iterator[int]:
         PEERLEX_DATA=str(config.data_dir),
         PEERLEX_SCRYPT_N=str(config.scrypt_n),
         PEERLEX_INSECURE_COOKIES="1",
+        PEERLEX_REQUIRE_MFA=config.require_mfa,
         **extra_env,
     )
     if config.database_url:

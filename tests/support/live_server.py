@@ -30,6 +30,9 @@ def base_env(tmp: Path) -> dict[str, str]:
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
         PEERLEX_CONFIG_DIR=str(tmp / "config"),
         PEERLEX_SCRYPT_N=FAST_SCRYPT,
+        # The demo's heads and organisers sign in with passwords alone (tests/clients enrols
+        # a second factor where it tests one).
+        PEERLEX_REQUIRE_MFA="none",
         NO_COLOR="1",
     )
     return env
@@ -116,3 +119,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def one_error_line(done: subprocess.CompletedProcess[str], code: int) -> str:
+    """The single line a `peerlex` command that failed with exit code `code` wrote to stderr."""
+    assert done.returncode == code, (done.returncode, done.stdout, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]

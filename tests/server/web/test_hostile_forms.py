@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 
 from server.db import db_session
-from server.models import Comment
+from server.models import Comment, MfaFactor
 from tests.server.web.pages import DOC, WebWorld
 
 
@@ -31,3 +31,24 @@ def test_a_comment_form_with_control_characters_is_refused(
     assert "control or bidirectional formatting characters" in answer.text
     with app.app_context():
         assert db_session().query(Comment).count() == 0
+
+
+@pytest.mark.parametrize("label", ["phone\x1b[2J", "phone\u202e", "phone\r\nSet-Cookie: x"])
+def test_an_authenticator_label_with_control_characters_is_refused(
+    app: Flask, web_world: WebWorld, label: str
+) -> None:
+    page = web_world.page("head")
+    answer = page.post("/account/security/authenticator", {"label": label})
+    assert answer.status_code == 422
+    assert "the label" in answer.text
+    with app.app_context():
+        assert db_session().query(MfaFactor).count() == 0
+
+
+def test_an_authenticator_label_is_shown_as_text(web_world: WebWorld) -> None:
+    page = web_world.page("head")
+    label = '<script>alert(1)</script>"><b>'
+    assert page.post("/account/security/authenticator", {"label": label}).status_code == 200
+    shown = page.get("/account/security").text
+    assert label not in shown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;b&gt;" in shown

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.server.web.pages import DOC, WebWorld, csrf_of
+from tests.server.web.pages import DOC, Page, WebWorld, csrf_of
 
 PARTICIPANTS = ("own", "head", "peer", "peer_head", "third", "organiser", "observer")
 OUTSIDERS = ("outsider", "other_organiser", "admin")
 OWNERS = ("own", "head")
 ROLES = (*PARTICIPANTS, *OUTSIDERS)
+FACTOR_FORM = re.compile(r'action="/account/security/factors/(\d+)/remove"')
 
 
 def expect(allowed: tuple[str, ...], role: str) -> int:
@@ -31,6 +34,10 @@ PAGES = [
     ("/reviews/dushanbe-2017/documents/BLR/no-such-law", ()),
     ("/reviews/dushanbe-2017/documents/KGZ/export-law", ()),
     ("/reviews/no-such-review", ()),
+    ("/account/security", ROLES),
+    ("/account/confirm?next=/reviews", ROLES),
+    # Everyone's own page: it shows only the signed-in user's keys.
+    ("/account/security-keys", ROLES),
 ]
 
 
@@ -48,7 +55,10 @@ def test_every_page_for_every_role(web_world: WebWorld, role: str) -> None:
             assert v2 not in answer.text, f"{url} shows the unshared version to {role}"
 
 
-@pytest.mark.parametrize("url", ["/", "/reviews", "/reviews/dushanbe-2017", DOC, DOC + "/redline"])
+@pytest.mark.parametrize(
+    "url",
+    ["/", "/reviews", "/reviews/dushanbe-2017", DOC, DOC + "/redline", "/account/security-keys"],
+)
 def test_anonymous_is_sent_to_sign_in(web_world: WebWorld, url: str) -> None:
     answer = web_world.page(None).get(url)
     assert answer.status_code == 302
@@ -169,3 +179,25 @@ def test_organiser_moves_state_heads_approve_and_bundle_is_built(web_world: WebW
     download.close()
     assert peer.get("/api/v1/reviews/dushanbe-2017/bundle").status_code == 403
     assert "/api/v1/reviews/dushanbe-2017/bundle" not in peer.get("/reviews/dushanbe-2017").text
+
+
+def factor_on(page: Page) -> str:
+    """The id of the (one) factor the user's security page offers to remove."""
+    found = FACTOR_FORM.search(page.get("/account/security").text)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_manages_its_own_second_factors_only(web_world: WebWorld, role: str) -> None:
+    """Anyone may add an authenticator app; a factor that is not one's own is not found."""
+    page = web_world.page(role)
+    assert page.post("/account/security/authenticator", {"label": role}).status_code == 200
+    assert page.post("/account/security/authenticator/confirm", {"code": "x"}).status_code == 422
+    other = web_world.page("observer" if role != "observer" else "admin")
+    assert other.post("/account/security/authenticator", {"label": "theirs"}).status_code == 200
+    theirs = f"/account/security/factors/{factor_on(other)}/remove"
+    assert page.post(theirs, {"code": "123456"}).status_code == 404
+    mine = f"/account/security/factors/{factor_on(page)}/remove"
+    assert page.post(mine).status_code == 303
+    assert page.post("/account/confirm", {"code": "123456"}).status_code == 200

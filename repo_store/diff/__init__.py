@@ -33,7 +33,8 @@ JSON (``TextDiff.to_json()``)
     the ``equal`` and ``insert`` runs gives the new text and joining the ``equal`` and
     ``delete`` runs the old one.  ``old_place`` names, for a moved or renumbered block, where
     it stood in the old version in the document's own words ("Статья 4", "Article 4 (1)",
-    "Статья 3, 2", a heading's title or a paragraph's first words), never an internal id.  ``warnings`` lists bidi control characters as
+    "Статья 3, 2", a heading's title or a paragraph's first words), never an internal id.
+    ``warnings`` lists bidi control characters as
     ``{"type": "bidi_control", "side": "old" | "new", "block", "offset", "code_point",
     "name"}``; ``stats`` counts blocks per op and words inserted and deleted.
 """

@@ -181,3 +181,16 @@ def test_note_marks_follow_their_quoted_words_or_end_the_block() -> None:
     assert f"<ins> an export</ins> licence{ref.format(1)}." in page
     assert f"licence{ref.format(1)}.{ref.format(2)}</div>" in page
     assert f"dual-use{ref.format(3)} goods" in page
+
+
+def test_the_redlines_own_words_follow_the_readers_language() -> None:
+    start = OLD.index("Article 1.")
+    end = OLD.index("Article 2.")
+    new = (OLD[end:] + "\n" + OLD[start:end]).replace("a permit", "a \u202epermit")
+    diff = diff_texts(OLD, new)
+    russian = render_html(diff, title="Law", old_label="v1", new_label="v2", ui="ru-RU")
+    assert "перемещено из: Article 1" in russian or "перемещено из: Article 2" in russian
+    assert "Предупреждения" in russian
+    assert "moved from" not in russian
+    english = render_html(diff, title="Law", old_label="v1", new_label="v2", ui="de")
+    assert "moved from" in english

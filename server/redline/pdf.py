@@ -20,9 +20,9 @@ from server.redline.render import render_html, text
 from server.redline.wording import words_for
 
 # What a PDF may cost, in characters of document text laid out (each block's text, and its
-# deleted words too). WeasyPrint lays out about 40 000 characters a second, with a peak of about
-# 400 MB for the 1 MB law's redline (560 000 characters, 14 s; docs/formats.md, "Redline as
-# PDF"): the default lets that law through and refuses what is longer.
+# deleted words too). WeasyPrint lays out 25 000 to 40 000 characters a second, with a peak of
+# about 400 MB for the 1 MB law's redline (560 000 characters, 14-21 s; docs/formats.md,
+# "Redline as PDF"): the default lets that law through and refuses what is longer.
 DEFAULT_MAX_COST = 600_000
 
 # Each note and reply is short next to a law, but a thread may be long: it counts as its text.

@@ -8,14 +8,16 @@ nothing is fetched (the URL fetcher refuses every address) and only installed fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from repo_store.diff.textdiff import TextDiff
+from repo_store.diff.blocks import Block
+from repo_store.diff.textdiff import BlockDiff, TextDiff
 from server.redline.render import render_html, text
 from server.redline.wording import words_for
 
@@ -24,6 +26,13 @@ from server.redline.wording import words_for
 # about 400 MB for the 1 MB law's redline (560 000 characters, 14-21 s; docs/formats.md,
 # "Redline as PDF"): the default lets that law through and refuses what is longer.
 DEFAULT_MAX_COST = 600_000
+
+# A run of this many characters without a space gets a break opportunity (a zero-width space)
+# after each such stretch: WeasyPrint breaks an unbreakable word across lines in time that grows
+# with the square of its length (a 100 000-letter word took over two minutes), and without
+# breaking it the word runs off the page.
+_LONG_WORD = 40
+_LONG_WORD_RE = re.compile(rf"(\S{{{_LONG_WORD}}})(?=\S)")
 
 # Each note and reply is short next to a law, but a thread may be long: it counts as its text.
 _NOTE_OVERHEAD = 200
@@ -81,7 +90,7 @@ header h1 { font: bold 14pt/1.3 "DejaVu Sans", sans-serif; margin: 0 0 2mm;
 .warnings h2 { font: bold 10pt "DejaVu Sans", sans-serif; margin: 0; color: #b00020; }
 main { margin-top: 5mm; }
 .block { margin: 2mm 0; padding: 0 0 0 3mm; border-left: 2pt solid transparent;
-         white-space: pre-wrap; orphans: 2; widows: 2; }
+         white-space: pre-wrap; overflow-wrap: anywhere; orphans: 2; widows: 2; }
 .kind-article { font-weight: bold; margin-top: 4mm; page-break-after: avoid; }
 h2.block, h3.block, h4.block, h5.block, h6.block { font-family: "DejaVu Sans", sans-serif;
          font-size: 11pt; margin-top: 5mm; page-break-after: avoid; }
@@ -145,6 +154,8 @@ def render_redline_pdf(
     cost = redline_cost(diff, notes)
     if cost > max_cost:
         raise RedlineTooLong(cost, max_cost)
+    diff = _breakable(diff)
+    notes = [_breakable_note(note) for note in notes]
     placed = {entry.new_id for entry in diff.blocks if entry.new_id is not None}
     marks: dict[str, list[tuple[int, str]]] = {}
     for note in notes:
@@ -152,9 +163,9 @@ def render_redline_pdf(
             marks.setdefault(note.block, []).append((note.number, note.quote))
     page = render_html(
         diff,
-        title=title,
-        old_label=old_label,
-        new_label=new_label,
+        title=_break(title),
+        old_label=_break(old_label),
+        new_label=_break(new_label),
         lang=language or "und",
         style=PRINT_STYLE,
         notes=marks,
@@ -166,6 +177,57 @@ def render_redline_pdf(
     if pdf is None:  # write_pdf returns bytes when given no target
         raise RuntimeError("WeasyPrint wrote no PDF")
     return bytes(pdf)
+
+
+def _break(text: str) -> str:
+    """The text with a zero-width space after every _LONG_WORD letters of an unbroken word."""
+    return _LONG_WORD_RE.sub("\\1\u200b", text)
+
+
+def _breakable_block(block: Block | None) -> Block | None:
+    if block is None:
+        return None
+    return block._replace(
+        label=_break(block.label),
+        heading=_break(block.heading),
+        text=_break(block.text),
+        provision=_break(block.provision),
+    )
+
+
+def _breakable(diff: TextDiff) -> TextDiff:
+    """The comparison with long words made breakable; blocks without one are kept as they are."""
+    entries: list[BlockDiff] = []
+    for entry in diff.blocks:
+        texts = [run.text for run in entry.tokens]
+        texts.extend(block.text for block in (entry.old, entry.new) if block is not None)
+        if not any(_LONG_WORD_RE.search(text) for text in texts):
+            entries.append(entry)
+            continue
+        entries.append(
+            entry._replace(
+                old=_breakable_block(entry.old),
+                new=_breakable_block(entry.new),
+                tokens=tuple(replace(run, text=_break(run.text)) for run in entry.tokens),
+            )
+        )
+    return replace(diff, blocks=tuple(entries))
+
+
+def _breakable_note(note: NoteThread) -> NoteThread:
+    replies = tuple(
+        NoteReply(_break(r.author), _break(r.date), _break(r.body)) for r in note.replies
+    )
+    # The quote breaks as the text does when it starts at a word's start; when it does not,
+    # it is not found and its mark ends its block.
+    return replace(
+        note,
+        author=_break(note.author),
+        date=_break(note.date),
+        body=_break(note.body),
+        quote=_break(note.quote),
+        replies=replies,
+    )
 
 
 class RefusingFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint has no types

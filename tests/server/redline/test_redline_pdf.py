@@ -256,3 +256,18 @@ def test_notes_count_towards_the_bound() -> None:
             notes=[long_note],
             max_cost=limit,
         )
+
+
+def test_a_very_long_word_is_laid_out_in_bounded_time_and_kept_whole(tmp_path: Path) -> None:
+    word = "ж" * 60_000
+    old = f"Статья 1. Слово\n\n{word}\n"
+    new = old.replace("Слово", "Длинное слово")
+    started = time.monotonic()
+    pdf = render_redline_pdf(
+        diff_texts(old, new), title="Закон", old_label="a", new_label="b", language="ru"
+    )
+    # Unbroken, WeasyPrint took over a minute for a word this long; broken every 40 letters,
+    # about a second.
+    assert time.monotonic() - started < 30
+    text = pdf_text(pdf, tmp_path).replace("\u200b", "")
+    assert text.count("ж") == len(word)

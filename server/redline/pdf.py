@@ -21,11 +21,14 @@ from repo_store.diff.textdiff import BlockDiff, TextDiff
 from server.redline.render import render_html, text
 from server.redline.wording import words_for
 
-# What a PDF may cost, in characters of document text laid out (each block's text, and its
-# deleted words too). WeasyPrint lays out 25 000 to 40 000 characters a second, with a peak of
-# about 400 MB for the 1 MB law's redline (560 000 characters, 14-21 s; docs/formats.md,
-# "Redline as PDF"): the default lets that law through and refuses what is longer.
-DEFAULT_MAX_COST = 600_000
+# What a PDF may cost: the characters of document text it lays out (each block's text, and its
+# deleted words too), each block counting BLOCK_COST more. WeasyPrint spends about 1.4 ms and
+# 40 KB on each block box and about 4 microseconds on each character, so ten thousand blocks
+# of two words cost as much as the 1 MB law's redline (8 560 blocks, 561 560 characters: cost
+# 3.99 million, 14-21 s and a peak of about 400 MB; docs/formats.md, "Redline as PDF"). The
+# default lets that law through and refuses what is longer, in about 20 s at most.
+BLOCK_COST = 400
+DEFAULT_MAX_COST = 4_500_000
 
 # A run of this many characters without a space gets a break opportunity (a zero-width space)
 # after each such stretch: WeasyPrint breaks an unbreakable word across lines in time that grows
@@ -42,7 +45,7 @@ class RedlineTooLong(Exception):
     """The comparison is too long to lay out as a PDF within the bound; the API answers 422."""
 
     def __init__(self, cost: int, limit: int) -> None:
-        super().__init__(f"the redline would lay out {cost} characters, more than {limit}")
+        super().__init__(f"the redline would cost {cost} to lay out, more than {limit}")
         self.cost = cost
         self.limit = limit
 
@@ -121,8 +124,9 @@ sup.note-ref a { color: inherit; text-decoration: none; }
 
 
 def redline_cost(diff: TextDiff, notes: Sequence[NoteThread] = ()) -> int:
-    """How many characters of text a PDF of this comparison lays out (the bound's measure)."""
-    cost = 0
+    """What a PDF of this comparison costs to lay out (the bound's measure): its characters,
+    and BLOCK_COST for each block."""
+    cost = BLOCK_COST * len(diff.blocks)
     for entry in diff.blocks:
         if entry.tokens:
             cost += sum(len(run.text) for run in entry.tokens)
@@ -146,7 +150,7 @@ def render_redline_pdf(
     ui: str = "en",
 ) -> bytes:
     """Lay out the comparison as an A4 PDF with its notes; RedlineTooLong before any work if
-    it would cost more than ``max_cost`` characters.
+    it would cost more than ``max_cost`` (redline_cost).
 
     ``language`` is the document's (for hyphenation and the ``lang`` of its text), ``ui`` the
     reader's, for the redline's own words ("inserted", "Notes"; English or Russian).

@@ -136,14 +136,16 @@ class _BodyReader:
         linked = self.styles.numbering(style)
         num_id = direct.num_id if direct is not None and direct.num_id else None
         ilvl = direct.ilvl if direct is not None else None
+        source = style
         if num_id is None and linked is not None:
-            num_id = linked.num_id
+            num_id, source = linked.num_id, linked.source
             if ilvl is None:
                 ilvl = linked.ilvl
         if not num_id or num_id == "0":
             return None  # numId 0 switches numbering off, even one a style would give
         if ilvl is None:
-            ilvl = self.definitions.level_of_style(num_id, style or "") or 0
+            # The level linked to the style that gives the numbering, else the first.
+            ilvl = self.definitions.level_of_style(num_id, source or "") or 0
         return self.counter.next_label(num_id, ilvl)
 
     def paragraph(self, paragraph: etree._Element) -> str:
@@ -160,7 +162,9 @@ class _BodyReader:
         label = self._label(props, style)
         body = _clean(text)
         if not body:
-            return ""  # an empty paragraph shows at most a label: nothing to store
+            # An empty numbered paragraph still shows its number, as the first cell of a
+            # control list's row does; an empty bullet or paragraph shows nothing.
+            return _clean(label.text) if label is not None and not label.bullet else ""
         if label is not None and label.bullet:
             return "- " + body
         line = body if label is None or not label.text else _clean(label.text) + label.suffix + body
@@ -189,7 +193,7 @@ class _BodyReader:
                 continue
             cells = [self.cell(cell) for cell in row.iter(W + "tc") if _nearest(cell, W + "tr") is row]
             if any(cells):
-                rows.append("| " + " | ".join(cells) + " |")
+                rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
         return rows
 
     def cell(self, cell: etree._Element) -> str:

@@ -167,7 +167,10 @@ class _BodyReader:
             return _clean(label.text) if label is not None and not label.bullet else ""
         if label is not None and label.bullet:
             return "- " + body
-        line = body if label is None or not label.text else _clean(label.text) + label.suffix + body
+        # Word's tab, space or nothing after a label is one space here: the label stays a
+        # marker the diff grammar reads ("1." then a space), as LibreOffice's text export has it.
+        shown = "" if label is None else _clean(label.text)
+        line = f"{shown} {body}" if shown else body
         level = self.styles.heading_level(style)
         if level is None:
             direct = _outline_level(props)

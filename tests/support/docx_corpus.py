@@ -138,7 +138,7 @@ def en_levels_restarts_overrides() -> Case:
 
 def ru_chapters_upper_roman() -> Case:
     numbering = Numbering(
-        {1: [Lvl("upperRoman", "Глава %1.", suffix="space")], 2: [Lvl("decimal", "Статья %1.")]},
+        {1: [Lvl("upperRoman", "Глава %1.", suffix="space")], 2: [Lvl("decimal", "Статья %1.", suffix="nothing")]},
         {1: (1, {}), 2: (2, {})},
     )
     body = [

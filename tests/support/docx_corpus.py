@@ -283,7 +283,8 @@ def ru_style_linked() -> Case:
         '<w:style w:type="paragraph" w:styleId="Article"><w:name w:val="Статья"/>'
         '<w:basedOn w:val="Normal"/><w:pPr><w:numPr><w:numId w:val="1"/></w:numPr></w:pPr></w:style>'
         '<w:style w:type="paragraph" w:styleId="Part"><w:name w:val="Часть"/>'
-        '<w:basedOn w:val="Normal"/><w:pPr><w:numPr><w:numId w:val="1"/></w:numPr></w:pPr></w:style>'
+        '<w:basedOn w:val="Normal"/><w:pPr><w:numPr><w:ilvl w:val="1"/><w:numId w:val="1"/>'
+        "</w:numPr></w:pPr></w:style>"
         '<w:style w:type="paragraph" w:styleId="Part2"><w:name w:val="Часть 2"/>'
         '<w:basedOn w:val="Part"/></w:style>'
     )

@@ -164,16 +164,14 @@ class NumberingDefinitions:
         if root is None:
             return
         for abstract in root.iter(W + "abstractNum"):
-            levels = {
-                _int(lvl.get(W + "ilvl"), 0): _level(lvl) for lvl in abstract.iter(W + "lvl")
-            }
+            levels = {_int(lvl.get(W + "ilvl"), 0): _level(lvl) for lvl in abstract.iter(W + "lvl")}
             key = abstract.get(W + "abstractNumId", "")
             self.abstracts[key] = levels
             link = _val(abstract, "numStyleLink")
             if link:
                 self.style_links[key] = link
         for num in root.iter(W + "num"):
-            levels: dict[int, Level] = {}
+            overridden: dict[int, Level] = {}
             starts: dict[int, int] = {}
             for override in num.iter(W + "lvlOverride"):
                 ilvl = _int(override.get(W + "ilvl"), 0)
@@ -182,9 +180,9 @@ class NumberingDefinitions:
                     starts[ilvl] = _int(start, 1)
                 lvl = override.find(W + "lvl")
                 if lvl is not None:
-                    levels[ilvl] = _level(lvl)
+                    overridden[ilvl] = _level(lvl)
             abstract_id = _val(num, "abstractNumId") or ""
-            self.instances[num.get(W + "numId", "")] = Instance(abstract_id, levels, starts)
+            self.instances[num.get(W + "numId", "")] = Instance(abstract_id, overridden, starts)
 
     def resolve_links(self, style_numbering: dict[str, str]) -> None:
         """Follow ``w:numStyleLink``: an abstract that only names a numbering style."""

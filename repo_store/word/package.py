@@ -142,7 +142,7 @@ def parse_xml(data: bytes, part: str) -> etree._Element:
     )
     try:
         # The parser above expands no entity and loads nothing; the prolog was checked first.
-        root = etree.fromstring(data, parser)  # noqa: S320  # nosec B320
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         raise CorruptPackage(f"The part {part} is not well-formed XML ({error.msg}).") from None
     if root.getroottree().docinfo.internalDTD is not None:
@@ -194,9 +194,10 @@ class WordPackage:
         self._unpacked = 0
         self._check_macros()
         self.main_name = self._main_part_name()
-        self.main = self.xml(self.main_name)
-        if self.main is None:
+        main = self.xml(self.main_name)
+        if main is None:
             raise NotWord("The package has no Word document part (word/document.xml).")
+        self.main: etree._Element = main
         self.relationships = self.relationships_of(self.main_name)
         for rel in self.relationships.values():
             if rel.type.endswith(_TEXT_ELSEWHERE):

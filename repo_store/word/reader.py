@@ -17,7 +17,7 @@ from lxml import etree
 
 from repo_store.diff.grammar import GROUPING_PREFIXES, PROVISION_PREFIX, PROVISION_RE
 from repo_store.word.errors import TrackedChangesPending, WordError
-from repo_store.word.numbering import W, Label, NumberingCounter, NumberingDefinitions
+from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W
 from repo_store.word.package import WordLimits, WordPackage
 from repo_store.word.runs import DELETED, INSERTED, Mode, ParagraphText, mark_removed
 from repo_store.word.styles import Styles, numbering_of
@@ -194,7 +194,9 @@ class _BodyReader:
                 self._dropped(mark) for mark in trpr if mark.tag in INSERTED + DELETED
             ):
                 continue
-            cells = [self.cell(cell) for cell in row.iter(W + "tc") if _nearest(cell, W + "tr") is row]
+            cells = [
+                self.cell(cell) for cell in row.iter(W + "tc") if _nearest(cell, W + "tr") is row
+            ]
             if any(cells):
                 rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
         return rows

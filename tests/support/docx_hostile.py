@@ -64,17 +64,37 @@ def lying_sizes() -> bytes:
     eocd = data.rfind(b"PK\x05\x06")
     count, directory_size, directory_at = struct.unpack_from("<HII", data, eocd + 10)
     directory = data[directory_at : directory_at + directory_size]
-    name = b"word/document.xml"
+    entry = b"word/document.xml"
     crc = zlib.crc32(big)
-    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(packed), 100, len(name), 0)
+    local = struct.pack(
+        "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(packed), 100, len(entry), 0
+    )
     offset = directory_at
     central = struct.pack(
-        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(packed), 100, len(name),
-        0, 0, 0, 0, 0, offset,
+        "<IHHHHHHIIIHHHHHII",
+        0x02014B50,
+        20,
+        20,
+        0,
+        8,
+        0,
+        0,
+        crc,
+        len(packed),
+        100,
+        len(name),
+        0,
+        0,
+        0,
+        0,
+        0,
+        offset,
     )
-    body = data[:directory_at] + local + name + packed
-    new_directory = directory + central + name
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count + 1, count + 1, len(new_directory), len(body), 0)
+    body = data[:directory_at] + local + entry + packed
+    new_directory = directory + central + entry
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, count + 1, count + 1, len(new_directory), len(body), 0
+    )
     return body + new_directory + end
 
 
@@ -93,7 +113,10 @@ def external_sub_document() -> bytes:
 def billion_laughs() -> bytes:
     lol = (
         '<?xml version="1.0"?><!DOCTYPE w:document [<!ENTITY lol "lol">'
-        + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10))
+        + "".join(
+            f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+            for i in range(1, 10)
+        )
         + ']><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
         "<w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>"
     )
@@ -108,7 +131,7 @@ def external_entity_doctype() -> bytes:
     parts["word/styles.xml"] = (
         b'<?xml version="1.0"?>\n<!DOCTYPE w:styles [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
         b'<w:styles xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
-        b"<w:style><w:name w:val=\"&x;\"/></w:style></w:styles>"
+        b'<w:style><w:name w:val="&x;"/></w:style></w:styles>'
     )
     return zip_parts(parts)
 
@@ -117,7 +140,18 @@ def encrypted_ole() -> bytes:
     """A compound file laid out as Word writes a password-protected document."""
     sector = 512
     header = bytearray(sector)
-    struct.pack_into("<8s16sHHHHH", header, 0, bytes.fromhex("D0CF11E0A1B11AE1"), bytes(16), 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into(
+        "<8s16sHHHHH",
+        header,
+        0,
+        bytes.fromhex("D0CF11E0A1B11AE1"),
+        bytes(16),
+        0x3E,
+        3,
+        0xFFFE,
+        9,
+        6,
+    )
     # One FAT sector (0), the directory at sector 1, no mini FAT, DIFAT entry 0 → sector 0.
     struct.pack_into("<IIIIIII", header, 0x2C, 1, 1, 0, 4096, 0xFFFFFFFE, 0, 0xFFFFFFFE)
     struct.pack_into("<II", header, 0x44, 0xFFFFFFFE, 0)
@@ -196,7 +230,13 @@ HOSTILE: tuple[tuple[str, Callable[[], bytes], str, int, str], ...] = (
     ("ratio_bomb", ratio_bomb, "PackageTooLarge", 413, "docx-too-large"),
     ("lying_sizes", lying_sizes, "CorruptPackage", 422, "docx-corrupt"),
     ("too_many_parts", too_many_parts, "PackageTooLarge", 413, "docx-too-large"),
-    ("external_sub_document", external_sub_document, "ExternalReference", 422, "docx-external-reference"),
+    (
+        "external_sub_document",
+        external_sub_document,
+        "ExternalReference",
+        422,
+        "docx-external-reference",
+    ),
     ("billion_laughs", billion_laughs, "XmlEntities", 422, "docx-xml-entities"),
     ("external_entity_doctype", external_entity_doctype, "XmlEntities", 422, "docx-xml-entities"),
     ("encrypted_ole", encrypted_ole, "EncryptedDocument", 422, "docx-encrypted"),

@@ -21,7 +21,12 @@ from tests.support import docx_corpus
 SOURCES = Path(__file__).resolve().parents[2] / "support" / "docx_sources"
 # Builder cases whose rendering LibreOffice shares with Word.  Not compared: lvlRestart and isLgl
 # (LibreOffice ignores both, Word and the standard do not), hidden text (its text export keeps it).
-AGREEING = ("ru_law_articles", "ru_chapters_upper_roman", "ru_typed_numbers", "en_table")
+AGREEING: tuple[str, ...] = (
+    "ru_law_articles",
+    "ru_chapters_upper_roman",
+    "ru_typed_numbers",
+    "en_table",
+)
 AGREEING += ("ru_control_list", "ru_comments", "ru_style_linked")
 
 LIBREOFFICE_CASES = {
@@ -110,7 +115,9 @@ def _shown_lines(stored: str) -> list[str]:
 def _lines_of_export(path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8-sig")
     # Bullets are drawn with glyphs (•, ◦); stored text writes every bullet as "-".
-    return [re.sub(r"^[•◦▪]", "-", " ".join(line.split())) for line in text.splitlines() if line.strip()]
+    return [
+        re.sub(r"^[•◦▪]", "-", " ".join(line.split())) for line in text.splitlines() if line.strip()
+    ]
 
 
 @pytest.mark.parametrize("name", [*LIBREOFFICE_CASES, *AGREEING])

@@ -82,7 +82,9 @@ def test_formatting_changes_alone_are_pending_changes_too() -> None:
     with pytest.raises(TrackedChangesPending) as caught:
         read_docx(Package([paragraph([change])]).build())
     assert (caught.value.insertions, caught.value.deletions, caught.value.formatting) == (0, 0, 1)
-    assert read_docx(Package([paragraph([change])]).build(), revisions="accept").text == "Статья 1.\n"
+    assert (
+        read_docx(Package([paragraph([change])]).build(), revisions="accept").text == "Статья 1.\n"
+    )
 
 
 def test_links_and_templates_outside_the_file_are_ignored_not_fetched() -> None:

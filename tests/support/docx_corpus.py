@@ -15,6 +15,7 @@ from tests.support.docx_builder import (
     paragraph,
     run,
     table,
+    table_of_cells,
 )
 
 
@@ -257,12 +258,7 @@ def ru_control_list() -> Case:
         (cell("", 0), paragraph("Химические вещества"), paragraph("")),
         (cell("", 1), paragraph("Зарин"), paragraph("2931 39 900 0")),
     ]
-    xml = (
-        "<w:tbl>"
-        + "".join("<w:tr>" + "".join(f"<w:tc>{c}</w:tc>" for c in row) + "</w:tr>" for row in rows)
-        + "</w:tbl>"
-    )
-    body = [paragraph("Национальный контрольный список", style="Title"), xml]
+    body = [paragraph("Национальный контрольный список", style="Title"), table_of_cells(rows)]
     # The number cells hold empty numbered paragraphs: Word shows just the label there.
     text = (
         "# Национальный контрольный список\n\n| № | Наименование | Код ТН ВЭД |\n\n"
@@ -457,6 +453,7 @@ class TrackedCase:
     deletions: int
     accepted: str
     rejected: str
+    formatting: int = 0
 
 
 def ru_tracked_changes() -> TrackedCase:
@@ -491,6 +488,54 @@ def ru_tracked_changes() -> TrackedCase:
         "3. Решение может быть обжаловано.\n\nСтатья 4. Санкции\n"
     )
     return TrackedCase(Package(body).build(), 4, 4, accepted, rejected)
+
+
+_WHEN = 'w:author="Эксперт" w:date="2026-01-05T10:00:00Z"'
+
+
+def ru_tracked_moves_rows() -> TrackedCase:
+    # A moved paragraph, a paragraph whose numbering was switched on (a formatting change),
+    # and table rows inserted and deleted whole.
+    moved = "Заявление подаётся в письменной форме."
+    moved_from = f"<w:r><w:delText>{moved}</w:delText></w:r>"
+    numbering = Numbering({1: [Lvl("decimal", "%1)")]}, {1: (1, {})})
+    renumbered = (
+        '<w:p><w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="1"/></w:numPr>'
+        f'<w:pPrChange w:id="20" {_WHEN}><w:pPr/></w:pPrChange></w:pPr>'
+        + run("Заявление регистрируется.")
+        + "</w:p>"
+    )
+    deleted_term = f'<w:del w:id="34" {_WHEN}><w:r><w:delText>2 дня</w:delText></w:r></w:del>'
+    rows = [
+        [run("Документ"), run("Срок")],
+        [f'<w:ins w:id="30" {_WHEN}>{run("Анкета")}</w:ins>', inserted("5 дней", 31)],
+        [deleted("Справка", 33), deleted_term],
+    ]
+    marks = ["", f'<w:ins w:id="32" {_WHEN}/>', f'<w:del w:id="35" {_WHEN}/>']
+    tracked_table = table_of_cells([[paragraph([cell]) for cell in row] for row in rows], marks)
+    body = [
+        paragraph("Статья 1. Общие положения"),
+        paragraph(
+            [f'<w:moveFrom w:id="10" {_WHEN}>{moved_from}</w:moveFrom>'],
+            mark=f'<w:moveFrom w:id="11" {_WHEN}/>',
+        ),
+        paragraph("Статья 2. Заявление"),
+        paragraph(
+            [f'<w:moveTo w:id="12" {_WHEN}>{run(moved)}</w:moveTo>'],
+            mark=f'<w:moveTo w:id="13" {_WHEN}/>',
+        ),
+        renumbered,
+        tracked_table,
+    ]
+    accepted = (
+        "Статья 1. Общие положения\n\nСтатья 2. Заявление\n\n"
+        f"{moved}\n\n1) Заявление регистрируется.\n\n| Документ | Срок |\n\n| Анкета | 5 дней |\n"
+    )
+    rejected = (
+        f"Статья 1. Общие положения\n\n{moved}\n\nСтатья 2. Заявление\n\n"
+        "Заявление регистрируется.\n\n| Документ | Срок |\n\n| Справка | 2 дня |\n"
+    )
+    return TrackedCase(Package(body, numbering).build(), 5, 5, accepted, rejected, 1)
 
 
 GOOD_CASES = (

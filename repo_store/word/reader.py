@@ -94,6 +94,7 @@ class _BodyReader:
         self.runs = ParagraphText(mode)
         self.first_heading: str | None = None
         self._carried = ""  # text of paragraphs whose mark the mode removes
+        self._cell_depth = 0  # how many table cells the reader is inside
 
     def read(self, container: Iterable[etree._Element], out: list[str]) -> None:
         """Append the blocks of a body, cell or content control to ``out``."""
@@ -202,15 +203,22 @@ class _BodyReader:
             cells = [
                 self.cell(cell) for cell in row.iter(W + "tc") if _nearest(cell, W + "tr") is row
             ]
-            if any(cells):
+            if self._cell_depth:
+                # A table inside a cell: its rows become words of the outer cell.
+                rows.append(" ".join(cell for cell in cells if cell))
+            elif any(cells):
                 rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
         return rows
 
     def cell(self, cell: etree._Element) -> str:
         """The text of one cell on one line: its paragraphs joined by spaces, pipes escaped."""
         blocks: list[str] = []
-        self.read(cell, blocks)
-        self.flush_carried(blocks)
+        self._cell_depth += 1
+        try:
+            self.read(cell, blocks)
+            self.flush_carried(blocks)
+        finally:
+            self._cell_depth -= 1
         text = " ".join(block.replace("\n", " ") for block in blocks)
         return text.replace("|", "\\|")
 

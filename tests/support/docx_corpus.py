@@ -16,6 +16,7 @@ from tests.support.docx_builder import (
     run,
     table,
     table_of_cells,
+    zip_parts,
 )
 
 
@@ -444,6 +445,75 @@ def en_sections_fields() -> Case:
     return Case("en_sections_fields", package.build(), text, kinds, "§ 1 Purpose", "en")
 
 
+def en_merged_nested_cells() -> Case:
+    # A merged heading cell, a vertically merged cell, a cell of two paragraphs and a table
+    # inside a cell: each row stays one line, a merged cell shows once, a continued one empty.
+    span = '<w:tcPr><w:gridSpan w:val="2"/></w:tcPr>'
+    restart = '<w:tcPr><w:vMerge w:val="restart"/></w:tcPr>'
+    carry_on = "<w:tcPr><w:vMerge/></w:tcPr>"
+    inner = table([("Form", "A1"), ("Time", "30 days")])
+    rows = [
+        [span + paragraph("Licence types"), paragraph("Fee")],
+        [
+            restart + paragraph("Individual"),
+            paragraph("Single shipment") + paragraph("One end-user"),
+            paragraph("50"),
+        ],
+        [carry_on + paragraph(""), inner + paragraph(""), paragraph("none")],
+    ]
+    body = [paragraph("Schedule 2", style="Heading1"), table_of_cells(rows)]
+    text = (
+        "# Schedule 2\n\n| Licence types | Fee |\n\n| Individual | Single shipment One end-user | 50 |"
+        "\n\n| | Form A1 Time 30 days | none |\n"
+    )
+    kinds: tuple[str, ...] = ("heading", "text", "text", "text")
+    return Case(
+        "en_merged_nested_cells",
+        Package(body, language="en-GB").build(),
+        text,
+        kinds,
+        "Schedule 2",
+        "en",
+    )
+
+
+def ru_numbering_style_link() -> Case:
+    # The paragraphs' instance names an abstract that only links to a numbering style; the
+    # style's own instance holds the levels, as Word writes list styles.
+    styles = (
+        '<w:style w:type="numbering" w:styleId="LawList"><w:name w:val="Закон список"/>'
+        '<w:pPr><w:numPr><w:numId w:val="2"/></w:numPr></w:pPr></w:style>'
+    )
+    numbering_xml = Numbering(
+        {
+            1: [],
+            2: [Lvl("decimal", "Статья %1.", start=5), Lvl("russianUpper", "%2.")],
+        },
+        {1: (1, {}), 2: (2, {})},
+    )
+    body = [
+        paragraph("Переходные положения", num=(1, 0)),
+        paragraph("Первое положение.", num=(1, 1)),
+        paragraph("Второе положение.", num=(1, 1)),
+        paragraph("Вступление в силу", num=(1, 0)),
+    ]
+    package = Package(body, numbering_xml, extra_styles=styles)
+    parts = package.parts()
+    parts["word/numbering.xml"] = parts["word/numbering.xml"].replace(
+        b'<w:abstractNum w:abstractNumId="1">',
+        b'<w:abstractNum w:abstractNumId="1"><w:numStyleLink w:val="LawList"/>',
+    ).replace(
+        b'<w:abstractNum w:abstractNumId="2">',
+        b'<w:abstractNum w:abstractNumId="2"><w:styleLink w:val="LawList"/>',
+    )
+    text = (
+        "Статья 5. Переходные положения\n\nА. Первое положение.\n\nБ. Второе положение.\n\n"
+        "Статья 6. Вступление в силу\n"
+    )
+    kinds: tuple[str, ...] = ("article", "text", "text", "article")
+    return Case("ru_numbering_style_link", zip_parts(parts), text, kinds, None, "ru")
+
+
 @dataclass(frozen=True)
 class TrackedCase:
     """A document with tracked changes: how many are pending and the text each way."""
@@ -548,4 +618,6 @@ GOOD_CASES = (
     ru_comments,
     ru_style_linked,
     en_sections_fields,
+    en_merged_nested_cells,
+    ru_numbering_style_link,
 )

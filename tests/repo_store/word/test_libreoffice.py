@@ -27,7 +27,7 @@ AGREEING: tuple[str, ...] = (
     "ru_typed_numbers",
     "en_table",
 )
-AGREEING += ("ru_control_list", "ru_comments", "ru_style_linked")
+AGREEING += ("ru_control_list", "ru_comments", "ru_style_linked", "ru_numbering_style_link")
 
 LIBREOFFICE_CASES = {
     "ru_law_lists": (

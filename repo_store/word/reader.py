@@ -17,7 +17,7 @@ from typing import BinaryIO, Literal
 from lxml import etree
 
 from repo_store.diff.grammar import GROUPING_PREFIXES, PROVISION_PREFIX, PROVISION_RE
-from repo_store.word.errors import TrackedChangesPending, WordError
+from repo_store.word.errors import CorruptPackage, TrackedChangesPending, WordError
 from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W
 from repo_store.word.package import WordLimits, WordPackage
 from repo_store.word.runs import DELETED, INSERTED, Mode, ParagraphText, mark_removed
@@ -255,6 +255,8 @@ def read_docx(
     limits: WordLimits = WordLimits(),  # noqa: B008  (frozen: one shared default is safe)
 ) -> WordText:
     """Read a Word package into stored text; refuse what cannot be read faithfully."""
+    if revisions not in ("refuse", "accept", "reject"):
+        raise ValueError(f"revisions must be refuse, accept or reject, not {revisions!r}")
     package = WordPackage(source, limits)
     styles = Styles(package.xml(package.related("/styles") or ""))
     reader = _BodyReader(package, styles, "reject" if revisions == "reject" else "accept")
@@ -267,6 +269,9 @@ def read_docx(
         reader.read_one(element, blocks)
     if any(pending):
         raise TrackedChangesPending(*pending)
+    if not reader.runs.fields.showing:
+        # A field whose instruction never ends would hide the rest of the document silently.
+        raise CorruptPackage("A field in the document is never closed; the text cannot be read.")
     reader.flush_carried(blocks)
     text = unicodedata.normalize("NFC", "\n\n".join(blocks))
     title = _core_title(package) or (

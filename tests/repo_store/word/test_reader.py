@@ -146,3 +146,18 @@ def test_title_falls_back_to_the_first_heading_and_language_may_be_absent() -> N
     result = read_docx(docx.build())
     assert (result.title, result.language) == ("Scope", None)
     assert result.text == "Body first.\n\n# Scope\n"
+
+
+def test_a_field_left_open_is_corrupt_rather_than_text_silently_lost() -> None:
+    opened = (
+        '<w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>REF x</w:instrText></w:r>'
+    )
+    docx = Package([paragraph([opened]), paragraph("Статья 2. Текст")]).build()
+    with pytest.raises(WordError) as caught:
+        read_docx(docx)
+    assert (caught.value.status, caught.value.kind) == (422, "docx-corrupt")
+
+
+def test_an_unknown_revisions_mode_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="revisions"):
+        read_docx(CASES[0].docx, revisions="flatten")  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from typing import BinaryIO, Literal
 
 from lxml import etree
 
+from keys.protocol import BIDI_CONTROLS
 from repo_store.diff.grammar import GROUPING_PREFIXES, PROVISION_PREFIX, PROVISION_RE
 from repo_store.word.errors import CorruptPackage, TrackedChangesPending, WordError
 from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W
@@ -43,7 +44,10 @@ _FORMATTING_CHANGES = tuple(
 # soft hyphens and zero-width spaces are invisible and go.
 _SPACES = re.compile(r"[^\S\n]+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\ufeff"))
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# A title is a single-line field: bidirectional formatting there is refused (server/characters),
+# so it is dropped; in the text it stays, and the diff reports it.
+_NO_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
 
 
 @dataclass(frozen=True)
@@ -274,7 +278,7 @@ def read_docx(
         raise CorruptPackage("A field in the document is never closed; the text cannot be read.")
     reader.flush_carried(blocks)
     text = unicodedata.normalize("NFC", "\n\n".join(blocks))
-    title = _core_title(package) or (
-        unicodedata.normalize("NFC", reader.first_heading) if reader.first_heading else None
+    title = (_core_title(package) or reader.first_heading or "").translate(_NO_BIDI).strip()
+    return WordText(
+        text + "\n" if text else "", unicodedata.normalize("NFC", title) or None, styles.language
     )
-    return WordText(text + "\n" if text else "", title, styles.language)

@@ -161,3 +161,9 @@ def test_a_field_left_open_is_corrupt_rather_than_text_silently_lost() -> None:
 def test_an_unknown_revisions_mode_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="revisions"):
         read_docx(CASES[0].docx, revisions="flatten")  # type: ignore[arg-type]
+
+
+def test_title_drops_bidi_formatting_and_text_drops_control_characters() -> None:
+    docx = Package([paragraph("Article 1\u0085 Scope\u009b")], title="\u202eExport Act").build()
+    result = read_docx(docx)
+    assert (result.title, result.text) == ("Export Act", "Article 1 Scope\n")

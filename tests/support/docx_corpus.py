@@ -3,7 +3,10 @@ kinds of block the diff grammar must find in that text."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+
+import docx
 
 from tests.support.docx_builder import (
     REL,
@@ -518,6 +521,38 @@ def ru_numbering_style_link() -> Case:
     return Case("ru_numbering_style_link", zip_parts(parts), text, kinds, None, "ru")
 
 
+def en_word_template_styles() -> Case:
+    # python-docx writes from Word's own default template: its styles.xml and numbering.xml
+    # are Word's, with list numbering carried by the "List Number" and "List Bullet" styles.
+    document = docx.Document()
+    document.core_properties.title = "Licensing Rules"
+    document.add_paragraph("Licensing Rules", style="Title")
+    document.add_heading("Article 1 Scope", level=2)
+    document.add_paragraph("These rules apply to exports.", style="List Number")
+    document.add_paragraph("They apply to transit.", style="List Number")
+    document.add_paragraph("including brokering;", style="List Number 2")
+    document.add_paragraph("including transfers.", style="List Number 2")
+    document.add_paragraph("Records are kept.", style="List Bullet")
+    grid = document.add_table(rows=2, cols=2)
+    for (row, column), value in {
+        (0, 0): "Item",
+        (0, 1): "Code",
+        (1, 0): "Uranium",
+        (1, 1): "0B001",
+    }.items():
+        grid.cell(row, column).text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    text = (
+        "# Licensing Rules\n\nArticle 1 Scope\n\n1. These rules apply to exports.\n\n"
+        "2. They apply to transit.\n\n1. including brokering;\n\n2. including transfers.\n\n"
+        "- Records are kept.\n\n| Item | Code |\n\n| Uranium | 0B001 |\n"
+    )
+    kinds: tuple[str, ...] = ("heading", "article", "paragraph", "paragraph", "paragraph")
+    kinds += ("paragraph", "item", "text", "text")
+    return Case("en_word_template_styles", buffer.getvalue(), text, kinds, "Licensing Rules", "en")
+
+
 @dataclass(frozen=True)
 class TrackedCase:
     """A document with tracked changes: how many are pending and the text each way."""
@@ -624,4 +659,5 @@ GOOD_CASES = (
     en_sections_fields,
     en_merged_nested_cells,
     ru_numbering_style_link,
+    en_word_template_styles,
 )

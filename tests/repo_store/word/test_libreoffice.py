@@ -28,6 +28,7 @@ AGREEING: tuple[str, ...] = (
     "en_table",
 )
 AGREEING += ("ru_control_list", "ru_comments", "ru_style_linked", "ru_numbering_style_link")
+AGREEING += ("en_word_template_styles",)
 
 LIBREOFFICE_CASES = {
     "ru_law_lists": (

@@ -21,7 +21,7 @@ from repo_store.diff.grammar import GROUPING_PREFIXES, PROVISION_PREFIX, PROVISI
 from repo_store.word.errors import CorruptPackage, TrackedChangesPending, WordError
 from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W
 from repo_store.word.package import WordLimits, WordPackage
-from repo_store.word.runs import DELETED, INSERTED, Mode, ParagraphText, mark_removed
+from repo_store.word.runs import DELETED, INSERTED, Mode, ParagraphText, dropped, mark_removed
 from repo_store.word.styles import Styles, numbering_of
 
 __all__ = ["WordError", "WordLimits", "WordText", "read_docx"]
@@ -74,6 +74,7 @@ def _is_article(line: str) -> bool:
 
 
 def _count_revisions(body: etree._Element) -> tuple[int, int, int]:
+    """Tracked insertions, deletions and formatting changes inside one element."""
     insertions = deletions = formatting = 0
     for element in body.iter(*INSERTED, *DELETED, *_FORMATTING_CHANGES):
         if element.tag in INSERTED:
@@ -119,11 +120,10 @@ class _BodyReader:
             content = child.find(W + "sdtContent")
             if content is not None:
                 self.read(content, out)
-        elif tag == W + "customXml" or (tag in INSERTED + DELETED and not self._dropped(child)):
+        elif tag == W + "customXml" or (
+            tag in INSERTED + DELETED and not dropped(child, self.mode)
+        ):
             self.read(child, out)
-
-    def _dropped(self, element: etree._Element) -> bool:
-        return element.tag in (DELETED if self.mode == "accept" else INSERTED)
 
     def flush_carried(self, out: list[str]) -> None:
         """Keep the text of a paragraph whose mark went when no paragraph follows to take it."""
@@ -201,7 +201,7 @@ class _BodyReader:
                 continue  # rows of nested tables are read inside their cell
             trpr = row.find(W + "trPr")
             if trpr is not None and any(
-                self._dropped(mark) for mark in trpr if mark.tag in INSERTED + DELETED
+                dropped(mark, self.mode) for mark in trpr if mark.tag in INSERTED + DELETED
             ):
                 continue
             cells = [

@@ -199,7 +199,8 @@ class WordPackage:
         except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
             raise CorruptPackage(f"The zip package is damaged ({error}).") from None
         names = [info.filename for info in infos]
-        if len(set(names)) != len(names):
+        # Part names are case-insensitive in a package: two spellings of one name are ambiguous.
+        if len({name.lower() for name in names}) != len(names):
             raise CorruptPackage("The package names one part twice.")
         _check_sizes(infos, len(data), limits)
         self._names = {name.lower(): name for name in names}

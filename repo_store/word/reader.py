@@ -19,7 +19,7 @@ from lxml import etree
 from keys.protocol import BIDI_CONTROLS
 from repo_store.diff.grammar import GROUPING_PREFIXES, PROVISION_PREFIX, PROVISION_RE
 from repo_store.word.errors import CorruptPackage, TrackedChangesPending, WordError
-from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W
+from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W, small_int
 from repo_store.word.package import WordLimits, WordPackage
 from repo_store.word.runs import DELETED, INSERTED, Mode, ParagraphText, dropped, mark_removed
 from repo_store.word.styles import Styles, numbering_of
@@ -238,7 +238,7 @@ def _nearest(element: etree._Element, tag: str) -> etree._Element | None:
 def _outline_level(ppr: etree._Element | None) -> int | None:
     element = None if ppr is None else ppr.find(W + "outlineLvl")
     value = None if element is None else element.get(W + "val")
-    return int(value) if value is not None and value.isdigit() else None
+    return small_int(value)
 
 
 def _core_title(package: WordPackage) -> str | None:

@@ -20,7 +20,9 @@ DELETED = (W + "del", W + "moveFrom")
 # Containers whose children are read as if they stood in the paragraph itself.
 _TRANSPARENT = frozenset(
     {W + "hyperlink", W + "smartTag", W + "customXml", W + "fldSimple", W + "sdtContent"}
+    | {W + "dir", W + "bdo"}
 )
+_MATH = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
 _SDT = W + "sdt"
 # Symbol-font code points (F000–FFFF) are private-use glyphs, not text.
 _SYMBOL_CODE = re.compile(r"[0-9A-Ea-e][0-9A-Fa-f]{3}")
@@ -99,6 +101,9 @@ class ParagraphText:
                 content = child.find(W + "sdtContent")
                 if content is not None:
                     self._children(content, out)
+            elif tag in (_MATH + "oMath", _MATH + "oMathPara"):
+                # A formula's characters in reading order; its layout has no plain-text form.
+                out.append("".join(t.text or "" for t in child.iter(_MATH + "t")))
             elif tag in INSERTED or tag in DELETED:
                 if not dropped(child, self.mode):
                     self._children(child, out)

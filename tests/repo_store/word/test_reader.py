@@ -13,7 +13,7 @@ import pytest
 from repo_store.diff import parse_blocks
 from repo_store.word.errors import TrackedChangesPending, WordError
 from repo_store.word.reader import WordLimits, WordText, read_docx
-from tests.support.docx_builder import REL, Package, paragraph
+from tests.support.docx_builder import REL, Package, paragraph, run
 from tests.support.docx_corpus import (
     GOOD_CASES,
     Case,
@@ -167,3 +167,13 @@ def test_title_drops_bidi_formatting_and_text_drops_control_characters() -> None
     docx = Package([paragraph("Article 1\u0085 Scope\u009b")], title="\u202eExport Act").build()
     result = read_docx(docx)
     assert (result.title, result.text) == ("Export Act", "Article 1 Scope\n")
+
+
+def test_formulas_and_bidi_containers_give_their_text() -> None:
+    math = (
+        '<m:oMath xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math">'
+        "<m:r><m:t>E=m</m:t></m:r><m:sSup><m:e><m:r><m:t>c</m:t></m:r></m:e><m:sup><m:r>"
+        "<m:t>2</m:t></m:r></m:sup></m:sSup></m:oMath>"
+    )
+    runs = [run("Energy "), math, '<w:dir w:val="rtl">', run(" test"), "</w:dir>"]
+    assert read_docx(Package([paragraph(runs)]).build()).text == "Energy E=mc2 test\n"

@@ -273,7 +273,7 @@ def read_docx(
         reader.read_one(element, blocks)
     if any(pending):
         raise TrackedChangesPending(*pending)
-    if not reader.runs.fields.showing:
+    if not reader.runs.fields.closed:
         # A field whose instruction never ends would hide the rest of the document silently.
         raise CorruptPackage("A field in the document is never closed; the text cannot be read.")
     reader.flush_carried(blocks)

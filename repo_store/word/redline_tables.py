@@ -1,9 +1,9 @@
 """Table rows in a redline: rows aligned between versions, each inserted, deleted or edited.
 
 A changed table block is compared row by row: rows equal in both stay as they are, a row with
-the same number of cells is edited cell by cell, and any other row is deleted or inserted
-whole, with the row itself marked (``w:trPr/w:ins|w:del``) so that accepting or rejecting
-removes it rather than leaving it empty.
+the same number of cells and at least half its words kept is edited cell by cell, and any
+other row is deleted or inserted whole, with the row itself marked (``w:trPr/w:ins|w:del``)
+so that accepting or rejecting removes it rather than leaving it empty.
 """
 
 from __future__ import annotations
@@ -12,9 +12,13 @@ from collections.abc import Iterator
 from difflib import SequenceMatcher
 
 from repo_store.diff.blocks import Block
+from repo_store.diff.text import words
 from repo_store.diff.words import WordBudget
 from repo_store.word.layout import Row, RowXml, table_rows
 from repo_store.word.revisions import Revisions, word_segments
+
+# How much of two rows' wording must agree for them to be shown as one row edited.
+ALIKE = 0.5
 
 
 def rows_of(block: Block) -> list[Row]:
@@ -39,6 +43,7 @@ def changed_rows(
             and paired < len(news)
             and len(olds[paired].cells) == len(news[paired].cells)
             and olds[paired].header == news[paired].header
+            and _alike(olds[paired], news[paired])
         ):
             paired += 1
         for before, after in zip(olds[:paired], news[:paired], strict=True):
@@ -53,6 +58,13 @@ def changed_rows(
             yield _whole_row(row, "delete", revisions)
         for row in news[paired:]:
             yield _whole_row(row, "insert", revisions)
+
+
+def _alike(old: Row, new: Row) -> bool:
+    """Whether two rows are one entry edited rather than one entry replaced by another: at
+    least half of their words in common, in order."""
+    a, b = words(" ".join(old.cells)), words(" ".join(new.cells))
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= ALIKE
 
 
 def _whole_row(row: Row, op: str, revisions: Revisions) -> RowXml:

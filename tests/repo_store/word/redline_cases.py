@@ -106,10 +106,18 @@ Article 4. Entry into force
 This Regulation enters into force on 1 January.
 """
 
+
+def rows_as_blocks(text: str) -> str:
+    """The same table as the Word reader stores it: a row per block, no header rule."""
+    lines = [line for line in text.split("\n") if not line.startswith("|---")]
+    return "\n".join(f"{line}\n" if line.startswith("|") else line for line in lines)
+
+
 PAIRS: dict[str, tuple[str, str]] = {
     **{name: demo_pair(name) for name in DEMO_DOCUMENTS},
     "restructured-law": restructured_law(),
     "control-list-table": (TABLE_OLD, TABLE_NEW),
+    "control-list-rows": (rows_as_blocks(TABLE_OLD), rows_as_blocks(TABLE_NEW)),
     "english-moves": (ENGLISH_OLD, ENGLISH_NEW),
     "from-nothing": ("", ENGLISH_NEW),
     "to-nothing": (ENGLISH_OLD, ""),

@@ -15,18 +15,16 @@ from repo_store.diff.textdiff import BlockDiff, TextDiff
 from repo_store.diff.words import WordBudget
 from repo_store.word.layout import (
     TABLE,
-    RowXml,
     Unit,
     assemble,
     paragraph,
-    run,
     shape_of,
     shown_text,
     table_rows,
 )
 from repo_store.word.ooxml import document_part, package, word_date
 from repo_store.word.redline_comments import CommentPlacer, WordComment
-from repo_store.word.redline_tables import changed_rows, rows_of
+from repo_store.word.redline_tables import Sides, changed_rows, whole_row
 from repo_store.word.revisions import Revisions, Segment, word_segments
 
 __all__ = ["RedlineDocx", "WordComment", "redline_to_docx"]
@@ -188,27 +186,21 @@ class _Redline:
         return self._move_names.setdefault(key, f"move{len(self._move_names) + 1}")
 
     def _whole_rows(self, block: Block, op: str) -> Unit:
-        self.placer.skip_table(block, "new" if op == "insert" else "old")
-        rows = tuple(
-            RowXml(
-                tuple(self.revisions.segment(op, cell) for cell in row.cells),
-                row.header,
-                self.revisions.mark(op),
-            )
-            for row in table_rows(block.text)
+        """A table block inserted or deleted whole: each row and its cells marked."""
+        rows = table_rows(block.text)
+        marks = self.placer.cell_marks("new" if op == "insert" else "old", block, rows)
+        return Unit(
+            "", tuple(whole_row(rows, r, op, self.revisions, marks) for r in range(len(rows)))
         )
-        return Unit("", rows)
 
     def _table_rows(self, old: Block, new: Block) -> Unit:
-        self.placer.skip_table(old, "old")
-        self.placer.skip_table(new, "new")
-        if old.text == new.text:
-            return Unit(
-                "", tuple(RowXml(tuple(map(run, row.cells)), row.header) for row in rows_of(new))
-            )
-        return Unit(
-            "", tuple(changed_rows(rows_of(old), rows_of(new), self.revisions, self.budget))
+        old_rows, new_rows = table_rows(old.text), table_rows(new.text)
+        marks = Sides(
+            self.placer.cell_marks("old", old, old_rows),
+            self.placer.cell_marks("new", new, new_rows),
         )
+        rows = changed_rows(old_rows, new_rows, self.revisions, self.budget, marks)
+        return Unit("", tuple(rows))
 
 
 def _is_move(entry: BlockDiff) -> bool:

@@ -154,3 +154,31 @@ def test_redline_with_comments_opens_in_libreoffice(tmp_path: Path) -> None:
         old_text=old,
     )
     opens_in_libreoffice(result.data, tmp_path)
+
+
+def test_comments_on_table_rows_sit_in_their_cell() -> None:
+    old, new = PAIRS["control-list-rows"]
+    rows = {b.text: b for b in parse_blocks(new)}
+    old_rows = {b.text: b for b in parse_blocks(old)}
+    edited = rows["| 1.1 | Природный и обеднённый уран | 2844 10 |"]
+    added = rows["| 1.5 | Сильфоны | 8307 90 |"]
+    kept = rows["| 1.3 | Пульты управления | 8537 10 |"]
+    removed = old_rows["| 1.2 | Центрифуги газовые | 8401 20 |"]
+    comments = [
+        WordComment("edited", "A", WHEN, "?", "обеднённый уран", edited.id),
+        WordComment("added", "A", WHEN, "?", "Сильфоны", added.id),
+        WordComment("kept", "A", WHEN, "?", "8537 10", kept.id, 36, 43),
+        WordComment("removed", "A", WHEN, "?", "газовые", removed.id, side="old"),
+        WordComment("across", "A", WHEN, "?", "1.5 | Сильфоны", added.id),
+    ]
+    result = redline_to_docx(
+        diff_texts(old, new), author="KGZ", date=WHEN, comments=comments, old_text=old
+    )
+    assert result.not_placed == ("across",)
+    held = _ranges(part(result.data, "word/document.xml"))
+    assert sorted((h["new"], h["old"]) for h in held.values()) == [
+        ("", "газовые"),
+        ("8537 10", "8537 10"),
+        ("Сильфоны", ""),
+        ("обеднённый уран", " уран"),
+    ]

@@ -123,6 +123,7 @@ class _Redline:
         self.placer = placer
         self.budget = WordBudget()
         self._move_names: dict[str, str] = {}
+        self._moved_words: dict[str, list[Segment]] = {}
 
     def units(self, item: _Item) -> list[Unit]:
         where, entry = item
@@ -168,17 +169,42 @@ class _Redline:
         return Unit(paragraph(shape.style, content, self.revisions.mark(op)))
 
     def _moved(self, pair: BlockDiff, op: str) -> Unit:
-        """One side of a moved provision, inside its named move range."""
+        """One side of a moved provision, inside its named move range.
+
+        Words changed as well as moved show where they belong to: inserted words at the newer
+        place, inside the move, and deleted words at the older place, so that rejecting
+        removes everything at the newer place and accepting everything at the older one.
+        """
         block = pair.new if op == "move_to" else pair.old
-        if block is None:
+        if block is None or pair.old is None or pair.new is None:
             return Unit("")
         shape = shape_of(block)
         side = "new" if op == "move_to" else "old"
         start, end = self.revisions.move_range(op, self._move_name(pair))
         mark = self.revisions.mark(op)
         marks = self.placer.marks(side, block, shape.hidden)
-        content = self.revisions.content([(op, shown_text(block, shape))], marks)
+        content = self.revisions.content(self._move_segments(pair, op), marks)
         return Unit(paragraph(shape.style, start + content + end, mark))
+
+    def _move_segments(self, pair: BlockDiff, op: str) -> list[Segment]:
+        old, new = pair.old, pair.new
+        if old is None or new is None:
+            return []
+        old_shape, new_shape = shape_of(old), shape_of(new)
+        old_shown, new_shown = shown_text(old, old_shape), shown_text(new, new_shape)
+        if old_shape != new_shape or old_shown == new_shown:
+            return [(op, new_shown if op == "move_to" else old_shown)]
+        # Both sides of a move diff the same two texts; the budget is spent on the first only.
+        segments = self._moved_words.pop(old.id, None)
+        if segments is None:
+            segments = word_segments(old_shown, new_shown, self.budget)
+            self._moved_words[old.id] = segments
+        own = "insert" if op == "move_to" else "delete"
+        return [
+            (op if kind == "equal" else kind, text)
+            for kind, text in segments
+            if kind in ("equal", own)
+        ]
 
     def _move_name(self, pair: BlockDiff) -> str:
         """The name both ranges of a move share; either side may come first in the body."""

@@ -103,3 +103,18 @@ def test_naive_date_is_taken_as_utc_and_author_is_escaped() -> None:
     assert marks
     assert {m.get(f"{W}author") for m in marks} == {'A "&" <B>'}
     assert {m.get(f"{W}date") for m in marks} == {"2026-01-02T03:04:05Z"}
+
+
+def test_a_moved_and_edited_paragraph_shows_its_word_changes_on_each_side() -> None:
+    document = part(_redline("english-moves"), "word/document.xml")
+    moved_to = document.xpath(".//w:p[w:moveToRangeStart][contains(., 'licence')]", namespaces=NS)
+    moved_from = document.xpath(
+        ".//w:p[w:moveFromRangeStart][contains(., 'licence')]", namespaces=NS
+    )
+    assert len(moved_to) == len(moved_from) == 1
+    inserted = "".join(moved_to[0].xpath("w:ins//w:t/text()", namespaces=NS))
+    deleted = "".join(moved_from[0].xpath("w:del//w:delText/text()", namespaces=NS))
+    assert "one year & may be renewed <once>" in inserted
+    assert "two years" in deleted
+    assert not moved_to[0].xpath(".//w:del", namespaces=NS)
+    assert not moved_from[0].xpath(".//w:ins", namespaces=NS)

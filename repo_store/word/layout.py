@@ -63,10 +63,11 @@ def shown_text(block: Block, shape: Shape) -> str:
 def table_rows(text: str) -> list[Row]:
     """Split a table block (pipe rows, one per line, folded to one line) into rows of cells.
 
-    Folding joined the rows with spaces, so a row ends where the cells counted so far make a
-    whole row and a cell of nothing but space stands between two pipes: the smallest number
-    of columns for which every row boundary falls on such an empty cell is taken.  A row of
-    dashes (``| --- | --- |``) is not shown: it marks the row before it as the header.
+    A block is one row unless it holds a header rule (``| --- | --- |``): folding joined the
+    rows of a Markdown table with spaces, and the rule's width says where each row ends (the
+    empty ``| |`` between two rows).  Without a rule the block is one row, whatever empty
+    cells it has, as the Word reader writes each row.  The rule itself is not shown: it marks
+    the row before it as the header.
     """
     segments = _PIPE_RE.split(text[1:-1])
     offsets = []
@@ -75,13 +76,7 @@ def table_rows(text: str) -> list[Row]:
         offsets.append(at + len(segment) - len(segment.lstrip()))
         at += len(segment) + 1
     count = len(segments)
-    columns = count
-    for n in range(1, count):
-        if (count + 1) % (n + 1) == 0 and all(
-            not segments[k].strip() for k in range(n, count, n + 1)
-        ):
-            columns = n
-            break
+    columns = _columns(segments)
     rows: list[Row] = []
     for first in range(0, count, columns + 1):
         cells = tuple(cell.strip() for cell in segments[first : first + columns])
@@ -95,6 +90,27 @@ def table_rows(text: str) -> list[Row]:
         )
         rows.append(Row(shown, False, starts))
     return rows
+
+
+def _columns(segments: list[str]) -> int:
+    """How many cells a row of the folded table has: all of them, unless a header rule shows
+    several rows were folded together (a Markdown table has one under its first row)."""
+    count = len(segments)
+    rule = next(
+        (k for k, s in enumerate(segments) if _SEPARATOR_CELL_RE.fullmatch(s.strip())), None
+    )
+    if rule is None or rule == 0:
+        return count
+    columns = rule - 1  # the header row's cells, then the empty cell between the two rows
+    if (
+        columns >= 1
+        and not segments[columns].strip()
+        and (count + 1) % (columns + 1) == 0
+        and all(not segments[k].strip() for k in range(columns, count, columns + 1))
+        and all(_SEPARATOR_CELL_RE.fullmatch(s.strip()) for s in segments[rule : rule + columns])
+    ):
+        return columns
+    return count
 
 
 def run(text: str) -> str:

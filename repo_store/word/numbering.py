@@ -168,9 +168,7 @@ class NumberingDefinitions:
         if root is None:
             return
         for abstract in root.iter(W + "abstractNum"):
-            levels = {
-                _int(lvl.get(W + "ilvl"), 0): _level(lvl) for lvl in abstract.iter(W + "lvl")
-            }
+            levels = {_int(lvl.get(W + "ilvl"), 0): _level(lvl) for lvl in abstract.iter(W + "lvl")}
             key = abstract.get(W + "abstractNumId", "")
             self.abstracts[key] = levels
             link = _val(abstract, "numStyleLink")

@@ -191,7 +191,9 @@ class _BodyReader:
                 self._dropped(mark) for mark in trpr if mark.tag in INSERTED + DELETED
             ):
                 continue
-            cells = [self.cell(cell) for cell in row.iter(W + "tc") if _nearest(cell, W + "tr") is row]
+            cells = [
+                self.cell(cell) for cell in row.iter(W + "tc") if _nearest(cell, W + "tr") is row
+            ]
             if any(cells):
                 rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
         return rows

@@ -7,9 +7,8 @@ footnote marks and drawings give no text.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import re
+from typing import Literal
 
 from lxml import etree
 

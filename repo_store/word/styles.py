@@ -99,7 +99,7 @@ class Styles:
         return chain
 
     def numbering(self, style_id: str | None) -> StyleNumbering | None:
-        """The numbering a paragraph of this style gets from the style or the ones it is based on."""
+        """The numbering a paragraph of this style gets from it or the styles it is based on."""
         for source, style in self._chain_ids(style_id or self.default_paragraph):
             if style.numbering is not None:
                 return replace(style.numbering, source=source)

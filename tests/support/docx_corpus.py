@@ -71,7 +71,15 @@ def ru_law_articles() -> Case:
         "Статья 3. Ответственность\n\n"
         "Нарушение настоящего Закона влечёт ответственность.\n"
     )
-    kinds = ("heading", "article", "paragraph", "paragraph", "item", "item", "item")
+    kinds: tuple[str, ...] = (
+        "heading",
+        "article",
+        "paragraph",
+        "paragraph",
+        "item",
+        "item",
+        "item",
+    )
     kinds += ("article", "paragraph", "paragraph", "article", "text")
     return Case(
         "ru_law_articles",
@@ -123,7 +131,16 @@ def en_levels_restarts_overrides() -> Case:
         "2.1. Goods means items.\n\n10. Transitional provisions restart at ten.\n\n"
         "10.1. Their first part.\n\nA. Annex\n\n1.1. Legal numbering shows decimals.\n"
     )
-    kinds = ("heading", "paragraph", "paragraph", "paragraph", "item", "item", "item", "item")
+    kinds: tuple[str, ...] = (
+        "heading",
+        "paragraph",
+        "paragraph",
+        "paragraph",
+        "item",
+        "item",
+        "item",
+        "item",
+    )
     kinds += ("paragraph", "item", "paragraph", "paragraph", "paragraph", "paragraph", "text")
     kinds += ("paragraph",)
     return Case(
@@ -138,7 +155,10 @@ def en_levels_restarts_overrides() -> Case:
 
 def ru_chapters_upper_roman() -> Case:
     numbering = Numbering(
-        {1: [Lvl("upperRoman", "Глава %1.", suffix="space")], 2: [Lvl("decimal", "Статья %1.")]},
+        {
+            1: [Lvl("upperRoman", "Глава %1.", suffix="space")],
+            2: [Lvl("decimal", "Статья %1.", suffix="nothing")],
+        },
         {1: (1, {}), 2: (2, {})},
     )
     body = [
@@ -158,9 +178,14 @@ def ru_chapters_upper_roman() -> Case:
         "# Глава III. Заключительные положения\n\nСтатья 3. Вступление в силу\n\n"
         "Закон вступает в силу через десять дней.\n"
     )
-    kinds = ("heading", "article", "text") * 3
+    kinds: tuple[str, ...] = ("heading", "article", "text") * 3
     return Case(
-        "ru_chapters_upper_roman", Package(body, numbering).build(), text, kinds, "Глава I. Общие положения", "ru"
+        "ru_chapters_upper_roman",
+        Package(body, numbering).build(),
+        text,
+        kinds,
+        "Глава I. Общие положения",
+        "ru",
     )
 
 
@@ -181,7 +206,15 @@ def ru_typed_numbers() -> Case:
         "2) Порядок применяется к:\n\nа) экспорту;\n\nб) транзиту.\n\nСтатья 2. Контроль\n\n"
         "Контроль осуществляет\nуполномоченный орган.\n"
     )
-    kinds = ("article", "paragraph", "paragraph", "item", "item", "article", "text")
+    kinds: tuple[str, ...] = (
+        "article",
+        "paragraph",
+        "paragraph",
+        "item",
+        "item",
+        "article",
+        "text",
+    )
     return Case("ru_typed_numbers", Package(body).build(), text, kinds, None, "ru")
 
 
@@ -205,16 +238,17 @@ def en_table() -> Case:
         "| Individual licence | 50 | 30 days |\n\n| Global licence | 200 | 60 days |\n\n"
         "| Amendment \\| correction | 10 | 10 days |\n\nFees are paid in advance.\n"
     )
-    kinds = ("article", "text", "text", "text", "text", "text", "text")
+    kinds: tuple[str, ...] = ("article", "text", "text", "text", "text", "text", "text")
     return Case("en_table", Package(body, language="en-US").build(), text, kinds, None, "en")
 
 
 def ru_control_list() -> Case:
     # A national control list: one row is one entry, its number made by Word in the first cell.
-    numbering = Numbering(
-        {1: [Lvl("decimal", "%1."), Lvl("decimal", "%1.%2.")]}, {1: (1, {})}
-    )
-    cell = lambda text, level: paragraph(text, num=(1, level))  # noqa: E731
+    numbering = Numbering({1: [Lvl("decimal", "%1."), Lvl("decimal", "%1.%2.")]}, {1: (1, {})})
+
+    def cell(text: str, level: int) -> str:
+        return paragraph(text, num=(1, level))
+
     rows = [
         ("<w:p><w:r><w:t>№</w:t></w:r></w:p>", paragraph("Наименование"), paragraph("Код ТН ВЭД")),
         (cell("", 0), paragraph("Ядерные материалы"), paragraph("")),
@@ -223,9 +257,11 @@ def ru_control_list() -> Case:
         (cell("", 0), paragraph("Химические вещества"), paragraph("")),
         (cell("", 1), paragraph("Зарин"), paragraph("2931 39 900 0")),
     ]
-    xml = "<w:tbl>" + "".join(
-        "<w:tr>" + "".join(f"<w:tc>{c}</w:tc>" for c in row) + "</w:tr>" for row in rows
-    ) + "</w:tbl>"
+    xml = (
+        "<w:tbl>"
+        + "".join("<w:tr>" + "".join(f"<w:tc>{c}</w:tc>" for c in row) + "</w:tr>" for row in rows)
+        + "</w:tbl>"
+    )
     body = [paragraph("Национальный контрольный список", style="Title"), xml]
     # The number cells hold empty numbered paragraphs: Word shows just the label there.
     text = (
@@ -234,9 +270,14 @@ def ru_control_list() -> Case:
         "| 1.2. | Торий | 2612 20 |\n\n| 2. | Химические вещества | |\n\n"
         "| 2.1. | Зарин | 2931 39 900 0 |\n"
     )
-    kinds = ("heading",) + ("text",) * 6
+    kinds: tuple[str, ...] = ("heading",) + ("text",) * 6
     return Case(
-        "ru_control_list", Package(body, numbering).build(), text, kinds, "Национальный контрольный список", "ru"
+        "ru_control_list",
+        Package(body, numbering).build(),
+        text,
+        kinds,
+        "Национальный контрольный список",
+        "ru",
     )
 
 
@@ -281,14 +322,21 @@ def ru_style_linked() -> Case:
     # style's numbering switched off once with numId 0.
     styles = (
         '<w:style w:type="paragraph" w:styleId="Article"><w:name w:val="Статья"/>'
-        '<w:basedOn w:val="Normal"/><w:pPr><w:numPr><w:numId w:val="1"/></w:numPr></w:pPr></w:style>'
+        '<w:basedOn w:val="Normal"/><w:pPr><w:numPr><w:numId w:val="1"/></w:numPr></w:pPr>'
+        "</w:style>"
         '<w:style w:type="paragraph" w:styleId="Part"><w:name w:val="Часть"/>'
-        '<w:basedOn w:val="Normal"/><w:pPr><w:numPr><w:numId w:val="1"/></w:numPr></w:pPr></w:style>'
+        '<w:basedOn w:val="Normal"/><w:pPr><w:numPr><w:ilvl w:val="1"/><w:numId w:val="1"/>'
+        "</w:numPr></w:pPr></w:style>"
         '<w:style w:type="paragraph" w:styleId="Part2"><w:name w:val="Часть 2"/>'
         '<w:basedOn w:val="Part"/></w:style>'
     )
     numbering = Numbering(
-        {1: [Lvl("decimal", "Статья %1.", suffix="space", style="Article"), Lvl("decimal", "%2.", style="Part")]},
+        {
+            1: [
+                Lvl("decimal", "Статья %1.", suffix="space", style="Article"),
+                Lvl("decimal", "%2.", style="Part"),
+            ]
+        },
         {1: (1, {})},
     )
     body = [
@@ -307,9 +355,22 @@ def ru_style_linked() -> Case:
         "стиль.\n\nСтатья 2. Переходные положения\n\n1. Часть новой статьи.\n\n"
         "Примечание без номера.\n\nСтатья 3. Заключительные положения\n"
     )
-    kinds = ("article", "paragraph", "paragraph", "article", "paragraph", "text", "article")
+    kinds: tuple[str, ...] = (
+        "article",
+        "paragraph",
+        "paragraph",
+        "article",
+        "paragraph",
+        "text",
+        "article",
+    )
     return Case(
-        "ru_style_linked", Package(body, numbering, extra_styles=styles).build(), text, kinds, None, "ru"
+        "ru_style_linked",
+        Package(body, numbering, extra_styles=styles).build(),
+        text,
+        kinds,
+        None,
+        "ru",
     )
 
 
@@ -342,13 +403,24 @@ def en_sections_fields() -> Case:
             ],
             num=(1, 1),
         ),
-        paragraph([run("See "), field, run(" and"), run(" (draft note)", hidden=True), run(" the annex.")], num=(1, 1)),
+        paragraph(
+            [
+                run("See "),
+                field,
+                run(" and"),
+                run(" (draft note)", hidden=True),
+                run(" the annex."),
+            ],
+            num=(1, 1),
+        ),
         paragraph("Duties", style="Heading2", num=(1, 0)),
         paragraph("Exporters shall:", num=(1, 1)),
         paragraph("keep records;", num=(2, 0)),
         paragraph("in writing;", num=(2, 1)),
         paragraph("report to the authority.", num=(2, 0)),
-        '<w:sdt><w:sdtPr/><w:sdtContent>' + paragraph("Schedule entries", num=(3, 0)) + "</w:sdtContent></w:sdt>",
+        "<w:sdt><w:sdtPr/><w:sdtContent>"
+        + paragraph("Schedule entries", num=(3, 0))
+        + "</w:sdtContent></w:sdt>",
         paragraph("First group", num=(3, 1)),
         paragraph("first entry", num=(3, 2)),
         paragraph("second entry", num=(3, 2)),
@@ -361,7 +433,15 @@ def en_sections_fields() -> Case:
         "i) first entry\n\nii) second entry\n\nB. Second group\n"
     )
     # The diff grammar calls bullets items too.
-    kinds = ("article", "paragraph", "paragraph", "article", "paragraph", "item", "item")
+    kinds: tuple[str, ...] = (
+        "article",
+        "paragraph",
+        "paragraph",
+        "article",
+        "paragraph",
+        "item",
+        "item",
+    )
     kinds += ("item", "paragraph", "text", "item", "item", "text")
     links = [("rIdLink", f"{REL}/hyperlink", "https://www.wassenaar.org/", True)]
     package = Package(body, numbering, language="en-US", extra_rels=links)
@@ -383,12 +463,23 @@ def ru_tracked_changes() -> TrackedCase:
     body = [
         paragraph("Статья 3. Разрешения"),
         paragraph(
-            [run("1. Разрешение выдаётся в течение "), deleted("тридцати", 1), inserted("пятнадцати", 2), run(" дней.")]
+            [
+                run("1. Разрешение выдаётся в течение "),
+                deleted("тридцати", 1),
+                inserted("пятнадцати", 2),
+                run(" дней."),
+            ]
         ),
         # A paragraph inserted whole: its text and its paragraph mark are tracked.
-        paragraph([inserted("2. Отказ должен быть мотивирован.", 3)], mark='<w:ins w:id="4" w:author="Э" w:date="2026-01-05T10:00:00Z"/>'),
+        paragraph(
+            [inserted("2. Отказ должен быть мотивирован.", 3)],
+            mark='<w:ins w:id="4" w:author="Э" w:date="2026-01-05T10:00:00Z"/>',
+        ),
         # A paragraph deleted whole, mark included: accepted, it goes; rejected, it stays.
-        paragraph([deleted("3. Решение может быть обжаловано.", 5)], mark='<w:del w:id="6" w:author="Э" w:date="2026-01-05T10:00:00Z"/>'),
+        paragraph(
+            [deleted("3. Решение может быть обжаловано.", 5)],
+            mark='<w:del w:id="6" w:author="Э" w:date="2026-01-05T10:00:00Z"/>',
+        ),
         paragraph([run("Статья 4. "), inserted("Ответственность", 7), deleted("Санкции", 8)]),
     ]
     accepted = (

@@ -23,8 +23,9 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def _redline(name: str) -> bytes:
-    # Without comments: LibreOffice 7.4 driven over UNO fails to load a document with comments
-    # (its command-line conversion opens them: test_redline_comments.py).
+    # Without comments: LibreOffice 7.4 driven over UNO fails to load any document with
+    # comments, one python-docx writes as well; its command-line conversion opens ours
+    # (test_redline_comments.py).
     old, new = PAIRS[name]
     return redline_to_docx(diff_texts(old, new), author="KGZ", date=WHEN, old_text=old).data
 

@@ -15,6 +15,7 @@ from server.web import (  # noqa: F401
     review_pages,
     security_key_pages,
     security_pages,
+    setup_pages,
     sign_in_pages,
 )
 from server.web.blueprint import bp

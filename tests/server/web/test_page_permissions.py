@@ -38,6 +38,9 @@ PAGES = [
     ("/account/confirm?next=/reviews", ROLES),
     # Everyone's own page: it shows only the signed-in user's keys.
     ("/account/security-keys", ROLES),
+    # A set-up link once an administrator exists: the refusal page, whoever asks.
+    ("/setup/" + "A" * 43, ()),
+    ("/setup/not-a-token", ()),
 ]
 
 

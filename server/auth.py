@@ -42,6 +42,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "static",
         "web.sign_in",
         "web.setup",
+        "web.accept_invitation",
         "web.second_factor",
         "security_keys.begin_sign_in",
         "security_keys.finish_sign_in",

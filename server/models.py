@@ -486,4 +486,5 @@ class AuditCheckpoint(Base):
 
 # The one-time links' tables live in a module of their own; importing it here registers them
 # with the metadata wherever the models are used.
+from server.link_models import Invitation as Invitation  # noqa: E402
 from server.link_models import SetupLink as SetupLink  # noqa: E402

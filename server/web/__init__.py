@@ -11,6 +11,7 @@ from flask_babel import Babel
 from server.web import (  # noqa: F401
     comment_forms,
     document_pages,
+    invitation_pages,
     redline_page,
     review_pages,
     security_key_pages,

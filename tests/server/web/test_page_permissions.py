@@ -11,6 +11,7 @@ from tests.server.web.pages import DOC, Page, WebWorld, csrf_of
 PARTICIPANTS = ("own", "head", "peer", "peer_head", "third", "organiser", "observer")
 OUTSIDERS = ("outsider", "other_organiser", "admin")
 OWNERS = ("own", "head")
+INVITERS = ("organiser", "other_organiser", "admin")
 ROLES = (*PARTICIPANTS, *OUTSIDERS)
 FACTOR_FORM = re.compile(r'action="/account/security/factors/(\d+)/remove"')
 
@@ -41,6 +42,9 @@ PAGES = [
     # A set-up link once an administrator exists: the refusal page, whoever asks.
     ("/setup/" + "A" * 43, ()),
     ("/setup/not-a-token", ()),
+    # Administrators and organisers invite; an unknown invitation link is refused to all.
+    ("/invitations", INVITERS),
+    ("/invitations/" + "A" * 43, ()),
 ]
 
 
@@ -204,3 +208,15 @@ def test_every_role_manages_its_own_second_factors_only(web_world: WebWorld, rol
     mine = f"/account/security/factors/{factor_on(page)}/remove"
     assert page.post(mine).status_code == 303
     assert page.post("/account/confirm", {"code": "123456"}).status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_invitation_forms_for_every_role(web_world: WebWorld, role: str) -> None:
+    """Only inviters reach the form; a refused form of theirs says why; no one revokes an
+    invitation they cannot see."""
+    page = web_world.page(role)
+    form = {"email": "new@uzb.example", "party": "UZB", "role": "expert"}
+    made = page.post("/invitations", form)
+    expected = {"admin": 201, "organiser": 403, "other_organiser": 403}.get(role, 404)
+    assert made.status_code == expected, role
+    assert page.post("/invitations/999999/revoke").status_code == 404

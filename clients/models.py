@@ -97,6 +97,17 @@ class UserKey(TypedDict):
     owner: NotRequired[str]  # in a party's key history
 
 
+class Invitation(TypedDict):
+    id: int
+    email: str
+    party: str
+    role: str
+    invited_by: str | None
+    created_at: str
+    expires_at: str
+    url: NotRequired[str]  # only in the answer that made it
+
+
 class Review(TypedDict):
     id: int
     slug: str

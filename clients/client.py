@@ -14,6 +14,7 @@ from urllib.parse import quote
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from clients.errors import ApiError
+from clients.invitations import InvitationCalls
 from clients.models import (
     Approval,
     Attachment,
@@ -90,7 +91,7 @@ def _signing_request(answer: Any) -> SigningRequest:
     return cast(SigningRequest, answer)
 
 
-class Client(HttpSession):
+class Client(InvitationCalls, HttpSession):
     """One user's connection to a peerlex server; every method is one API call."""
 
     # -- sessions -------------------------------------------------------------------------

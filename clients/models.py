@@ -97,6 +97,18 @@ class UserKey(TypedDict):
     owner: NotRequired[str]  # in a party's key history
 
 
+class Invitation(TypedDict):
+    id: int
+    email: str
+    party: str
+    role: str
+    invited_by: str | None
+    created_at: str
+    expires_at: str
+    url: NotRequired[str]  # only in the answer that made it
+    mailed: NotRequired[bool]  # likewise: whether the server mailed the link too
+
+
 class Review(TypedDict):
     id: int
     slug: str

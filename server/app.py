@@ -17,6 +17,7 @@ from server.api import audit as audit_api
 from server.api import auth as auth_api
 from server.api import denied
 from server.api import documents as documents_api
+from server.api import invitations as invitations_api
 from server.api import keys as keys_api
 from server.api import meta as meta_api
 from server.api import mfa as mfa_api
@@ -45,6 +46,7 @@ API_BLUEPRINTS = (
     reviews_api.blp,
     signing_api.blp,
     audit_api.blp,
+    invitations_api.blp,
 )
 
 

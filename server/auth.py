@@ -41,6 +41,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "auth.create_token",
         "static",
         "web.sign_in",
+        "web.setup",
+        "web.accept_invitation",
         "web.second_factor",
         "security_keys.begin_sign_in",
         "security_keys.finish_sign_in",

@@ -13,7 +13,15 @@ from flask import Flask
 
 from repo_store.errors import LegacyLayout
 from repo_store.store import check_layout
-from server import cli_audit, cli_db, cli_ops, custody_admin, keys_admin, mfa_admin
+from server import (
+    cli_audit,
+    cli_db,
+    cli_ops,
+    cli_setup,
+    custody_admin,
+    keys_admin,
+    mfa_admin,
+)
 from server.config import Config
 from server.data_dir import has_master_key, prepare_data_dir
 from server.models import Custody, PartyKind
@@ -81,10 +89,13 @@ def main(ctx: click.Context, data: str) -> None:
 
 @main.command()
 @click.option("--if-missing", is_flag=True, help="Succeed quietly when already initialised.")
+@cli_setup.URL_OPTION
 @click.pass_context
-def init(ctx: click.Context, if_missing: bool) -> None:
-    """Create the data directory, the master key and the database."""
+def init(ctx: click.Context, if_missing: bool, url: str | None) -> None:
+    """Create the data directory, the master key and the database; while there is no
+    administrator, print a one-time link that creates the first one."""
     config = _config(ctx)
+    base = cli_setup.base_url(config, url)
     config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     _refuse_first_layout(config)
     if has_master_key(config) and not if_missing:
@@ -93,6 +104,7 @@ def init(ctx: click.Context, if_missing: bool) -> None:
     if prepare_data_dir(config):
         click.echo(f"master key written to {config.master_key_path} (mode 0600); back it up")
     click.echo(f"peerlex data directory ready: {config.data_dir}")
+    cli_setup.announce_setup_link(_app(ctx), base)
 
 
 def _make_private(directory: Path) -> None:
@@ -276,6 +288,7 @@ mfa_admin.register(user, _app)
 cli_ops.register(main, _app)
 cli_db.register(main, _app)
 cli_audit.register(main, _app)
+cli_setup.register(main, _app)
 
 
 if __name__ == "__main__":

@@ -482,3 +482,9 @@ class AuditCheckpoint(Base):
     # The exact canonical JSON that was signed, and its SSHSIG (namespace peerlex-audit).
     statement: Mapped[str]
     signature: Mapped[str]
+
+
+# The one-time links' tables live in a module of their own; importing it here registers them
+# with the metadata wherever the models are used.
+from server.link_models import Invitation as Invitation  # noqa: E402
+from server.link_models import SetupLink as SetupLink  # noqa: E402

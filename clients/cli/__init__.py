@@ -5,13 +5,24 @@
 
 from __future__ import annotations
 
-from clients.cli import approvals, attachments, documents, keys, mfa, offline, reviews, sessions
+from clients.cli import (
+    approvals,
+    attachments,
+    documents,
+    invitations,
+    keys,
+    mfa,
+    offline,
+    reviews,
+    sessions,
+)
 from clients.cli.app import main
 
 __all__ = [
     "approvals",
     "attachments",
     "documents",
+    "invitations",
     "keys",
     "main",
     "mfa",

@@ -11,10 +11,12 @@ from flask_babel import Babel
 from server.web import (  # noqa: F401
     comment_forms,
     document_pages,
+    invitation_pages,
     redline_page,
     review_pages,
     security_key_pages,
     security_pages,
+    setup_pages,
     sign_in_pages,
 )
 from server.web.blueprint import bp

@@ -77,6 +77,12 @@ IN_WORDS: dict[str, dict[str, str]] = {
         "totp": _("authenticator app"),
         "webauthn": _("security key"),
     },
+    "user_role": {
+        "expert": _("expert"),
+        "head": _("head of delegation"),
+        "organiser": _("organiser"),
+        "observer": _("observer"),
+    },
     "block_op": {
         "equal": "",
         "insert": _("inserted"),

@@ -25,6 +25,7 @@ from server.db import db_session
 from server.models import User
 from server.schemas import CredentialsSchema
 from server.services.security_keys import security_keys
+from server.services.setup import any_user
 from server.signin import (
     SecondFactorNeeded,
     authenticate,
@@ -48,7 +49,9 @@ def sign_in() -> Any:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(next_url or url_for("web.my_reviews"))
     if request.method == "GET":
-        return render_template("web/sign_in.html", next_url=next_url, error=None, email="")
+        return render_template(
+            "web/sign_in.html", next_url=next_url, error=None, email="", first_start=not any_user()
+        )
     # The page is public, so the app's check does not run: a forged sign-in is refused here.
     csrf.protect()
     email = request.form.get("email", "")

@@ -105,6 +105,15 @@ DIFF = {
     ],
     "warnings": [{"name": EVIL, "code_point": EVIL, "side": EVIL, "block": EVIL}],
 }
+INVITATION = {
+    "id": 1,
+    "email": EVIL,
+    "party": EVIL,
+    "role": EVIL,
+    "invited_by": EVIL,
+    "created_at": EVIL,
+    "expires_at": EVIL,
+}
 PROBLEM = {"type": "https://x/" + EVIL, "title": EVIL, "detail": EVIL}
 
 ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
@@ -139,6 +148,12 @@ ANSWERS: dict[tuple[str, str], tuple[int, Any]] = {
         201,
         {"review": EVIL, "sha256": EVIL, "size": 1, "documents": EVIL, "attachments": 0},
     ),
+    ("POST", "invitations"): (
+        201,
+        {**INVITATION, "url": "https://x.example/invitations/" + "A" * 43},
+    ),
+    ("GET", "invitations"): (200, {"invitations": [INVITATION]}),
+    ("DELETE", "invitations/1"): (200, INVITATION),
     # Refusals, each with a hostile title, detail and extra members.
     ("GET", "parties/NF/documents"): (404, PROBLEM),
     ("GET", "parties/FB/documents"): (403, PROBLEM),
@@ -236,6 +251,10 @@ COMMANDS: list[tuple[list[str], int]] = [
     (["recipient", "add", "UNRCPD", "age1x"], EXIT_OK),
     (["recipient", "list", "UNRCPD"], EXIT_OK),
     (["bundle", "build", "r"], EXIT_OK),
+    (["invite", "a@b.example", "--party", "BLR", "--role", "expert"], EXIT_OK),
+    (["invitations"], EXIT_OK),
+    (["invitations", "list"], EXIT_OK),
+    (["invitations", "revoke", "1"], EXIT_OK),
     (["docs", "NF"], EXIT_NOT_FOUND),
     (["docs", "FB"], EXIT_AUTH),
     (["docs", "TM"], EXIT_AUTH),

@@ -11,6 +11,7 @@ from tests.server.web.pages import DOC, Page, WebWorld, csrf_of
 PARTICIPANTS = ("own", "head", "peer", "peer_head", "third", "organiser", "observer")
 OUTSIDERS = ("outsider", "other_organiser", "admin")
 OWNERS = ("own", "head")
+INVITERS = ("organiser", "other_organiser", "admin")
 ROLES = (*PARTICIPANTS, *OUTSIDERS)
 FACTOR_FORM = re.compile(r'action="/account/security/factors/(\d+)/remove"')
 
@@ -38,6 +39,12 @@ PAGES = [
     ("/account/confirm?next=/reviews", ROLES),
     # Everyone's own page: it shows only the signed-in user's keys.
     ("/account/security-keys", ROLES),
+    # A set-up link once an administrator exists: the refusal page, whoever asks.
+    ("/setup/" + "A" * 43, ()),
+    ("/setup/not-a-token", ()),
+    # Administrators and organisers invite; an unknown invitation link is refused to all.
+    ("/invitations", INVITERS),
+    ("/invitations/" + "A" * 43, ()),
 ]
 
 
@@ -57,7 +64,15 @@ def test_every_page_for_every_role(web_world: WebWorld, role: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["/", "/reviews", "/reviews/dushanbe-2017", DOC, DOC + "/redline", "/account/security-keys"],
+    [
+        "/",
+        "/reviews",
+        "/reviews/dushanbe-2017",
+        DOC,
+        DOC + "/redline",
+        "/account/security-keys",
+        "/invitations",
+    ],
 )
 def test_anonymous_is_sent_to_sign_in(web_world: WebWorld, url: str) -> None:
     answer = web_world.page(None).get(url)
@@ -201,3 +216,23 @@ def test_every_role_manages_its_own_second_factors_only(web_world: WebWorld, rol
     mine = f"/account/security/factors/{factor_on(page)}/remove"
     assert page.post(mine).status_code == 303
     assert page.post("/account/confirm", {"code": "123456"}).status_code == 200
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_invitation_forms_for_every_role(web_world: WebWorld, role: str) -> None:
+    """Only inviters reach the form; a refused form of theirs says why; no one revokes an
+    invitation they cannot see."""
+    page = web_world.page(role)
+    form = {"email": "new@uzb.example", "party": "UZB", "role": "expert"}
+    made = page.post("/invitations", form)
+    expected = {"admin": 201, "organiser": 403, "other_organiser": 403}.get(role, 404)
+    assert made.status_code == expected, role
+    assert page.post("/invitations/999999/revoke").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/setup/" + "A" * 43, "/invitations/" + "A" * 43])
+def test_anonymous_gets_the_link_refusal_not_the_sign_in(web_world: WebWorld, url: str) -> None:
+    """The one-time links' pages are public: an unknown link is refused there, not redirected."""
+    answer = web_world.page(None).get(url)
+    assert answer.status_code == 404
+    assert "does not work" in answer.text

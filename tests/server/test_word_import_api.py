@@ -14,6 +14,7 @@ from flask import Flask
 from keys.age import identity_string
 from repo_store.word.reader import read_docx
 from server.config import Config
+from tests.server.custody_fixtures import CustodyWorld
 from tests.server.review_fixtures import LAW_V1, ReviewWorld
 from tests.support.docx_files import make_docx, with_tracked_changes, zip_bomb
 
@@ -224,3 +225,16 @@ def test_comments_anchor_on_imported_text(review_world: ReviewWorld) -> None:
     # The peer reads the kept original once the version is shared.
     (attachment,) = world["peer"].get(f"{DOC}/attachments").json
     assert world["peer"].get(f"{DOC}/attachments/{attachment['id']}").status_code == 200
+
+
+def test_self_custody_state_is_told_the_way(app: Flask, custody_world: CustodyWorld) -> None:
+    world = custody_world
+    url = "/api/v1/parties/TKM/documents/export-law"
+    refused = world["self_expert"].put(
+        url, data=make_docx(DRAFT), content_type=DOCX, query_string={"message": "draft"}
+    )
+    assert refused.status_code == 409
+    assert refused.json["type"].endswith("/signature-required")
+    assert "--key" in refused.json["detail"]
+    assert world["self_expert"].get(url).status_code == 404
+    assert blobs(app) == []

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from repo_store.diff import diff_texts
 from repo_store.diff.blocks import count_pieces
+from repo_store.diff.textdiff import TextDiff
+from repo_store.word.redline import redline_to_docx
 from repo_store.word.writer import text_to_docx
 from server.models import User
 from server.redline.pdf import RedlineTooLong, render_redline_pdf
@@ -106,7 +108,7 @@ def diff_file(
 
 
 def _redline_docx(
-    diff: object,
+    diff: TextDiff,
     code: str,
     new_version: str,
     threads: Sequence[Thread] | None,
@@ -115,8 +117,6 @@ def _redline_docx(
     name: str,
     old_text: str,
 ) -> ExportedFile:
-    from repo_store.word.redline import redline_to_docx
-
     store = services().store
     party = store.commit(code, new_version)
     made = redline_to_docx(
@@ -133,7 +133,7 @@ def _redline_docx(
 
 
 def _redline_pdf(
-    diff: object,
+    diff: TextDiff,
     threads: Sequence[Thread] | None,
     title: str,
     language: str,

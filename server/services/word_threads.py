@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from repo_store.word.redline import WordComment
 from server.models import User
 from server.redline.pdf import NoteReply, NoteThread
 from server.services import comments
@@ -125,12 +125,10 @@ def note_threads(threads: Sequence[Thread]) -> list[NoteThread]:
     ]
 
 
-def word_comments(threads: Sequence[Thread]) -> list[Any]:
+def word_comments(threads: Sequence[Thread]) -> list[WordComment]:
     """The threads as Word comments: on their words in the newer version where the quote stands
     there, else, when made on the older version, on its words there (deleted text); any other
     is passed without a place, for the writer to report as not placed."""
-    from repo_store.word.redline import WordComment
-
     found = []
     for thread in threads:
         side, block, start, end, quote = "new", thread.block, thread.start, thread.end, thread.quote

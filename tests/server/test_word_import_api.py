@@ -143,7 +143,8 @@ def test_tracked_changes_are_refused_naming_them(app: Flask, review_world: Revie
     assert refused.status_code == 422, refused.json
     assert refused.headers["Content-Type"] == "application/problem+json"
     assert refused.json["type"].endswith("/docx-tracked-changes")
-    assert "3" in refused.json["detail"] and "2" in refused.json["detail"]
+    assert "3" in refused.json["detail"]
+    assert "2" in refused.json["detail"]
     assert state(app, world) == before
 
 

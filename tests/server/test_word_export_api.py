@@ -173,3 +173,25 @@ def test_review_of_another_document_pair_is_404(review_world: ReviewWorld) -> No
         query_string={"from": v1, "to": v2, "format": "docx", "review": world.review},
     )
     assert answer.status_code == 404
+
+
+def test_comment_on_deleted_words_sits_on_them(review_world: ReviewWorld) -> None:
+    world = review_world
+    v1, v3 = world.push(LAW_V1), world.push(LAW_V3)
+    world.share(v1)
+    world.share(v3)
+    comment(world, v1, "административная ответственность", "Почему удалено?")
+    got = world["peer"].get(
+        f"{DOC}/diff",
+        query_string={"from": v1, "to": v3, "format": "docx", "review": world.review},
+    )
+    assert got.status_code == 200
+    assert got.headers["X-Peerlex-Comments-Not-Placed"] == "0"
+    package = zipfile.ZipFile(io.BytesIO(got.data))
+    assert "Почему удалено?" in package.read("word/comments.xml").decode()
+    document = package.read("word/document.xml").decode()
+    start = document.index("<w:commentRangeStart")
+    end = document.index("<w:commentRangeEnd")
+    between = document[start:end]
+    assert "административная" in between
+    assert "<w:delText" in between

@@ -141,6 +141,7 @@ def _redline_pdf(
     old_version: str | None,
     new_version: str,
 ) -> ExportedFile:
+    notes = note_threads(threads or (), diff)
     try:
         data = render_redline_pdf(
             diff,
@@ -148,8 +149,10 @@ def _redline_pdf(
             old_label=old_version[:12] if old_version else "(none)",
             new_label=new_version[:12],
             language=language,
-            notes=note_threads(threads or ()),
+            notes=notes,
         )
     except RedlineTooLong as exc:
         raise Invalid(str(exc), "redline-too-long") from exc
-    return ExportedFile(data, PDF_MEDIA_TYPE, f"{name}.pdf")
+    # A note without a block is printed in the list only, said not placed.
+    not_placed = None if threads is None else sum(1 for note in notes if not note.block)
+    return ExportedFile(data, PDF_MEDIA_TYPE, f"{name}.pdf", not_placed)

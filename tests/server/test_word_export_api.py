@@ -119,6 +119,7 @@ def test_redline_pdf_with_notes(review_world: ReviewWorld, tmp_path: Path) -> No
     text = pdf_text(got.data, tmp_path)
     assert "технологий" in text
     assert "Каких именно" in text
+    assert got.headers["X-Peerlex-Comments-Not-Placed"] == "0"
 
 
 def test_review_needs_a_file_format(review_world: ReviewWorld) -> None:

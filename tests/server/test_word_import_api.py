@@ -17,6 +17,7 @@ from repo_store.word.reader import read_docx
 from server.config import Config
 from tests.server.custody_fixtures import CustodyWorld
 from tests.server.review_fixtures import LAW_V1, ReviewWorld
+from tests.support.accounts import PASSWORD
 from tests.support.docx_files import make_docx, with_tracked_changes, zip_bomb
 
 DOC = "/api/v1/parties/BLR/documents/export-law"
@@ -256,3 +257,25 @@ def test_unannounced_body_past_the_bound_is_refused(app: Flask, review_world: Re
     assert refused.status_code == 413, refused.json
     assert refused.json["type"].endswith("/docx-too-large")
     assert state(app, world) == before
+
+
+def test_cookie_session_needs_csrf(app: Flask, review_world: ReviewWorld) -> None:
+    client = app.test_client()
+    login = client.post(
+        "/api/v1/auth/login", json={"email": "expert@blr.example", "password": PASSWORD}
+    )
+    assert login.status_code == 200
+    data = make_docx(DRAFT)
+    query = {"message": "draft"}
+    refused = client.put(DOC, data=data, content_type=DOCX, query_string=query)
+    assert refused.status_code == 400
+    assert blobs(app) == []
+    assert review_world["own"].get(DOC).status_code == 404
+    made = client.put(
+        DOC,
+        data=data,
+        content_type=DOCX,
+        query_string=query,
+        headers={"X-CSRFToken": login.json["csrf_token"]},
+    )
+    assert made.status_code == 201, made.json

@@ -15,6 +15,7 @@ from flask import Flask
 from keys.age import identity_string
 from repo_store.word.reader import read_docx
 from server.config import Config
+from server.services import word_import
 from tests.server.custody_fixtures import CustodyWorld
 from tests.server.review_fixtures import LAW_V1, ReviewWorld
 from tests.support.accounts import PASSWORD
@@ -279,3 +280,24 @@ def test_cookie_session_needs_csrf(app: Flask, review_world: ReviewWorld) -> Non
         headers={"X-CSRFToken": login.json["csrf_token"]},
     )
     assert made.status_code == 201, made.json
+
+
+def test_writer_getting_in_during_conversion_leaves_no_blob(
+    app: Flask, review_world: ReviewWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another version saved while the draft is converted: 409, and the encrypted original
+    already written is removed again, so no blob is left that no pointer names."""
+    world = review_world
+    first = world.push(LAW_V1)
+    real_convert = word_import.convert
+
+    def convert_while_another_writes(data: bytes) -> Any:
+        world.push(LAW_V1 + "\nСтатья 5. Новая\n")
+        return real_convert(data)
+
+    monkeypatch.setattr(word_import, "convert", convert_while_another_writes)
+    refused = put_docx(world, make_docx(DRAFT), base=first)
+    assert refused.status_code == 409, refused.json
+    assert refused.json["head"] == world.versions[-1]
+    assert blobs(app) == []
+    assert world["own"].get(f"{DOC}/attachments").json == []

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from repo_store.diff import parse_blocks
 from repo_store.word.reader import read_docx
-from tests.support.docx_builder import Lvl, Numbering, Package, paragraph
+from tests.support.docx_builder import Lvl, Numbering, Package, paragraph, table_of_cells
 from tests.support.lawgen import generate_articles, render_law
 
 _ROWS = 300
@@ -71,15 +71,11 @@ def build_law(size_bytes: int) -> tuple[bytes, str]:
 
 def control_list() -> str:
     """A table whose first cells are empty paragraphs Word numbers 1.1., 1.2. …"""
-    header = "".join(
-        f"<w:tc>{paragraph(text)}</w:tc>" for text in ("Позиция", "Наименование", "Код")
-    )
-    rows = [f"<w:tr>{header}</w:tr>"]
+    rows = [[paragraph(text) for text in ("Позиция", "Наименование", "Код")]]
     for n in range(1, _ROWS + 1):
         cells = [paragraph("", num=(3, 1)), paragraph(f"Товар двойного назначения {n}")]
-        cells.append(paragraph(f"8401 {n:04d}"))
-        rows.append("<w:tr>" + "".join(f"<w:tc>{cell}</w:tc>" for cell in cells) + "</w:tr>")
-    return "<w:tbl>" + "".join(rows) + "</w:tbl>"
+        rows.append([*cells, paragraph(f"8401 {n:04d}")])
+    return table_of_cells(rows)
 
 
 def unpacked_size(docx: bytes) -> int:

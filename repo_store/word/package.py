@@ -41,6 +41,8 @@ _WORD_MAIN_TYPES = (
 # format we do not read), the imported text would silently miss it.
 _TEXT_ELSEWHERE = ("/subDocument", "/aFChunk")
 _CHUNK = 64 * 1024
+# ISO 29500 Strict uses other namespaces for the same elements; Word writes it only on request.
+_STRICT_NAMESPACE = b"http://purl.oclc.org/ooxml/wordprocessingml/main"
 # Bytes of central directory allowed per entry: a docx part name is a few dozen characters.
 _DIRECTORY_BYTES_PER_PART = 1024
 
@@ -208,6 +210,11 @@ class WordPackage:
         if main is None:
             raise NotWord("The package has no Word document part (word/document.xml).")
         _refuse_doctype(main, self.main_name)
+        if _STRICT_NAMESPACE in main[:4096]:
+            raise NotWord(
+                "The document is saved as Strict Open XML, which is not read; save it in Word "
+                "as a Word Document (.docx) and upload that."
+            )
         self.main_xml = main
         self.relationships = self.relationships_of(self.main_name)
         for rel in self.relationships.values():

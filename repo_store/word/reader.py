@@ -16,11 +16,12 @@ from typing import BinaryIO, Literal
 
 from lxml import etree
 
+from keys.protocol import BIDI_CONTROLS
 from repo_store.diff.grammar import GROUPING_PREFIXES, PROVISION_PREFIX, PROVISION_RE
-from repo_store.word.errors import TrackedChangesPending, WordError
+from repo_store.word.errors import CorruptPackage, TrackedChangesPending, WordError
 from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W
 from repo_store.word.package import WordLimits, WordPackage
-from repo_store.word.runs import DELETED, INSERTED, Mode, ParagraphText, mark_removed
+from repo_store.word.runs import DELETED, INSERTED, Mode, ParagraphText, dropped, mark_removed
 from repo_store.word.styles import Styles, numbering_of
 
 __all__ = ["WordError", "WordLimits", "WordText", "read_docx"]
@@ -43,7 +44,10 @@ _FORMATTING_CHANGES = tuple(
 # soft hyphens and zero-width spaces are invisible and go.
 _SPACES = re.compile(r"[^\S\n]+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\ufeff"))
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+# A title is a single-line field: bidirectional formatting there is refused (server/characters),
+# so it is dropped; in the text it stays, and the diff reports it.
+_NO_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ def _is_article(line: str) -> bool:
 
 
 def _count_revisions(body: etree._Element) -> tuple[int, int, int]:
+    """Tracked insertions, deletions and formatting changes inside one element."""
     insertions = deletions = formatting = 0
     for element in body.iter(*INSERTED, *DELETED, *_FORMATTING_CHANGES):
         if element.tag in INSERTED:
@@ -94,6 +99,7 @@ class _BodyReader:
         self.runs = ParagraphText(mode)
         self.first_heading: str | None = None
         self._carried = ""  # text of paragraphs whose mark the mode removes
+        self._cell_depth = 0  # how many table cells the reader is inside
 
     def read(self, container: Iterable[etree._Element], out: list[str]) -> None:
         """Append the blocks of a body, cell or content control to ``out``."""
@@ -114,11 +120,10 @@ class _BodyReader:
             content = child.find(W + "sdtContent")
             if content is not None:
                 self.read(content, out)
-        elif tag == W + "customXml" or (tag in INSERTED + DELETED and not self._dropped(child)):
+        elif tag == W + "customXml" or (
+            tag in INSERTED + DELETED and not dropped(child, self.mode)
+        ):
             self.read(child, out)
-
-    def _dropped(self, element: etree._Element) -> bool:
-        return element.tag in (DELETED if self.mode == "accept" else INSERTED)
 
     def flush_carried(self, out: list[str]) -> None:
         """Keep the text of a paragraph whose mark went when no paragraph follows to take it."""
@@ -196,21 +201,28 @@ class _BodyReader:
                 continue  # rows of nested tables are read inside their cell
             trpr = row.find(W + "trPr")
             if trpr is not None and any(
-                self._dropped(mark) for mark in trpr if mark.tag in INSERTED + DELETED
+                dropped(mark, self.mode) for mark in trpr if mark.tag in INSERTED + DELETED
             ):
                 continue
             cells = [
                 self.cell(cell) for cell in row.iter(W + "tc") if _nearest(cell, W + "tr") is row
             ]
-            if any(cells):
+            if self._cell_depth:
+                # A table inside a cell: its rows become words of the outer cell.
+                rows.append(" ".join(cell for cell in cells if cell))
+            elif any(cells):
                 rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
         return rows
 
     def cell(self, cell: etree._Element) -> str:
         """The text of one cell on one line: its paragraphs joined by spaces, pipes escaped."""
         blocks: list[str] = []
-        self.read(cell, blocks)
-        self.flush_carried(blocks)
+        self._cell_depth += 1
+        try:
+            self.read(cell, blocks)
+            self.flush_carried(blocks)
+        finally:
+            self._cell_depth -= 1
         text = " ".join(block.replace("\n", " ") for block in blocks)
         return text.replace("|", "\\|")
 
@@ -247,6 +259,8 @@ def read_docx(
     limits: WordLimits = WordLimits(),  # noqa: B008  (frozen: one shared default is safe)
 ) -> WordText:
     """Read a Word package into stored text; refuse what cannot be read faithfully."""
+    if revisions not in ("refuse", "accept", "reject"):
+        raise ValueError(f"revisions must be refuse, accept or reject, not {revisions!r}")
     package = WordPackage(source, limits)
     styles = Styles(package.xml(package.related("/styles") or ""))
     reader = _BodyReader(package, styles, "reject" if revisions == "reject" else "accept")
@@ -259,9 +273,12 @@ def read_docx(
         reader.read_one(element, blocks)
     if any(pending):
         raise TrackedChangesPending(*pending)
+    if not reader.runs.fields.showing:
+        # A field whose instruction never ends would hide the rest of the document silently.
+        raise CorruptPackage("A field in the document is never closed; the text cannot be read.")
     reader.flush_carried(blocks)
     text = unicodedata.normalize("NFC", "\n\n".join(blocks))
-    title = _core_title(package) or (
-        unicodedata.normalize("NFC", reader.first_heading) if reader.first_heading else None
+    title = (_core_title(package) or reader.first_heading or "").translate(_NO_BIDI).strip()
+    return WordText(
+        text + "\n" if text else "", unicodedata.normalize("NFC", title) or None, styles.language
     )
-    return WordText(text + "\n" if text else "", title, styles.language)

@@ -73,13 +73,23 @@ def paragraph(
 
 
 def table(rows: Iterable[Sequence[str]]) -> str:
-    """A table of plain-text cells, one paragraph per cell (a list item makes several)."""
-    out = ['<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/></w:tblPr>']
-    for row in rows:
-        out.append("<w:tr>")
-        for cell in row:
-            paragraphs = cell.split("\n\n")
-            out.append("<w:tc>" + "".join(paragraph(text) for text in paragraphs) + "</w:tc>")
+    """A table of plain-text cells; a blank line in a cell's text starts a new paragraph."""
+    return table_of_cells(
+        [["".join(paragraph(text) for text in cell.split("\n\n")) for cell in row] for row in rows]
+    )
+
+
+def table_of_cells(rows: Sequence[Sequence[str]], row_marks: Sequence[str] = ()) -> str:
+    """A table from the XML of each cell's content, with an optional ``w:trPr`` mark per row."""
+    columns = max((len(row) for row in rows), default=0)
+    grid = "".join('<w:gridCol w:w="2000"/>' for _ in range(columns))
+    out = [
+        f'<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>'
+    ]
+    for index, row in enumerate(rows):
+        mark = row_marks[index] if index < len(row_marks) else ""
+        out.append("<w:tr>" + (f"<w:trPr>{mark}</w:trPr>" if mark else ""))
+        out.extend(f"<w:tc>{cell}</w:tc>" for cell in row)
         out.append("</w:tr>")
     out.append("</w:tbl>")
     return "".join(out)

@@ -3,7 +3,10 @@ kinds of block the diff grammar must find in that text."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+
+import docx
 
 from tests.support.docx_builder import (
     REL,
@@ -15,6 +18,8 @@ from tests.support.docx_builder import (
     paragraph,
     run,
     table,
+    table_of_cells,
+    zip_parts,
 )
 
 
@@ -257,12 +262,7 @@ def ru_control_list() -> Case:
         (cell("", 0), paragraph("Химические вещества"), paragraph("")),
         (cell("", 1), paragraph("Зарин"), paragraph("2931 39 900 0")),
     ]
-    xml = (
-        "<w:tbl>"
-        + "".join("<w:tr>" + "".join(f"<w:tc>{c}</w:tc>" for c in row) + "</w:tr>" for row in rows)
-        + "</w:tbl>"
-    )
-    body = [paragraph("Национальный контрольный список", style="Title"), xml]
+    body = [paragraph("Национальный контрольный список", style="Title"), table_of_cells(rows)]
     # The number cells hold empty numbered paragraphs: Word shows just the label there.
     text = (
         "# Национальный контрольный список\n\n| № | Наименование | Код ТН ВЭД |\n\n"
@@ -448,6 +448,111 @@ def en_sections_fields() -> Case:
     return Case("en_sections_fields", package.build(), text, kinds, "§ 1 Purpose", "en")
 
 
+def en_merged_nested_cells() -> Case:
+    # A merged heading cell, a vertically merged cell, a cell of two paragraphs and a table
+    # inside a cell: each row stays one line, a merged cell shows once, a continued one empty.
+    span = '<w:tcPr><w:gridSpan w:val="2"/></w:tcPr>'
+    restart = '<w:tcPr><w:vMerge w:val="restart"/></w:tcPr>'
+    carry_on = "<w:tcPr><w:vMerge/></w:tcPr>"
+    inner = table([("Form", "A1"), ("Time", "30 days")])
+    rows = [
+        [span + paragraph("Licence types"), paragraph("Fee")],
+        [
+            restart + paragraph("Individual"),
+            paragraph("Single shipment") + paragraph("One end-user"),
+            paragraph("50"),
+        ],
+        [carry_on + paragraph(""), inner + paragraph(""), paragraph("none")],
+    ]
+    body = [paragraph("Schedule 2", style="Heading1"), table_of_cells(rows)]
+    text = (
+        "# Schedule 2\n\n| Licence types | Fee |\n\n"
+        "| Individual | Single shipment One end-user | 50 |\n\n| | Form A1 Time 30 days | none |\n"
+    )
+    kinds: tuple[str, ...] = ("heading", "text", "text", "text")
+    return Case(
+        "en_merged_nested_cells",
+        Package(body, language="en-GB").build(),
+        text,
+        kinds,
+        "Schedule 2",
+        "en",
+    )
+
+
+def ru_numbering_style_link() -> Case:
+    # The paragraphs' instance names an abstract that only links to a numbering style; the
+    # style's own instance holds the levels, as Word writes list styles.
+    styles = (
+        '<w:style w:type="numbering" w:styleId="LawList"><w:name w:val="Закон список"/>'
+        '<w:pPr><w:numPr><w:numId w:val="2"/></w:numPr></w:pPr></w:style>'
+    )
+    numbering_xml = Numbering(
+        {
+            1: [],
+            2: [Lvl("decimal", "Статья %1.", start=5), Lvl("russianUpper", "%2.")],
+        },
+        {1: (1, {}), 2: (2, {})},
+    )
+    body = [
+        paragraph("Переходные положения", num=(1, 0)),
+        paragraph("Первое положение.", num=(1, 1)),
+        paragraph("Второе положение.", num=(1, 1)),
+        paragraph("Вступление в силу", num=(1, 0)),
+    ]
+    package = Package(body, numbering_xml, extra_styles=styles)
+    parts = package.parts()
+    parts["word/numbering.xml"] = (
+        parts["word/numbering.xml"]
+        .replace(
+            b'<w:abstractNum w:abstractNumId="1">',
+            b'<w:abstractNum w:abstractNumId="1"><w:numStyleLink w:val="LawList"/>',
+        )
+        .replace(
+            b'<w:abstractNum w:abstractNumId="2">',
+            b'<w:abstractNum w:abstractNumId="2"><w:styleLink w:val="LawList"/>',
+        )
+    )
+    text = (
+        "Статья 5. Переходные положения\n\nА. Первое положение.\n\nБ. Второе положение.\n\n"
+        "Статья 6. Вступление в силу\n"
+    )
+    kinds: tuple[str, ...] = ("article", "text", "text", "article")
+    return Case("ru_numbering_style_link", zip_parts(parts), text, kinds, None, "ru")
+
+
+def en_word_template_styles() -> Case:
+    # python-docx writes from Word's own default template: its styles.xml and numbering.xml
+    # are Word's, with list numbering carried by the "List Number" and "List Bullet" styles.
+    document = docx.Document()
+    document.core_properties.title = "Licensing Rules"
+    document.add_paragraph("Licensing Rules", style="Title")
+    document.add_heading("Article 1 Scope", level=2)
+    document.add_paragraph("These rules apply to exports.", style="List Number")
+    document.add_paragraph("They apply to transit.", style="List Number")
+    document.add_paragraph("including brokering;", style="List Number 2")
+    document.add_paragraph("including transfers.", style="List Number 2")
+    document.add_paragraph("Records are kept.", style="List Bullet")
+    grid = document.add_table(rows=2, cols=2)
+    for (row, column), value in {
+        (0, 0): "Item",
+        (0, 1): "Code",
+        (1, 0): "Uranium",
+        (1, 1): "0B001",
+    }.items():
+        grid.cell(row, column).text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    text = (
+        "# Licensing Rules\n\nArticle 1 Scope\n\n1. These rules apply to exports.\n\n"
+        "2. They apply to transit.\n\n1. including brokering;\n\n2. including transfers.\n\n"
+        "- Records are kept.\n\n| Item | Code |\n\n| Uranium | 0B001 |\n"
+    )
+    kinds: tuple[str, ...] = ("heading", "article", "paragraph", "paragraph", "paragraph")
+    kinds += ("paragraph", "item", "text", "text")
+    return Case("en_word_template_styles", buffer.getvalue(), text, kinds, "Licensing Rules", "en")
+
+
 @dataclass(frozen=True)
 class TrackedCase:
     """A document with tracked changes: how many are pending and the text each way."""
@@ -457,6 +562,7 @@ class TrackedCase:
     deletions: int
     accepted: str
     rejected: str
+    formatting: int = 0
 
 
 def ru_tracked_changes() -> TrackedCase:
@@ -493,6 +599,54 @@ def ru_tracked_changes() -> TrackedCase:
     return TrackedCase(Package(body).build(), 4, 4, accepted, rejected)
 
 
+_WHEN = 'w:author="Эксперт" w:date="2026-01-05T10:00:00Z"'
+
+
+def ru_tracked_moves_rows() -> TrackedCase:
+    # A moved paragraph, a paragraph whose numbering was switched on (a formatting change),
+    # and table rows inserted and deleted whole.
+    moved = "Заявление подаётся в письменной форме."
+    moved_from = f"<w:r><w:delText>{moved}</w:delText></w:r>"
+    numbering = Numbering({1: [Lvl("decimal", "%1)")]}, {1: (1, {})})
+    renumbered = (
+        '<w:p><w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="1"/></w:numPr>'
+        f'<w:pPrChange w:id="20" {_WHEN}><w:pPr/></w:pPrChange></w:pPr>'
+        + run("Заявление регистрируется.")
+        + "</w:p>"
+    )
+    deleted_term = f'<w:del w:id="34" {_WHEN}><w:r><w:delText>2 дня</w:delText></w:r></w:del>'
+    rows = [
+        [run("Документ"), run("Срок")],
+        [f'<w:ins w:id="30" {_WHEN}>{run("Анкета")}</w:ins>', inserted("5 дней", 31)],
+        [deleted("Справка", 33), deleted_term],
+    ]
+    marks = ["", f'<w:ins w:id="32" {_WHEN}/>', f'<w:del w:id="35" {_WHEN}/>']
+    tracked_table = table_of_cells([[paragraph([cell]) for cell in row] for row in rows], marks)
+    body = [
+        paragraph("Статья 1. Общие положения"),
+        paragraph(
+            [f'<w:moveFrom w:id="10" {_WHEN}>{moved_from}</w:moveFrom>'],
+            mark=f'<w:moveFrom w:id="11" {_WHEN}/>',
+        ),
+        paragraph("Статья 2. Заявление"),
+        paragraph(
+            [f'<w:moveTo w:id="12" {_WHEN}>{run(moved)}</w:moveTo>'],
+            mark=f'<w:moveTo w:id="13" {_WHEN}/>',
+        ),
+        renumbered,
+        tracked_table,
+    ]
+    accepted = (
+        "Статья 1. Общие положения\n\nСтатья 2. Заявление\n\n"
+        f"{moved}\n\n1) Заявление регистрируется.\n\n| Документ | Срок |\n\n| Анкета | 5 дней |\n"
+    )
+    rejected = (
+        f"Статья 1. Общие положения\n\n{moved}\n\nСтатья 2. Заявление\n\n"
+        "Заявление регистрируется.\n\n| Документ | Срок |\n\n| Справка | 2 дня |\n"
+    )
+    return TrackedCase(Package(body, numbering).build(), 5, 5, accepted, rejected, 1)
+
+
 GOOD_CASES = (
     ru_law_articles,
     en_levels_restarts_overrides,
@@ -503,4 +657,7 @@ GOOD_CASES = (
     ru_comments,
     ru_style_linked,
     en_sections_fields,
+    en_merged_nested_cells,
+    ru_numbering_style_link,
+    en_word_template_styles,
 )

@@ -27,7 +27,8 @@ AGREEING: tuple[str, ...] = (
     "ru_typed_numbers",
     "en_table",
 )
-AGREEING += ("ru_control_list", "ru_comments", "ru_style_linked")
+AGREEING += ("ru_control_list", "ru_comments", "ru_style_linked", "ru_numbering_style_link")
+AGREEING += ("en_word_template_styles",)
 
 LIBREOFFICE_CASES = {
     "ru_law_lists": (
@@ -52,6 +53,17 @@ LIBREOFFICE_CASES = {
         ("heading", "text", "text", "text", "paragraph", "text", "text", "paragraph", "item")
         + ("text", "text", "text"),
     ),
+    "en_regulation_restarts": (
+        "Chapter I General\n\n(a) brokers register;\n\n(b) brokers report.\n\n"
+        "A paragraph between the lists does not stop the count.\n\n"
+        "Chapter II Registration\n\n(a) by application;\n\nSection 1. Definitions\n\n"
+        "1.1. Broker means a person.\n\n1.2. Brokering means arranging.\n\n"
+        "Section 2. Duties\n\n2.1. Keep records.\n\nSection 7. Transitional\n",
+        "Brokering Regulation",
+        "en",
+        ("heading", "item", "item", "text", "heading", "item", "article", "paragraph")
+        + ("paragraph", "article", "paragraph", "article"),
+    ),
 }
 
 
@@ -72,7 +84,8 @@ def soffice(tmp: Path, args: list[str]) -> None:
 def converted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The LibreOffice-made .docx files and the text exports of every compared .docx."""
     tmp = tmp_path_factory.mktemp("libreoffice")
-    soffice(tmp, ["--convert-to", "docx:MS Word 2007 XML", str(SOURCES / "ru_law_lists.fodt")])
+    fodt = [str(SOURCES / f"{name}.fodt") for name in ("ru_law_lists", "en_regulation_restarts")]
+    soffice(tmp, ["--convert-to", "docx:MS Word 2007 XML", *fodt])
     soffice(
         tmp,
         [

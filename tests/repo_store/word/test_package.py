@@ -11,7 +11,7 @@ import pytest
 from repo_store.word import errors
 from repo_store.word.package import WordLimits, WordPackage, parse_xml
 from repo_store.word.reader import read_docx
-from tests.support.docx_builder import Package, paragraph, zip_parts
+from tests.support.docx_builder import W_NS, Package, paragraph, zip_parts
 from tests.support.docx_hostile import HOSTILE
 
 
@@ -65,3 +65,12 @@ def test_entities_are_never_expanded_even_after_the_root() -> None:
         parse_xml(b"<a>&undefined;</a>", "word/document.xml")
     with pytest.raises(errors.XmlEntities):
         parse_xml("<?xml version='1.0' encoding='utf-16'?><!DOCTYPE a><a/>".encode("utf-16"), "x")
+
+
+def test_strict_open_xml_is_refused_by_name() -> None:
+    parts = Package([paragraph("Article 1")]).parts()
+    parts["word/document.xml"] = parts["word/document.xml"].replace(
+        W_NS.encode(), b"http://purl.oclc.org/ooxml/wordprocessingml/main"
+    )
+    with pytest.raises(errors.NotWord, match="Strict Open XML"):
+        read_docx(zip_parts(parts))

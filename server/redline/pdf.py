@@ -8,22 +8,34 @@ nothing is fetched (the URL fetcher refuses every address) and only installed fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from repo_store.diff.textdiff import TextDiff
+from repo_store.diff.blocks import Block
+from repo_store.diff.textdiff import BlockDiff, TextDiff
 from server.redline.render import render_html, text
 from server.redline.wording import words_for
 
-# What a PDF may cost, in characters of document text laid out (each block's text, and its
-# deleted words too). WeasyPrint lays out 25 000 to 40 000 characters a second, with a peak of
-# about 400 MB for the 1 MB law's redline (560 000 characters, 14-21 s; docs/formats.md,
-# "Redline as PDF"): the default lets that law through and refuses what is longer.
-DEFAULT_MAX_COST = 600_000
+# What a PDF may cost: the characters of document text it lays out (each block's text, and its
+# deleted words too), each block counting BLOCK_COST more. WeasyPrint spends about 1.4 ms and
+# 40 KB on each block box and about 4 microseconds on each character, so ten thousand blocks
+# of two words cost as much as the 1 MB law's redline (8 560 blocks, 561 560 characters: cost
+# 3.99 million, 14-21 s and a peak of about 400 MB; docs/formats.md, "Redline as PDF"). The
+# default lets that law through and refuses what is longer, in about 20 s at most.
+BLOCK_COST = 400
+DEFAULT_MAX_COST = 4_500_000
+
+# A run of this many characters without a space gets a break opportunity (a zero-width space)
+# after each such stretch: WeasyPrint breaks an unbreakable word across lines in time that grows
+# with the square of its length (a 100 000-letter word took over two minutes), and without
+# breaking it the word runs off the page.
+_LONG_WORD = 40
+_LONG_WORD_RE = re.compile(rf"(\S{{{_LONG_WORD}}})(?=\S)")
 
 # Each note and reply is short next to a law, but a thread may be long: it counts as its text.
 _NOTE_OVERHEAD = 200
@@ -33,7 +45,7 @@ class RedlineTooLong(Exception):
     """The comparison is too long to lay out as a PDF within the bound; the API answers 422."""
 
     def __init__(self, cost: int, limit: int) -> None:
-        super().__init__(f"the redline would lay out {cost} characters, more than {limit}")
+        super().__init__(f"the redline would cost {cost} to lay out, more than {limit}")
         self.cost = cost
         self.limit = limit
 
@@ -81,7 +93,7 @@ header h1 { font: bold 14pt/1.3 "DejaVu Sans", sans-serif; margin: 0 0 2mm;
 .warnings h2 { font: bold 10pt "DejaVu Sans", sans-serif; margin: 0; color: #b00020; }
 main { margin-top: 5mm; }
 .block { margin: 2mm 0; padding: 0 0 0 3mm; border-left: 2pt solid transparent;
-         white-space: pre-wrap; orphans: 2; widows: 2; }
+         white-space: pre-wrap; overflow-wrap: anywhere; orphans: 2; widows: 2; }
 .kind-article { font-weight: bold; margin-top: 4mm; page-break-after: avoid; }
 h2.block, h3.block, h4.block, h5.block, h6.block { font-family: "DejaVu Sans", sans-serif;
          font-size: 11pt; margin-top: 5mm; page-break-after: avoid; }
@@ -112,8 +124,9 @@ sup.note-ref a { color: inherit; text-decoration: none; }
 
 
 def redline_cost(diff: TextDiff, notes: Sequence[NoteThread] = ()) -> int:
-    """How many characters of text a PDF of this comparison lays out (the bound's measure)."""
-    cost = 0
+    """What a PDF of this comparison costs to lay out (the bound's measure): its characters,
+    and BLOCK_COST for each block."""
+    cost = BLOCK_COST * len(diff.blocks)
     for entry in diff.blocks:
         if entry.tokens:
             cost += sum(len(run.text) for run in entry.tokens)
@@ -137,7 +150,7 @@ def render_redline_pdf(
     ui: str = "en",
 ) -> bytes:
     """Lay out the comparison as an A4 PDF with its notes; RedlineTooLong before any work if
-    it would cost more than ``max_cost`` characters.
+    it would cost more than ``max_cost`` (redline_cost).
 
     ``language`` is the document's (for hyphenation and the ``lang`` of its text), ``ui`` the
     reader's, for the redline's own words ("inserted", "Notes"; English or Russian).
@@ -145,6 +158,8 @@ def render_redline_pdf(
     cost = redline_cost(diff, notes)
     if cost > max_cost:
         raise RedlineTooLong(cost, max_cost)
+    diff = _breakable(diff)
+    notes = [_breakable_note(note) for note in notes]
     placed = {entry.new_id for entry in diff.blocks if entry.new_id is not None}
     marks: dict[str, list[tuple[int, str]]] = {}
     for note in notes:
@@ -152,9 +167,9 @@ def render_redline_pdf(
             marks.setdefault(note.block, []).append((note.number, note.quote))
     page = render_html(
         diff,
-        title=title,
-        old_label=old_label,
-        new_label=new_label,
+        title=_break(title),
+        old_label=_break(old_label),
+        new_label=_break(new_label),
         lang=language or "und",
         style=PRINT_STYLE,
         notes=marks,
@@ -166,6 +181,57 @@ def render_redline_pdf(
     if pdf is None:  # write_pdf returns bytes when given no target
         raise RuntimeError("WeasyPrint wrote no PDF")
     return bytes(pdf)
+
+
+def _break(text: str) -> str:
+    """The text with a zero-width space after every _LONG_WORD letters of an unbroken word."""
+    return _LONG_WORD_RE.sub("\\1\u200b", text)
+
+
+def _breakable_block(block: Block | None) -> Block | None:
+    if block is None:
+        return None
+    return block._replace(
+        label=_break(block.label),
+        heading=_break(block.heading),
+        text=_break(block.text),
+        provision=_break(block.provision),
+    )
+
+
+def _breakable(diff: TextDiff) -> TextDiff:
+    """The comparison with long words made breakable; blocks without one are kept as they are."""
+    entries: list[BlockDiff] = []
+    for entry in diff.blocks:
+        texts = [run.text for run in entry.tokens]
+        texts.extend(block.text for block in (entry.old, entry.new) if block is not None)
+        if not any(_LONG_WORD_RE.search(text) for text in texts):
+            entries.append(entry)
+            continue
+        entries.append(
+            entry._replace(
+                old=_breakable_block(entry.old),
+                new=_breakable_block(entry.new),
+                tokens=tuple(replace(run, text=_break(run.text)) for run in entry.tokens),
+            )
+        )
+    return replace(diff, blocks=tuple(entries))
+
+
+def _breakable_note(note: NoteThread) -> NoteThread:
+    replies = tuple(
+        NoteReply(_break(r.author), _break(r.date), _break(r.body)) for r in note.replies
+    )
+    # The quote breaks as the text does when it starts at a word's start; when it does not,
+    # it is not found and its mark ends its block.
+    return replace(
+        note,
+        author=_break(note.author),
+        date=_break(note.date),
+        body=_break(note.body),
+        quote=_break(note.quote),
+        replies=replies,
+    )
 
 
 class RefusingFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint has no types

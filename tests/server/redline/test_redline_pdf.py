@@ -26,6 +26,7 @@ from server.redline.pdf import (
     redline_cost,
     render_redline_pdf,
 )
+from tests.support.lawgen import law_versions
 
 EN_OLD = """# Law on export control
 
@@ -229,9 +230,9 @@ def test_the_fetcher_refuses_even_markup_that_asks_for_a_fetch(listener: int) ->
 
 
 def test_a_too_long_redline_is_refused_before_any_layout() -> None:
-    paragraph = "Текст положения о контроле над экспортом товаров двойного назначения. " * 12
-    old = "\n\n".join(f"Статья {n}. Заголовок\n\n{paragraph}" for n in range(1, 800))
-    new = old.replace("Статья 7. Заголовок", "Статья 7. Новый заголовок")
+    # Short blocks are what costs WeasyPrint most: each is a box of its own.
+    old = "\n\n".join(f"{n}. Пункт {n}." for n in range(1, 12_000))
+    new = old.replace("7. Пункт 7.", "7. Пункт семь.")
     diff = diff_texts(old, new)
     assert redline_cost(diff) > DEFAULT_MAX_COST
     started = time.monotonic()
@@ -240,6 +241,11 @@ def test_a_too_long_redline_is_refused_before_any_layout() -> None:
     assert time.monotonic() - started < 1.0
     assert refused.value.limit == DEFAULT_MAX_COST
     assert refused.value.cost == redline_cost(diff)
+
+
+def test_the_1_mb_laws_redline_is_within_the_default_bound() -> None:
+    old, new = law_versions(1_000_000)
+    assert redline_cost(diff_texts(old, new)) <= DEFAULT_MAX_COST
 
 
 def test_notes_count_towards_the_bound() -> None:
@@ -256,3 +262,18 @@ def test_notes_count_towards_the_bound() -> None:
             notes=[long_note],
             max_cost=limit,
         )
+
+
+def test_a_very_long_word_is_laid_out_in_bounded_time_and_kept_whole(tmp_path: Path) -> None:
+    word = "ж" * 60_000
+    old = f"Статья 1. Слово\n\n{word}\n"
+    new = old.replace("Слово", "Длинное слово")
+    started = time.monotonic()
+    pdf = render_redline_pdf(
+        diff_texts(old, new), title="Закон", old_label="a", new_label="b", language="ru"
+    )
+    # Unbroken, WeasyPrint took over a minute for a word this long; broken every 40 letters,
+    # about a second.
+    assert time.monotonic() - started < 30
+    text = pdf_text(pdf, tmp_path).replace("\u200b", "")
+    assert text.count("ж") == len(word)

@@ -266,6 +266,7 @@ def test_cookie_session_needs_csrf(app: Flask, review_world: ReviewWorld) -> Non
         "/api/v1/auth/login", json={"email": "expert@blr.example", "password": PASSWORD}
     )
     assert login.status_code == 200
+    assert login.json is not None
     data = make_docx(DRAFT)
     query = {"message": "draft"}
     refused = client.put(DOC, data=data, content_type=DOCX, query_string=query)

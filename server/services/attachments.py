@@ -36,6 +36,7 @@ from server.services import audit
 from server.services.context import services
 from server.services.documents import NOT_FOUND, visibility
 from server.services.errors import Conflict, Corrupt, NotFound
+from server.services.originals import readable_records
 from server.services.parties import find_party
 from server.services.recipients import encryption_recipients
 
@@ -132,7 +133,7 @@ def _require_readable(user: User, code: str, slug: str) -> None:
 def list_for(user: User, code: str, slug: str) -> list[AttachmentRecord]:
     """Attachments the user may read, as they stand now (recipients follow shares)."""
     _require_readable(user, code, slug)
-    return list_attachments(services().store, code, slug)
+    return readable_records(user, code, slug, list_attachments(services().store, code, slug))
 
 
 def _reader_party(user: User, record: AttachmentRecord) -> str:
@@ -162,6 +163,8 @@ def open_download(user: User, code: str, slug: str, attachment_id: str) -> Downl
     """
     _require_readable(user, code, slug)
     record = get_attachment(services().store, code, slug, attachment_id)
+    if not readable_records(user, code, slug, [record]):
+        raise NotFound(NO_ATTACHMENT)
     reader = _reader_party(user, record)
     blobs = blob_store()
     # The pointer (signed, in git) names the ciphertext's hash: check it before a byte goes out,

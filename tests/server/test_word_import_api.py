@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -302,3 +303,71 @@ def test_writer_getting_in_during_conversion_leaves_no_blob(
     assert refused.json["head"] == world.versions[-1]
     assert blobs(app) == []
     assert world["own"].get(f"{DOC}/attachments").json == []
+
+
+def test_original_of_an_unshared_version_stays_with_its_owner(
+    app: Flask, review_world: ReviewWorld
+) -> None:
+    """The peer reads the original of a shared version, never that of one not shared."""
+    world = review_world
+    original = make_docx(DRAFT)
+    first = put_docx(world, original).json["version"]["commit"]
+    assert world.share(first).status_code == 201
+    second = put_docx(world, make_docx(REDRAFT), base=first).json["version"]["commit"]
+    mine = world["own"].get(f"{DOC}/attachments").json
+    assert len(mine) == 2
+    (visible,) = world["peer"].get(f"{DOC}/attachments").json
+    got = world["peer"].get(f"{DOC}/attachments/{visible['id']}")
+    assert got.status_code == 200
+    assert got.data == original
+    (hidden,) = [a for a in mine if a["id"] != visible["id"]]
+    refused = world["peer"].get(f"{DOC}/attachments/{hidden['id']}")
+    assert refused.status_code == 404
+    assert "разовой" not in refused.get_data(as_text=True)
+    # Once the second version is shared, its original is the peer's to read too.
+    assert world.share(second).status_code == 201
+    assert len(world["peer"].get(f"{DOC}/attachments").json) == 2
+    assert world["peer"].get(f"{DOC}/attachments/{hidden['id']}").status_code == 200
+
+
+def test_bundle_carries_only_originals_of_shared_versions(
+    app: Flask, review_world: ReviewWorld, tmp_path: Path
+) -> None:
+    world = review_world
+    original = make_docx(DRAFT)
+    first = put_docx(world, original).json["version"]["commit"]
+    assert world.share(first).status_code == 201
+    assert put_docx(world, make_docx(REDRAFT), base=first).status_code == 200
+    identity = tmp_path / "offline.txt"
+    subprocess.run(["age-keygen", "-o", str(identity)], check=True, capture_output=True)
+    recipient = next(
+        line.split(": ")[1]
+        for line in identity.read_text().splitlines()
+        if line.startswith("# public key")
+    )
+    added = world["organiser"].post(
+        "/api/v1/parties/UNRCPD/recipients", json={"recipient": recipient, "label": "safe"}
+    )
+    assert added.status_code == 201, added.json
+    assert world["organiser"].patch(world.url(), json={"state": "agreement"}).status_code == 200
+    approved = world["head"].post(
+        world.url("/approvals"), json={"party": "BLR", "slug": "export-law", "version": first}
+    )
+    assert approved.status_code == 201, approved.json
+    assert world["organiser"].post(world.url("/bundle")).status_code == 201
+    download = world["organiser"].get(world.url("/bundle"))
+    bundle = tmp_path / "bundle.tar"
+    bundle.write_bytes(download.data)
+    download.close()
+    with tarfile.open(bundle) as archive:
+        names = [n for n in archive.getnames() if n.endswith(".age")]
+        assert len(names) == 1
+        kept = archive.extractfile(names[0])
+        assert kept is not None
+        (tmp_path / "kept.age").write_bytes(kept.read())
+    plain = subprocess.run(
+        ["age", "-d", "-i", str(identity), str(tmp_path / "kept.age")],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert plain == original

@@ -233,8 +233,8 @@ def upload_attachment(query: dict[str, Any], party: str, slug: str) -> Any:
 def list_attachments(party: str, slug: str) -> list[dict[str, Any]]:
     """The document's attachments you may read."""
     found = attachments.list_for(current_user, party, slug)
-    entitled = attachments.entitled_parties(party, slug)
-    return [attachment_payload(party, slug, record, entitled) for record in found]
+    entitled = attachments.recipients_for(party, slug, found)
+    return [attachment_payload(party, slug, record, entitled[record.id]) for record in found]
 
 
 @blp.route("/<party>/documents/<slug>/attachments/<attachment_id>", methods=["GET"])

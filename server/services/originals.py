@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from repo_store.attachments import AttachmentRecord, list_attachments
 from server.db import db_session
-from server.models import Party, Share, User
+from server.models import Party, ReviewParticipant, Share, User
 from server.services.context import services
 from server.services.documents import visibility
 
@@ -62,3 +62,29 @@ def in_review(
     )
     hidden = {a for a, v in original_versions(code, slug, records).items() if v not in shared}
     return [record for record in records if record.id not in hidden]
+
+
+def version_readers(code: str, slug: str, version: str) -> list[str]:
+    """The owning State and every party of a review this version is shared into: whom the
+    version's original is encrypted to."""
+    query = (
+        select(Party.code)
+        .join(ReviewParticipant, ReviewParticipant.party_id == Party.id)
+        .join(Share, Share.review_id == ReviewParticipant.review_id)
+        .where(Share.party.has(code=code), Share.slug == slug, Share.version == version)
+    )
+    return sorted({code, *db_session().scalars(query)})
+
+
+def recipients_by_record(
+    code: str, slug: str, records: list[AttachmentRecord], document_wide: list[str]
+) -> dict[str, list[str]]:
+    """Attachment id → the parties it should be encrypted to: an original, its version's
+    readers; any other, the document's entitled parties (document_wide)."""
+    originals = original_versions(code, slug, records)
+    return {
+        record.id: version_readers(code, slug, originals[record.id])
+        if record.id in originals
+        else document_wide
+        for record in records
+    }

@@ -17,7 +17,7 @@ from repo_store.word.reader import WordError, WordText, read_docx
 from server.models import User
 from server.permissions import Access, document_access
 from server.services import audit
-from server.services.attachments import blob_store, entitled_parties
+from server.services.attachments import blob_store
 from server.services.context import services
 from server.services.documents import NOT_FOUND, SavedDocument, saved, writable
 from server.services.errors import (
@@ -127,7 +127,8 @@ def import_docx(
         raise Invalid(str(exc), "unknown-base") from exc
     changed = files is not None
     blobs = blob_store()
-    codes = entitled_parties(code, slug)
+    # The original is its version's: a new version is read by its owner alone until shared.
+    codes = [code]
     keys = [key for party_code in codes for key in encryption_recipients(party_code)]
     blob = blobs.put(io.BytesIO(data), keys, max_bytes=len(data))
     record = new_attachment_record(

@@ -316,6 +316,10 @@ def test_original_of_an_unshared_version_stays_with_its_owner(
     second = put_docx(world, make_docx(REDRAFT), base=first).json["version"]["commit"]
     mine = world["own"].get(f"{DOC}/attachments").json
     assert len(mine) == 2
+    # Each original is encrypted to its version's readers: the shared one to the review's
+    # parties, the other to BLR alone, and neither is waiting for anyone.
+    assert [a["recipients"] for a in mine] == [["BLR", "GOE", "KGZ", "TJK", "UNRCPD"], ["BLR"]]
+    assert [a["waiting_for"] for a in mine] == [[], []]
     (visible,) = world["peer"].get(f"{DOC}/attachments").json
     got = world["peer"].get(f"{DOC}/attachments/{visible['id']}")
     assert got.status_code == 200
@@ -327,6 +331,7 @@ def test_original_of_an_unshared_version_stays_with_its_owner(
     # Once the second version is shared, its original is the peer's to read too.
     assert world.share(second).status_code == 201
     assert len(world["peer"].get(f"{DOC}/attachments").json) == 2
+    assert all(len(a["recipients"]) == 5 for a in world["own"].get(f"{DOC}/attachments").json)
     assert world["peer"].get(f"{DOC}/attachments/{hidden['id']}").status_code == 200
 
 

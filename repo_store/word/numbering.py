@@ -35,6 +35,7 @@ _ROMAN = (
     (1, "i"),
 )
 _PLACEHOLDER = re.compile(r"%([1-9])")
+_MAX_REPEATS = 20
 BULLET = "bullet"
 
 
@@ -55,11 +56,20 @@ def _val(element: etree._Element | None, name: str) -> str | None:
     return None if child is None else child.get(W + "val")
 
 
+_NUMBER = re.compile(r"-?[0-9]{1,9}")
+
+
 def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
-        return default
+    return int(value) if value is not None and _NUMBER.fullmatch(value) else default
+
+
+def small_int(value: str | None) -> int | None:
+    """An attribute's non-negative number of at most six ASCII digits, else None."""
+    return (
+        int(value)
+        if value is not None and value.isascii() and value.isdigit() and len(value) <= 6
+        else None
+    )
 
 
 def _level(element: etree._Element, base: Level | None = None) -> Level:
@@ -85,7 +95,8 @@ def _level(element: etree._Element, base: Level | None = None) -> Level:
 
 def _letters(n: int, alphabet: str) -> str:
     """Word's letter numbering: a…z, then aa, bb…, then aaa: the letter repeated."""
-    if n < 1:
+    # A hostile start value must not make a label of millions of letters.
+    if n < 1 or n > len(alphabet) * _MAX_REPEATS:
         return str(n)
     count = (n - 1) // len(alphabet) + 1
     return alphabet[(n - 1) % len(alphabet)] * count

@@ -12,6 +12,7 @@ import io
 import re
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -41,6 +42,16 @@ _WORD_MAIN_TYPES = (
 # format we do not read), the imported text would silently miss it.
 _TEXT_ELSEWHERE = ("/subDocument", "/aFChunk")
 _CHUNK = 64 * 1024
+# What zipfile and zlib raise on a damaged archive or stream (zlib.error is not an OSError).
+_UNPACKING_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    struct.error,
+    ValueError,
+    OSError,
+    EOFError,
+    NotImplementedError,
+)
 # ISO 29500 Strict uses other namespaces for the same elements; Word writes it only on request.
 _STRICT_NAMESPACE = b"http://purl.oclc.org/ooxml/wordprocessingml/main"
 # Bytes of central directory allowed per entry: a docx part name is a few dozen characters.
@@ -196,10 +207,11 @@ class WordPackage:
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        except _UNPACKING_ERRORS as error:
             raise CorruptPackage(f"The zip package is damaged ({error}).") from None
         names = [info.filename for info in infos]
-        if len(set(names)) != len(names):
+        # Part names are case-insensitive in a package: two spellings of one name are ambiguous.
+        if len({name.lower() for name in names}) != len(names):
             raise CorruptPackage("The package names one part twice.")
         _check_sizes(infos, len(data), limits)
         self._names = {name.lower(): name for name in names}
@@ -264,7 +276,7 @@ class WordPackage:
                     out += chunk
                     if len(out) > limit:
                         raise PackageTooLarge(f"The part {real} unpacks to more than the limit.")
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as error:
+        except _UNPACKING_ERRORS as error:
             raise CorruptPackage(f"The part {real} cannot be unpacked ({error}).") from None
         self._unpacked += len(out)
         return bytes(out)

@@ -19,7 +19,7 @@ from lxml import etree
 from keys.protocol import BIDI_CONTROLS
 from repo_store.diff.grammar import GROUPING_PREFIXES, PROVISION_PREFIX, PROVISION_RE
 from repo_store.word.errors import CorruptPackage, TrackedChangesPending, WordError
-from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W
+from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W, small_int
 from repo_store.word.package import WordLimits, WordPackage
 from repo_store.word.runs import DELETED, INSERTED, Mode, ParagraphText, dropped, mark_removed
 from repo_store.word.styles import Styles, numbering_of
@@ -238,7 +238,7 @@ def _nearest(element: etree._Element, tag: str) -> etree._Element | None:
 def _outline_level(ppr: etree._Element | None) -> int | None:
     element = None if ppr is None else ppr.find(W + "outlineLvl")
     value = None if element is None else element.get(W + "val")
-    return int(value) if value is not None and value.isdigit() else None
+    return small_int(value)
 
 
 def _core_title(package: WordPackage) -> str | None:
@@ -273,7 +273,7 @@ def read_docx(
         reader.read_one(element, blocks)
     if any(pending):
         raise TrackedChangesPending(*pending)
-    if not reader.runs.fields.showing:
+    if not reader.runs.fields.closed:
         # A field whose instruction never ends would hide the rest of the document silently.
         raise CorruptPackage("A field in the document is never closed; the text cannot be read.")
     reader.flush_carried(blocks)

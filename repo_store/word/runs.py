@@ -19,8 +19,9 @@ INSERTED = (W + "ins", W + "moveTo")
 DELETED = (W + "del", W + "moveFrom")
 # Containers whose children are read as if they stood in the paragraph itself.
 _TRANSPARENT = frozenset(
-    {W + "hyperlink", W + "smartTag", W + "customXml", W + "fldSimple", W + "sdtContent"}
+    {W + "hyperlink", W + "smartTag", W + "customXml", W + "sdtContent"} | {W + "dir", W + "bdo"}
 )
+_MATH = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
 _SDT = W + "sdt"
 # Symbol-font code points (F000–FFFF) are private-use glyphs, not text.
 _SYMBOL_CODE = re.compile(r"[0-9A-Ea-e][0-9A-Fa-f]{3}")
@@ -54,25 +55,51 @@ def _hidden(run: etree._Element) -> bool:
     return False
 
 
+def generated_listing(instruction: str) -> bool:
+    """Whether a field instruction makes a table of contents or figures: a copy of headings
+    with page numbers, which would repeat every article of the draft in the stored text."""
+    return instruction.strip().upper().startswith("TOC")
+
+
+class _Field:
+    def __init__(self) -> None:
+        self.in_result = False
+        self.instruction: list[str] = []
+        self.hidden_result = False
+
+
 class FieldState:
-    """Open complex fields (``w:fldChar``): instructions hide text, results show it."""
+    """Open complex fields (``w:fldChar``): instructions hide text, results show it, except the
+    result of a table of contents."""
 
     def __init__(self) -> None:
-        self._stack: list[bool] = []  # True once the field reached its result
+        self._stack: list[_Field] = []
 
     def char(self, kind: str | None) -> None:
         """Follow one ``w:fldChar``."""
         if kind == "begin":
-            self._stack.append(False)
+            self._stack.append(_Field())
         elif kind == "separate" and self._stack:
-            self._stack[-1] = True
+            field = self._stack[-1]
+            field.in_result = True
+            field.hidden_result = generated_listing("".join(field.instruction))
         elif kind == "end" and self._stack:
             self._stack.pop()
 
+    def instruction(self, text: str) -> None:
+        """Note a piece of the innermost field's instruction."""
+        if self._stack and not self._stack[-1].in_result:
+            self._stack[-1].instruction.append(text)
+
     @property
     def showing(self) -> bool:
-        """Whether text read now is shown (outside every field instruction)."""
-        return all(self._stack)
+        """Whether text read now is shown (in no instruction and no generated listing)."""
+        return all(field.in_result and not field.hidden_result for field in self._stack)
+
+    @property
+    def closed(self) -> bool:
+        """Whether every field begun has reached its result."""
+        return all(field.in_result for field in self._stack)
 
 
 class ParagraphText:
@@ -93,12 +120,18 @@ class ParagraphText:
             tag = child.tag
             if tag == _RUN:
                 self._run(child, out)
+            elif tag == W + "fldSimple":
+                if not generated_listing(child.get(W + "instr", "")):
+                    self._children(child, out)
             elif tag in _TRANSPARENT:
                 self._children(child, out)
             elif tag == _SDT:
                 content = child.find(W + "sdtContent")
                 if content is not None:
                     self._children(content, out)
+            elif tag in (_MATH + "oMath", _MATH + "oMathPara"):
+                # A formula's characters in reading order; its layout has no plain-text form.
+                out.append("".join(t.text or "" for t in child.iter(_MATH + "t")))
             elif tag in INSERTED or tag in DELETED:
                 if not dropped(child, self.mode):
                     self._children(child, out)
@@ -109,6 +142,9 @@ class ParagraphText:
             tag = piece.tag
             if tag == W + "fldChar":
                 self.fields.char(piece.get(W + "fldCharType"))
+                continue
+            if tag == W + "instrText":
+                self.fields.instruction(piece.text or "")
                 continue
             if hidden or tag in _NO_TEXT_IN_RUN or not self.fields.showing:
                 continue

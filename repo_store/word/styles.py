@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from lxml import etree
 
-from repo_store.word.numbering import W
+from repo_store.word.numbering import W, small_int
 
 _HEADING_NAME = re.compile(r"heading ([1-9])")
 _MAX_DEPTH = 32  # w:basedOn chains are short; a cycle must not loop forever
@@ -35,7 +35,7 @@ def _outline(ppr: etree._Element | None) -> int | None:
         return None
     element = ppr.find(W + "outlineLvl")
     value = None if element is None else element.get(W + "val")
-    return int(value) if value is not None and value.isdigit() else None
+    return small_int(value)
 
 
 def numbering_of(ppr: etree._Element | None) -> StyleNumbering | None:
@@ -48,7 +48,7 @@ def numbering_of(ppr: etree._Element | None) -> StyleNumbering | None:
     lvl_value = None if lvl is None else lvl.get(W + "val")
     return StyleNumbering(
         "" if num is None else num.get(W + "val", ""),
-        int(lvl_value) if lvl_value is not None and lvl_value.isdigit() else None,
+        small_int(lvl_value),
     )
 
 

@@ -98,6 +98,16 @@ def lying_sizes() -> bytes:
     return body + new_directory + end
 
 
+def broken_deflate() -> bytes:
+    """document.xml's compressed bytes overwritten: inflating it fails part way."""
+    data = bytearray(Package([paragraph("Статья 1. " + "текст " * 200)]).build())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("word/document.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 5 : start + 40] = b"\xff" * 35
+    return bytes(data)
+
+
 def too_many_parts() -> bytes:
     parts = _good_parts()
     for index in range(3000):
@@ -229,6 +239,7 @@ HOSTILE: tuple[tuple[str, Callable[[], bytes], str, int, str], ...] = (
     ("zip_bomb", zip_bomb, "PackageTooLarge", 413, "docx-too-large"),
     ("ratio_bomb", ratio_bomb, "PackageTooLarge", 413, "docx-too-large"),
     ("lying_sizes", lying_sizes, "CorruptPackage", 422, "docx-corrupt"),
+    ("broken_deflate", broken_deflate, "CorruptPackage", 422, "docx-corrupt"),
     ("too_many_parts", too_many_parts, "PackageTooLarge", 413, "docx-too-large"),
     (
         "external_sub_document",

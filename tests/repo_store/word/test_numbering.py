@@ -138,3 +138,13 @@ def test_bullets_are_marked_as_bullets() -> None:
 
 def test_no_numbering_part_numbers_nothing() -> None:
     assert NumberingCounter(NumberingDefinitions(None)).next_label("1", 0) is None
+
+
+def test_hostile_numbers_make_short_labels() -> None:
+    # A start of two billion in letters would be a label of eighty million characters.
+    assert format_number(2_000_000_000, "lowerLetter") == "2000000000"
+    assert len(format_number(10**9, "russianLower")) < 10
+    counter = _counter(Numbering({1: [Lvl("upperLetter", "%1.", start=999_999_999)]}, {1: (1, {})}))
+    label = counter.next_label("1", 0)
+    assert label is not None
+    assert label.text == "999999999."

@@ -74,3 +74,10 @@ def test_strict_open_xml_is_refused_by_name() -> None:
     )
     with pytest.raises(errors.NotWord, match="Strict Open XML"):
         read_docx(zip_parts(parts))
+
+
+def test_a_part_named_twice_is_ambiguous_and_refused() -> None:
+    parts = Package([paragraph("Article 1")]).parts()
+    parts["WORD/document.xml"] = parts["word/document.xml"].replace(b"Article 1", b"Other")
+    with pytest.raises(errors.CorruptPackage, match="twice"):
+        read_docx(zip_parts(parts))

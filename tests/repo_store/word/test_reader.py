@@ -13,7 +13,7 @@ import pytest
 from repo_store.diff import parse_blocks
 from repo_store.word.errors import TrackedChangesPending, WordError
 from repo_store.word.reader import WordLimits, WordText, read_docx
-from tests.support.docx_builder import REL, Package, paragraph
+from tests.support.docx_builder import REL, Package, paragraph, run
 from tests.support.docx_corpus import (
     GOOD_CASES,
     Case,
@@ -167,3 +167,35 @@ def test_title_drops_bidi_formatting_and_text_drops_control_characters() -> None
     docx = Package([paragraph("Article 1\u0085 Scope\u009b")], title="\u202eExport Act").build()
     result = read_docx(docx)
     assert (result.title, result.text) == ("Export Act", "Article 1 Scope\n")
+
+
+def test_formulas_and_bidi_containers_give_their_text() -> None:
+    math = (
+        '<m:oMath xmlns:m="http://schemas.openxmlformats.org/officeDocument/2006/math">'
+        "<m:r><m:t>E=m</m:t></m:r><m:sSup><m:e><m:r><m:t>c</m:t></m:r></m:e><m:sup><m:r>"
+        "<m:t>2</m:t></m:r></m:sup></m:sSup></m:oMath>"
+    )
+    runs = [run("Energy "), math, '<w:dir w:val="rtl">', run(" test"), "</w:dir>"]
+    assert read_docx(Package([paragraph(runs)]).build()).text == "Energy E=mc2 test\n"
+
+
+def test_a_table_of_contents_is_not_imported_but_other_field_results_are() -> None:
+    def field(instruction: str, result: str) -> list[str]:
+        return [
+            '<w:r><w:fldChar w:fldCharType="begin"/></w:r>',
+            f'<w:r><w:instrText xml:space="preserve">{instruction}</w:instrText></w:r>',
+            '<w:r><w:fldChar w:fldCharType="separate"/></w:r>',
+            run(result),
+        ]
+
+    end = '<w:r><w:fldChar w:fldCharType="end"/></w:r>'
+    body = [
+        # The table of contents spans paragraphs: its field begins in the first, ends in the last.
+        paragraph(field(" TOC \\o 1-3 \\h ", "Статья 1. Сфера применения\t1")),
+        paragraph("Статья 2. Понятия\t2"),
+        paragraph([run("Статья 3. Сроки\t3"), end]),
+        paragraph(['<w:fldSimple w:instr="TOC \\f">' + run("Статья 1. Копия") + "</w:fldSimple>"]),
+        paragraph("Статья 1. Сфера применения"),
+        paragraph([run("См. "), *field(" REF _Ref2 \\h ", "статью 2"), end, run(".")]),
+    ]
+    assert read_docx(Package(body).build()).text == "Статья 1. Сфера применения\n\nСм. статью 2.\n"

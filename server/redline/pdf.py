@@ -1,5 +1,5 @@
 """The redline as a printable PDF: the HTML redline laid out by WeasyPrint on A4, with running
-headers, page numbers and the review's comments as numbered notes (issue: redlines in print).
+headers, page numbers and the review's comments as numbered notes, for reading on paper.
 
 The page is the one render.py writes, with a print stylesheet instead of the screen one, so the
 screen and the paper show the same marks. Every piece of text is escaped by render.py's rules;

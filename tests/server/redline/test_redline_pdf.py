@@ -95,6 +95,13 @@ def test_russian_law_reads_right_with_moves_named_by_place(tmp_path: Path) -> No
     assert "административную или уголовную" in text
     # Article 4 became article 5: said with the document's own words, never an id.
     assert "перенумеровано, было: Статья 4" in text
+    # Every font is DejaVu, embedded with its Unicode map: no fallback, no missing glyphs.
+    source = tmp_path / "redline.pdf"
+    fonts = subprocess.run(
+        ["pdffonts", str(source)], check=True, capture_output=True, text=True, timeout=60
+    ).stdout.splitlines()[2:]
+    assert fonts
+    assert all("DejaVu" in row and row.split()[-5:-2] == ["yes", "yes", "yes"] for row in fonts)
     assert "вставлено" in text
     assert "art_4" not in text
     assert "# Закон" not in text

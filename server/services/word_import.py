@@ -125,7 +125,11 @@ def import_docx(
         files = store.document_files(code, slug, word.text, metadata, base=base)
     except UnknownVersion as exc:
         raise Invalid(str(exc), "unknown-base") from exc
-    changed = files is not None
+    if files is None:
+        # The draft reads exactly as the version it was edited from: as for a text PUT that
+        # changes nothing, no commit. Its original is not kept apart from a version, where it
+        # would be read as the document's rather than as that version's.
+        return saved(user, code, slug, base or "", False, source="docx", unchanged=True)
     blobs = blob_store()
     # The original is its version's: a new version is read by its owner alone until shared.
     codes = [code]
@@ -138,7 +142,7 @@ def import_docx(
         uploaded_by=user.email,
         media_type=DOCX_MEDIA_TYPE,
     )
-    written = dict(files or {})
+    written = dict(files)
     written[attachment_path(slug, record.id)] = record.to_json()
     try:
         sha = store.commit_files(
@@ -154,10 +158,8 @@ def import_docx(
         # No pointer names the blob: it goes, so that a refused write leaves nothing behind.
         blobs.remove(blob.sha256)
         raise
-    if changed:
-        store.remember_version(code, slug, sha)
+    store.remember_version(code, slug, sha)
     audit.record(
         user, "attachment.upload", f"{code}/{slug}/{record.id}", commit=sha, size=record.size
     )
-    version = sha if changed else (base or sha)
-    return saved(user, code, slug, version, base is None, source="docx", attachment=record.id)
+    return saved(user, code, slug, sha, base is None, source="docx", attachment=record.id)

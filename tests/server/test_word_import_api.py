@@ -376,3 +376,13 @@ def test_bundle_carries_only_originals_of_shared_versions(
         check=True,
     ).stdout
     assert plain == original
+
+
+def test_unchanged_draft_writes_nothing(app: Flask, review_world: ReviewWorld) -> None:
+    world = review_world
+    first = put_docx(world, make_docx(DRAFT)).json["version"]["commit"]
+    before = state(app, world)
+    again = put_docx(world, make_docx(DRAFT), base=first)
+    assert again.status_code == 200, again.json
+    assert again.json["version"]["commit"] == first
+    assert state(app, world)[:5] == before[:5]

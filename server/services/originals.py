@@ -14,11 +14,17 @@ from server.models import Party, ReviewParticipant, Share, User
 from server.services.context import services
 from server.services.documents import visibility
 
+DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
 
 def original_versions(code: str, slug: str, records: Iterable[AttachmentRecord]) -> dict[str, str]:
     """Attachment id → the version whose own commit recorded it, for those so recorded."""
     store = services().store
-    wanted = {record.id for record in records}
+    # Only an imported Word draft is ever recorded by a version's own commit: other
+    # attachments need no walk through the history.
+    wanted = {record.id for record in records if record.media_type == DOCX_MEDIA_TYPE}
+    if not wanted:
+        return {}
     recorded_by: dict[str, str] = {}
     # Back from head: an attachment is in every commit from the one that recorded it onwards,
     # so the oldest commit that holds it recorded it, and the walk ends where none is held.

@@ -22,9 +22,9 @@ from server.services import documents
 from server.services.context import services
 from server.services.errors import Invalid
 from server.services.limits import is_expensive, work_gate
+from server.services.originals import DOCX_MEDIA_TYPE
 from server.services.word_threads import Thread, note_threads, review_threads, word_comments
 
-DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MEDIA_TYPE = "application/pdf"
 
 

@@ -28,10 +28,10 @@ from server.services.errors import (
     TooLarge,
     Unsupported,
 )
+from server.services.originals import DOCX_MEDIA_TYPE
 from server.services.parties import find_party
 from server.services.recipients import encryption_recipients
 
-DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 # Read from the request in pieces of this size, so that a body over the limit is refused
 # after at most this much more than the limit.
 _CHUNK = 1024 * 1024

@@ -36,6 +36,7 @@ from server.services import audit
 from server.services.context import services
 from server.services.documents import NOT_FOUND, visibility
 from server.services.errors import Conflict, Corrupt, NotFound
+from server.services.originals import readable_records, recipients_by_record
 from server.services.parties import find_party
 from server.services.recipients import encryption_recipients
 
@@ -122,6 +123,11 @@ def upload(
     return record
 
 
+def recipients_for(code: str, slug: str, records: list[AttachmentRecord]) -> dict[str, list[str]]:
+    """Attachment id → the parties entitled to read it (an original: its version's readers)."""
+    return recipients_by_record(code, slug, records, entitled_parties(code, slug))
+
+
 def _require_readable(user: User, code: str, slug: str) -> None:
     """Attachments belong to the document: whoever may read a version of it may read them."""
     seen = visibility(user, code, slug)
@@ -132,7 +138,7 @@ def _require_readable(user: User, code: str, slug: str) -> None:
 def list_for(user: User, code: str, slug: str) -> list[AttachmentRecord]:
     """Attachments the user may read, as they stand now (recipients follow shares)."""
     _require_readable(user, code, slug)
-    return list_attachments(services().store, code, slug)
+    return readable_records(user, code, slug, list_attachments(services().store, code, slug))
 
 
 def _reader_party(user: User, record: AttachmentRecord) -> str:
@@ -162,6 +168,8 @@ def open_download(user: User, code: str, slug: str, attachment_id: str) -> Downl
     """
     _require_readable(user, code, slug)
     record = get_attachment(services().store, code, slug, attachment_id)
+    if not readable_records(user, code, slug, [record]):
+        raise NotFound(NO_ATTACHMENT)
     reader = _reader_party(user, record)
     blobs = blob_store()
     # The pointer (signed, in git) names the ciphertext's hash: check it before a byte goes out,
@@ -250,18 +258,21 @@ def reshare(code: str, slug: str, user: User) -> int:
     its own keys: its delegates re-wrap those on their machines.
     """
     store, blobs = services().store, blob_store()
-    wanted = entitled_parties(code, slug)
+    records = list_attachments(store, code, slug)
+    # The original of a version goes only to that version's readers (server/services/originals.py).
+    wanted_by = recipients_for(code, slug, records)
     party = find_party(code)
-    stale = [r for r in list_attachments(store, code, slug) if list(r.recipients) != wanted]
+    stale = [r for r in records if list(r.recipients) != wanted_by[r.id]]
     if not stale or party.holds_own_keys:
         return 0
     # Every key is looked up before the first write, so a party that cannot be encrypted to
     # refuses the share with nothing re-wrapped.
-    recipient_keys = _every_key(wanted)
+    keys_by = {r.id: _every_key(wanted_by[r.id]) for r in stale}
     owner_keys = [k.encryption_key for k in services().keys.all_private(code)]
     changed = 0
     for record in stale:
-        blob = blobs.rewrap(record.sha256, owner_keys, recipient_keys)
+        wanted = wanted_by[record.id]
+        blob = blobs.rewrap(record.sha256, owner_keys, keys_by[record.id])
         update_recipients(
             store,
             code,

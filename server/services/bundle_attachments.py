@@ -12,6 +12,7 @@ from server.permissions import review_organisations
 from server.services.attachments import blob_store
 from server.services.context import services
 from server.services.errors import Conflict
+from server.services.originals import in_review
 from server.services.parties import find_party
 from server.services.recipients import recipients_of
 
@@ -52,7 +53,8 @@ def bundle_attachments(
     waiting: list[dict[str, str]] = []
     for code, slug in sorted(approvals):
         owner = find_party(code)
-        records = list_attachments(store, code, slug)
+        # The kept original of a version not shared into this review is not the review's.
+        records = in_review(review.id, code, slug, list_attachments(store, code, slug))
         if records and not recipients:
             raise Conflict(
                 "no organisation of this review has registered an offline age "

@@ -19,11 +19,12 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import FileStorage
 
 from repo_store.errors import StaleVersion
+from repo_store.names import SHA
+from server.errors import STORAGE_ERRORS, domain_error, status_of
 from server.models import Review, User
 from server.payloads import document_payload, review_payload, version_payload
-from server.errors import STORAGE_ERRORS, domain_error, status_of
 from server.permissions import can_write_for, find_review
-from server.schemas import SHA, DocumentPutSchema, ShareCreateSchema
+from server.schemas import DocumentPutSchema, ShareCreateSchema
 from server.services import documents, reviews
 from server.services.context import services
 from server.services.errors import DomainError, Forbidden
@@ -31,10 +32,9 @@ from server.web.authoring_text import UploadRefused, text_of_upload, upload_kind
 from server.web.blueprint import bp, messages, signed_in_user
 from server.web.document_pages import document_in_review
 
-
 # Refusals of the file or its base, shown beside the form again (409, 413, 422); any other
 # refusal is an error page, as everywhere.
-FORM_REFUSALS = (DomainError, *STORAGE_ERRORS)
+FORM_REFUSALS: tuple[type[Exception], ...] = (DomainError, *STORAGE_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,7 @@ def _read_upload() -> Upload:
     limit = services().config.max_body_bytes
     body = file.stream.read(limit + 1)
     if len(body) > limit:
-        raise UploadRefused(
-            gettext("The file is larger than %(n)s bytes.", n=limit), status=413
-        )
+        raise UploadRefused(gettext("The file is larger than %(n)s bytes.", n=limit), status=413)
     if not body:
         raise UploadRefused(gettext("The file is empty."))
     return Upload(base, message, file.filename, kind, body)
@@ -149,7 +147,9 @@ def _stale(
     """The document moved on since the version shown: name the newer one, offer its redline."""
     versions = [version_payload(v) for v in documents.document_versions(user, party, slug)]
     newer = next((v for v in versions if v["commit"] == head), versions[0])
-    doc = document_payload(documents.get_document(user, party, slug, newer["commit"]))
+    doc = document_payload(
+        documents.get_document(user, party, slug, newer["commit"]), content=False
+    )
     page = render_template(
         "web/upload_stale.html",
         review=review_payload(review),

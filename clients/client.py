@@ -41,7 +41,8 @@ from clients.second_factors import (
     checked_recovery_codes,
     step_up_header,
 )
-from clients.transport import CHUNK, HttpSession, Progress, Query
+from clients.transport import CHUNK, Progress, Query
+from clients.word import WordTransfers
 
 # A signing request's id: 256 random bits, base64url without padding.
 REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -90,7 +91,7 @@ def _signing_request(answer: Any) -> SigningRequest:
     return cast(SigningRequest, answer)
 
 
-class Client(HttpSession):
+class Client(WordTransfers):
     """One user's connection to a peerlex server; every method is one API call."""
 
     # -- sessions -------------------------------------------------------------------------

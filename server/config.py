@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 DEFAULT_MAX_ATTACHMENT = 512 * 1024 * 1024
+# A Word draft imported as a version (docs/deployment.md, "Limits"); its parts are bounded apart.
+DEFAULT_MAX_DOCX = 32 * 1024 * 1024
 # What one document may cost (docs/deployment.md, "Limits"): a long national control list has
 # about 10,000 entries of a few blocks each.
 DEFAULT_MAX_BLOCKS = 100_000
@@ -98,6 +100,7 @@ class Config:
     database_url: str | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY
     max_attachment_bytes: int = DEFAULT_MAX_ATTACHMENT
+    max_docx_bytes: int = DEFAULT_MAX_DOCX
     token_ttl_hours: int = 24 * 30
     max_document_blocks: int = DEFAULT_MAX_BLOCKS
     page_blocks: int = DEFAULT_PAGE_BLOCKS
@@ -131,6 +134,7 @@ class Config:
             "max_attachment_bytes": _int(
                 env, "PEERLEX_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT
             ),
+            "max_docx_bytes": _int(env, "PEERLEX_MAX_DOCX_BYTES", DEFAULT_MAX_DOCX),
             "token_ttl_hours": _int(env, "PEERLEX_TOKEN_TTL_HOURS", 24 * 30),
             "max_document_blocks": _int(env, "PEERLEX_MAX_DOCUMENT_BLOCKS", DEFAULT_MAX_BLOCKS),
             "page_blocks": _int(env, "PEERLEX_PAGE_BLOCKS", DEFAULT_PAGE_BLOCKS),

@@ -36,6 +36,7 @@ from server.services.errors import (
     Malformed,
     NotFound,
     TooLarge,
+    Unsupported,
 )
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ STATUSES: dict[type[DomainError], int] = {
     Conflict: 409,
     Gone: 410,
     TooLarge: 413,
+    Unsupported: 415,
     Invalid: 422,
     Corrupt: 500,
     Busy: 503,

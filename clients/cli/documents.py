@@ -12,9 +12,18 @@ from clients.cli.app import State, main, pass_state
 from clients.cli.exits import EXIT_CONFLICT, Failure
 from clients.cli.output import Reply, echo_json, json_reply, say, short, table, write_text
 from clients.cli.signed import key_option, needs_key, push_signed, signature_required
+from clients.cli.word import (
+    needs_output,
+    output_option,
+    push_docx,
+    save_diff_file,
+    save_version_docx,
+    self_custody_docx,
+)
 from clients.errors import Conflict
 from clients.models import DocumentSummary, Signature, Version
 from clients.redline import render_redline
+from clients.word import is_docx
 
 DOCUMENT_KINDS = ("law", "regulation", "control-list", "action-plan", "report", "other")
 
@@ -104,17 +113,32 @@ def push(
 ) -> Reply:
     """Save FILE as a new version of a document (a new document when there is no --base).
 
-    With a key (--key, or saved by `peerlex login --key`) the version is signed on this
-    machine; a State that holds its own keys writes only so.
+    A Word document (.docx) is sent as it is: the server converts it to the stored text and
+    keeps it as an encrypted attachment of the version. With a key (--key, or saved by
+    `peerlex login --key`) a text version is signed on this machine; a State that holds its
+    own keys writes only so.
     """
-    content = file.read_bytes().decode("utf-8")
     message = message or (f"Update {slug}" if base else f"Create {slug}")
     client = state.client()
-    signing_key = state.signing_key(key)
+    word = is_docx(file)
+    signing_key = None if word else state.signing_key(key)
+    content = "" if word else file.read_bytes().decode("utf-8")
     data = {"content": content, "message": message, "base": base}
     data |= {"title": title, "kind": kind, "language": language}
     try:
-        if signing_key is not None:
+        if word:
+            saved = push_docx(
+                client,
+                file,
+                party,
+                slug,
+                message,
+                base=base,
+                title=title,
+                kind=kind,
+                language=language,
+            )
+        elif signing_key is not None:
             saved = push_signed(client, signing_key, state.saved().email, party, slug, data)
         else:
             saved = client.put_document(
@@ -122,7 +146,7 @@ def push(
             )
     except Conflict as exc:
         if signature_required(exc):
-            raise needs_key(party) from None
+            raise (self_custody_docx(party) if word else needs_key(party)) from None
         failure = _stale_push(exc, party, slug, base)
         if failure is not None:
             raise failure from None
@@ -185,10 +209,19 @@ def log(state: State, party: str, slug: str, limit: int | None, quiet: bool) -> 
 @click.argument("party")
 @click.argument("slug")
 @click.option("--version", "version", help="A version id (default: the newest you may see).")
+@click.option("--docx", is_flag=True, help="Write the version as a Word document (-o FILE).")
+@output_option
 @json_reply
 @pass_state
-def show(state: State, party: str, slug: str, version: str | None) -> Reply:
-    """Print a document's text (as stored, so it can be edited and pushed back)."""
+def show(
+    state: State, party: str, slug: str, version: str | None, docx: bool, output: Path | None
+) -> Reply:
+    """Print a document's text (as stored, so it can be edited and pushed back), or write it
+    as a Word document with --docx -o FILE."""
+    if docx:
+        target = needs_output(output, "--docx")
+        save_version_docx(state.client(), party, slug, version, target)
+        return Reply({"file": str(target)}, lambda: None)
     document = state.client().document(party, slug, version)
     return Reply(document, lambda: write_text(document["content"]))
 
@@ -222,6 +255,10 @@ def want_color(choice: str) -> bool:
 )
 @click.option("--changes-only", is_flag=True, help="Leave unchanged provisions out.")
 @click.option("--page", type=click.IntRange(min=1), help="html: which page of a long redline.")
+@click.option("--docx", "as_docx", is_flag=True, help="Write Word with tracked changes (-o FILE).")
+@click.option("--pdf", "as_pdf", is_flag=True, help="Write the redline as a PDF (-o FILE).")
+@click.option("--review", help="With --docx or --pdf: add this review's comments.")
+@output_option
 @pass_state
 def diff(
     state: State,
@@ -233,9 +270,24 @@ def diff(
     color: str,
     changes_only: bool,
     page: int | None,
+    as_docx: bool,
+    as_pdf: bool,
+    review: str | None,
+    output: Path | None,
 ) -> None:
-    """What changed between two versions, word by word, provision by provision."""
+    """What changed between two versions, word by word, provision by provision; with --docx
+    or --pdf, written to a file as Word tracked changes or a printed redline."""
     client = state.client()
+    if as_docx and as_pdf:
+        raise click.UsageError("choose one of --docx and --pdf")
+    if as_docx or as_pdf:
+        flag = "--docx" if as_docx else "--pdf"
+        target = needs_output(output, flag)
+        kind = "docx" if as_docx else "pdf"
+        save_diff_file(client, party, slug, target, fmt=kind, old=old, new=new, review=review)
+        return
+    if review is not None:
+        raise click.UsageError("--review goes with --docx or --pdf")
     if fmt in ("unified", "html"):
         write_text(str(client.diff(party, slug, old=old, new=new, fmt=fmt, page=page)))
         return

@@ -23,14 +23,18 @@ JSON (``TextDiff.to_json()``)
         {"op": "equal" | "insert" | "delete" | "replace" | "move",
          "old_id": str | null, "new_id": str | null, "kind": str, "renumbered": bool,
          "text": str,          # normalised text of the block (the old one if deleted)
-         "tokens": [{"op": "equal" | "insert" | "delete", "text": str}, ...]}
+         "tokens": [{"op": "equal" | "insert" | "delete", "text": str}, ...],
+         "old_place": str | null}  # where a moved or renumbered block stood, as written
 
     ``equal`` means the wording after the marker is unchanged; ``renumbered`` says the id
     changed (article 5 became article 6).  ``move`` is a pair out of document order.
     ``tokens`` is empty when the text is unchanged; otherwise it holds runs of word and
     punctuation tokens, each run with the whitespace in front of its tokens, so that joining
     the ``equal`` and ``insert`` runs gives the new text and joining the ``equal`` and
-    ``delete`` runs the old one.  ``warnings`` lists bidi control characters as
+    ``delete`` runs the old one.  ``old_place`` names, for a moved or renumbered block, where
+    it stood in the old version in the document's own words ("Статья 4", "Article 4 (1)",
+    "Статья 3, 2", a heading's title or a paragraph's first words), never an internal id.
+    ``warnings`` lists bidi control characters as
     ``{"type": "bidi_control", "side": "old" | "new", "block", "offset", "code_point",
     "name"}``; ``stats`` counts blocks per op and words inserted and deleted.
 """

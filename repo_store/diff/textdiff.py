@@ -62,7 +62,43 @@ class BlockDiff(NamedTuple):
             "renumbered": self.renumbered,
             "text": shown.text,
             "tokens": [{"op": run.op, "text": run.text} for run in self.tokens],
+            "old_place": self.old_place,
         }
+
+    @property
+    def old_place(self) -> str | None:
+        """Where a moved or renumbered block stood before, in the document's own words."""
+        if self.old is None or not (self.op == "move" or self.renumbered):
+            return None
+        return place_of(self.old)
+
+
+# How many words of an unnumbered top-level paragraph name it when nothing else does.
+_PLACE_WORDS = 6
+
+
+def place_of(block: Block) -> str:
+    """Say where a block stands as the document writes it: "Статья 4", "Article 4 (1)", the
+    heading's title, or the first words of an unnumbered paragraph; never an internal id."""
+    label = block.label if block.label not in ("", "-", "*", "•") else ""
+    if block.kind in ("article", "heading"):
+        if label:
+            return label
+        if block.heading:
+            return block.heading
+    if label and block.provision and block.provision != label:
+        # "Article 4 (1)" reads as written; "Статья 3, 2" drops the dot that ends "2." in
+        # the text and would end the sentence of a note.
+        if label.startswith("("):
+            return f"{block.provision} {label}"
+        return f"{block.provision}, {label.rstrip('.')}"
+    if label:
+        return label.rstrip(".") or label
+    if block.provision:
+        return block.provision
+    words = block.text.lstrip("#").split()
+    shown = " ".join(words[:_PLACE_WORDS])
+    return f"“{shown}…”" if len(words) > _PLACE_WORDS else f"“{shown}”"
 
 
 _make_entry: Callable[
@@ -128,6 +164,7 @@ _UNTOUCHED: dict[str, Any] = {
     "renumbered": False,
     "text": None,
     "tokens": None,
+    "old_place": None,
 }
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import RAISE
 
+from server.api.word import DOCX_BODY_DOC, diff_file, takes_docx, version_docx
 from server.models import OfflineRecipient
 from server.payloads import (
     attachment_payload,
@@ -23,17 +24,22 @@ from server.schemas import (
     AttachmentSchema,
     AttachmentUploadQuerySchema,
     DiffPageSchema,
-    DiffQuerySchema,
     DocumentPutSchema,
     DocumentSchema,
     DocumentSummarySchema,
     RecipientCreateSchema,
     RecipientSchema,
-    VersionQuerySchema,
     VersionSchema,
     version_from_header,
 )
 from server.schemas_keys import SigningRequestSchema
+from server.schemas_word import (
+    DOCX_MEDIA_TYPE,
+    NOT_PLACED_HEADER,
+    PDF_MEDIA_TYPE,
+    DiffFileQuerySchema,
+    DocumentQuerySchema,
+)
 from server.services import attachments, client_attachments, diffs, documents, recipients
 from server.services.context import services
 from server.services.limits import is_expensive, work_gate
@@ -60,11 +66,17 @@ def list_documents(party: str) -> list[dict[str, Any]]:
 
 
 @blp.route("/<party>/documents/<slug>", methods=["GET"])
-@blp.arguments(VersionQuerySchema, location="query", as_kwargs=True, unknown=RAISE)
+@blp.arguments(DocumentQuerySchema, location="query", as_kwargs=True, unknown=RAISE)
 @blp.response(200, DocumentSchema)
+@blp.alt_response(200, content_type=DOCX_MEDIA_TYPE, description="format=docx: the version")
 @blp.alt_response(503, description="The worker is busy with other large documents")
-def get_document(party: str, slug: str, version: str | None) -> dict[str, Any] | Response:
-    """A document with its text, at a version (default: the newest one you may see)."""
+def get_document(
+    party: str, slug: str, version: str | None, format: str = "json"
+) -> dict[str, Any] | Response:
+    """A document with its text, at a version (default: the newest one you may see);
+    `format=docx` answers that version as a Word document instead."""
+    if format == "docx":
+        return version_docx(party, slug, version)
     found = document_payload(
         documents.get_document(current_user, party, slug, version), content=True
     )
@@ -76,14 +88,22 @@ def get_document(party: str, slug: str, version: str | None) -> dict[str, Any] |
 
 
 @blp.route("/<party>/documents/<slug>", methods=["PUT"])
+@takes_docx
+@blp.doc(**DOCX_BODY_DOC)
 @blp.arguments(DocumentPutSchema)
 @blp.response(200, DocumentSummarySchema)
 @blp.alt_response(201, schema=DocumentSummarySchema, description="Created")
 @blp.alt_response(409, description="The base is stale, or the document exists")
+@blp.alt_response(413, description="A .docx larger than PEERLEX_MAX_DOCX_BYTES, or a part of it")
+@blp.alt_response(415, description="A body that is not a Word document peerlex can read")
 def put_document(data: dict[str, Any], party: str, slug: str) -> tuple[dict[str, Any], int]:
     """Create a document (no base) or save a new version of it (base: the version edited from).
 
-    `If-Match` may carry the base instead of the body.
+    `If-Match` may carry the base instead of the body. With `Content-Type:
+    application/vnd.openxmlformats-officedocument.wordprocessingml.document` the body is a
+    Word draft instead: converted to the stored text, kept as an encrypted attachment of the
+    version, with the message and metadata in the query (a draft with pending tracked changes
+    is refused, 422).
     """
     if_match = request.headers.get("If-Match")
     if data.get("base") is None and if_match:
@@ -100,10 +120,16 @@ def versions(party: str, slug: str) -> list[dict[str, Any]]:
 
 
 @blp.route("/<party>/documents/<slug>/diff")
-@blp.arguments(DiffQuerySchema, location="query", unknown=RAISE)
+@blp.arguments(DiffFileQuerySchema, location="query", unknown=RAISE)
 @blp.response(200, DiffPageSchema, content_type="application/json")
 @blp.alt_response(200, content_type="text/html", description="format=html: a redline page")
 @blp.alt_response(200, content_type="text/x-diff", description="format=unified: git diff")
+@blp.alt_response(
+    200,
+    content_type=DOCX_MEDIA_TYPE,
+    description=f"format=docx: tracked changes ({NOT_PLACED_HEADER}: comments not placed)",
+)
+@blp.alt_response(200, content_type=PDF_MEDIA_TYPE, description="format=pdf: a printed redline")
 @blp.alt_response(404, description="No such page (or version)")
 @blp.alt_response(422, description="A version has more blocks than a document may have")
 @blp.alt_response(503, description="The worker is busy with other large comparisons")
@@ -114,6 +140,8 @@ def diff(query: dict[str, Any], party: str, slug: str) -> Response:
     redline come one page at a time (`page`, from 1; `Link` names the next and previous).
     """
     fmt = query["format"]
+    if fmt in ("docx", "pdf") or query.get("review") is not None:
+        return diff_file(query, party, slug)
     found = diffs.diff_page(
         current_user, party, slug, query["from_"], query["to"], fmt, query["page"]
     )

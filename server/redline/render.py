@@ -7,11 +7,17 @@ shown as visible marks instead of being allowed to reorder the page.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from html import escape
 
-from repo_store.diff.blocks import Block
 from repo_store.diff.text import BIDI_RE, code_point_name
-from repo_store.diff.textdiff import BlockDiff, TextDiff
+from repo_store.diff.textdiff import BlockDiff, TextDiff, place_of
+from server.redline.headings import heading_level, heading_tag, without_marks
+
+# Block id (in the new version) → the numbered notes on it, each (number, quoted words); the
+# number is shown at the end of the quoted words, or at the end of the block when they are
+# not found there.
+NoteMarks = Mapping[str, Sequence[tuple[int, str]]]
 
 _LANG_RE = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*")
 
@@ -25,6 +31,8 @@ header h1 { font-size: 1.4rem; margin-bottom: .25rem; }
 .block { margin: .6rem 0; padding: .1rem .6rem; border-left: 4px solid transparent;
          unicode-bidi: isolate; white-space: pre-wrap; }
 .kind-article, .kind-heading { font-weight: bold; margin-top: 1.2rem; }
+h2.block, h3.block, h4.block, h5.block, h6.block { font-size: 1.15rem; }
+h2.block { font-size: 1.3rem; }
 .op-insert { border-left-color: #1a7f37; background: #f0fff4; }
 .op-delete { border-left-color: #b00020; background: #fff5f5; }
 .op-replace { border-left-color: #9a6700; }
@@ -45,11 +53,17 @@ def render_html(
     new_label: str,
     lang: str = "en",
     part: tuple[int, int, int, int, int] | None = None,
+    style: str = STYLE,
+    notes: NoteMarks | None = None,
+    appendix: str = "",
 ) -> str:
     """Render the comparison as a complete HTML page that reads on its own.
 
     ``part`` = (page, pages, first block, end block, blocks) says that the page shows only
     these blocks of a longer comparison (whose warnings and counts it still shows whole).
+    ``style`` replaces the screen stylesheet (the PDF has its own), ``notes`` puts numbered
+    note marks into the text, and ``appendix`` (HTML its caller escaped, with ``text``) is
+    placed after the comparison.
     """
     if not _LANG_RE.fullmatch(lang):
         lang = "und"
@@ -61,7 +75,7 @@ def render_html(
         "<!DOCTYPE html>\n",
         f'<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        f"<title>{_text(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        f"<title>{_text(title)}</title>\n<style>{style}</style>\n</head>\n<body>\n",
         f"<header>\n<h1>{_text(title)}</h1>\n",
         f'<p class="versions"><del>{_text(old_label)}</del> → <ins>{_text(new_label)}</ins></p>\n',
         f'<p class="summary">{_text(summary)}</p>\n',
@@ -81,8 +95,11 @@ def render_html(
             parts.append(f"<li>and {diff.warnings_dropped} more</li>\n")
         parts.append("</ul>\n</section>\n")
     parts.append("<main>\n")
-    parts.extend(_block(entry) for entry in diff.blocks)
-    parts.append("</main>\n</body>\n</html>\n")
+    marks = notes or {}
+    parts.extend(_block(entry, marks.get(entry.new_id or "", ())) for entry in diff.blocks)
+    parts.append("</main>\n")
+    parts.append(appendix)
+    parts.append("</body>\n</html>\n")
     return "".join(parts)
 
 
@@ -96,7 +113,7 @@ def _part_line(part: tuple[int, int, int, int, int] | None) -> str:
     )
 
 
-def _block(entry: BlockDiff) -> str:
+def _block(entry: BlockDiff, marks: Sequence[tuple[int, str]] = ()) -> str:
     shown = entry.shown
     side = "old" if entry.new is None else "new"
     classes = f"block op-{entry.op} kind-{shown.kind}"
@@ -104,25 +121,65 @@ def _block(entry: BlockDiff) -> str:
         classes += " renumbered"
     notes = []
     if entry.op == "move" and entry.old is not None:
-        notes.append(f"moved from {_where(entry.old)}")
+        notes.append(f"moved from {place_of(entry.old)}")
     if entry.renumbered and entry.old is not None:
-        notes.append(f"renumbered, was {_where(entry.old)}")
+        notes.append(f"renumbered, was {place_of(entry.old)}")
     if entry.op == "insert":
         notes.append("inserted")
     elif entry.op == "delete":
         notes.append("deleted")
     note = f'<span class="note">{_text("; ".join(notes))}</span>' if notes else ""
-    if entry.tokens:
-        body = "".join(_run(run.op, run.text) for run in entry.tokens)
-    else:
-        body = _text(shown.text)
+    runs = [(run.op, run.text) for run in entry.tokens] or [("equal", shown.text)]
+    level = heading_level(shown.kind, shown.text)
+    if level is not None:
+        runs = without_marks(runs)
+    body = _marked_runs(runs, marks)
+    tag = heading_tag(level) if level is not None else "div"
     return (
-        f'<div class="{classes}" id="{side}-{_text(shown.id)}" '
-        f'data-op="{entry.op}">{note}{body}</div>\n'
+        f'<{tag} class="{classes}" id="{side}-{_text(shown.id)}" '
+        f'data-op="{entry.op}">{note}{body}</{tag}>\n'
+    )
+
+
+def _marked_runs(runs: list[tuple[str, str]], marks: Sequence[tuple[int, str]]) -> str:
+    """The runs as HTML, each note's number right after its quoted words (or at the end)."""
+    if not marks:
+        return "".join(_run(op, text) for op, text in runs)
+    # Offsets count the text as it reads now (deleted runs take no room), where quotes are.
+    now = "".join(text for op, text in runs if op != "delete")
+    at: dict[int, list[int]] = {}
+    for number, quote in marks:
+        folded = " ".join(quote.split())
+        found = now.find(folded) if folded else -1
+        at.setdefault(len(now) if found < 0 else found + len(folded), []).append(number)
+    out: list[str] = []
+    offset = 0
+    for op, text in runs:
+        if op == "delete":
+            out.append(_run(op, text))
+            continue
+        cut = 0
+        for place in sorted(p for p in at if offset < p <= offset + len(text)):
+            out.append(_run(op, text[cut : place - offset]))
+            out.append(_refs(at.pop(place)))
+            cut = place - offset
+        out.append(_run(op, text[cut:]))
+        offset += len(text)
+    # Whatever is left (a quote at offset 0, an empty text) goes at the end of the block.
+    for place in sorted(at):
+        out.append(_refs(at[place]))
+    return "".join(out)
+
+
+def _refs(numbers: list[int]) -> str:
+    return "".join(
+        f'<sup class="note-ref"><a href="#note-{n}" id="ref-{n}">{n}</a></sup>' for n in numbers
     )
 
 
 def _run(op: str, text: str) -> str:
+    if not text:
+        return ""
     if op == "insert":
         return f"<ins>{_text(text)}</ins>"
     if op == "delete":
@@ -130,15 +187,9 @@ def _run(op: str, text: str) -> str:
     return _text(text)
 
 
-def _where(block: Block) -> str:
-    """Say where a block stood, as a reader would: "Article 3", "(2) of Статья 5"."""
-    if block.kind in ("article", "heading") and block.label:
-        return block.label
-    if block.label and block.provision:
-        return f"{block.label} of {block.provision}"
-    if block.provision:
-        return f"a paragraph of {block.provision}"
-    return block.id
+def text(value: str) -> str:
+    """Escape document text for HTML as the redline does, bidi controls made visible."""
+    return _text(value)
 
 
 def _text(text: str) -> str:

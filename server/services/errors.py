@@ -47,6 +47,10 @@ class TooLarge(DomainError):
     """More than a document or a file may be."""
 
 
+class Unsupported(DomainError):
+    """A body of a kind this route does not take (not a Word document, a macro-enabled one)."""
+
+
 class Busy(DomainError):
     """Could be done, only not now: the caller should try again after retry_after seconds."""
 

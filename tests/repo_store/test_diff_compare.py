@@ -143,6 +143,8 @@ def test_moved_article_is_a_move_not_delete_and_insert() -> None:
     moved = [b for b in blocks if b["op"] == "move"]
     assert {b["old_id"] for b in moved} == {"art_3", "art_3__para_1", "art_3__para_2"}
     assert all(b["old_id"] == b["new_id"] and not b["renumbered"] for b in moved)
+    # Where each came from, in the document's words, never an internal id.
+    assert {b["old_place"] for b in moved} == {"Статья 3", "Статья 3, 1", "Статья 3, 2"}
     assert [b["new_id"] for b in blocks][-3:] == ["art_3", "art_3__para_1", "art_3__para_2"]
 
 
@@ -167,6 +169,10 @@ def test_renumbered_articles_are_the_same_provisions() -> None:
     assert renumbered["art_3"] == "art_4"
     assert renumbered["art_3__para_2"] == "art_4__para_2"
     assert renumbered["art_5"] == "art_6"
+    places = {b["old_id"]: b["old_place"] for b in blocks}
+    assert places["art_3"] == "Статья 3"
+    assert places["art_3__para_2"] == "Статья 3, 2"
+    assert places["art_1"] is None  # neither moved nor renumbered
     article = next(b for b in blocks if b["old_id"] == "art_5")
     assert [(t["op"], t["text"].strip()) for t in article["tokens"] if t["op"] != "equal"] == [
         ("delete", "5"),
@@ -239,7 +245,16 @@ def test_json_shape() -> None:
     result = diff_texts(EN_V1, EN_V1.replace("thirty", "forty")).to_json()
     assert set(result) == {"blocks", "warnings", "stats"}
     for block in result["blocks"]:
-        assert set(block) == {"op", "old_id", "new_id", "kind", "renumbered", "text", "tokens"}
+        assert set(block) == {
+            "op",
+            "old_id",
+            "new_id",
+            "kind",
+            "renumbered",
+            "text",
+            "tokens",
+            "old_place",
+        }
         for token in block["tokens"]:
             assert set(token) == {"op", "text"}
     assert result["stats"]["replace"] == 1

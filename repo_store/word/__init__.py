@@ -1,0 +1,1 @@
+"""Word (.docx) packages: reading drafts in and writing versions and redlines out."""

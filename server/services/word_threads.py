@@ -1,0 +1,113 @@
+"""A review's comments on two versions, as threads anchored on the newer one, and as what the
+Word and PDF writers take (Word comments with replies, numbered notes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from server.models import User
+from server.redline.pdf import NoteReply, NoteThread
+from server.services import comments
+
+
+@dataclass(frozen=True)
+class Reply:
+    author: str
+    party: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A root comment where its quote stands on the newer version, with its replies."""
+
+    id: int
+    author: str
+    party: str
+    body: str
+    status: str
+    created_at: datetime
+    quote: str
+    anchor_status: str
+    block: str | None
+    start: int | None
+    end: int | None
+    replies: list[Reply] = field(default_factory=list)
+
+
+def review_threads(
+    user: User, rid: str, code: str, slug: str, old: str | None, new: str
+) -> list[Thread]:
+    """The review's comment threads made on either version, anchored on the newer one; 404
+    unless both versions are shared into the review (and the user takes part in it)."""
+    asked = {"party": code, "slug": slug, "version": new}
+    found = comments.list_comments(user, rid, asked)
+    if old is not None:
+        # Listing on old checks that it is shared into this review too.
+        comments.list_comments(user, rid, {**asked, "version": old})
+    on_these = {v for v in (old, new) if v is not None}
+    threads: dict[int, Thread] = {}
+    for item in found:
+        comment = item.comment
+        if comment.parent_id is None and comment.version in on_these:
+            threads[comment.id] = Thread(
+                comment.id,
+                comment.author.name or comment.author.email,
+                comment.author_party,
+                comment.body,
+                comment.status,
+                comment.created_at,
+                item.anchor.quote,
+                item.anchor.status,
+                item.anchor.block,
+                item.anchor.start,
+                item.anchor.end,
+            )
+    parents = {item.comment.id: item.comment.parent_id for item in found}
+    for item in found:
+        root = item.comment.parent_id
+        while root is not None and parents.get(root) is not None:
+            root = parents[root]
+        if root is not None and root in threads:
+            comment = item.comment
+            threads[root].replies.append(
+                Reply(
+                    comment.author.name or comment.author.email,
+                    comment.author_party,
+                    comment.body,
+                    comment.created_at,
+                )
+            )
+    return list(threads.values())
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def placed(threads: Sequence[Thread]) -> list[Thread]:
+    """The threads whose quote stands somewhere in the newer version (orphans have no place)."""
+    return [t for t in threads if t.block is not None and t.anchor_status != "orphaned"]
+
+
+def note_threads(threads: Sequence[Thread]) -> list[NoteThread]:
+    """The threads as the PDF redline's numbered notes, in the order they were made."""
+    return [
+        NoteThread(
+            number=number,
+            id=str(thread.id),
+            block=thread.block or "",
+            quote=thread.quote,
+            author=f"{thread.author} ({thread.party})",
+            date=_when(thread.created_at),
+            body=thread.body,
+            replies=tuple(
+                NoteReply(f"{r.author} ({r.party})", _when(r.created_at), r.body)
+                for r in thread.replies
+            ),
+        )
+        for number, thread in enumerate(placed(threads), start=1)
+    ]

@@ -4,6 +4,7 @@ services as the API's PUT, so a page and the API save exactly alike."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,8 @@ from server.models import Review, User
 from server.payloads import document_payload, review_payload, version_payload
 from server.permissions import can_write_for, find_review
 from server.schemas import DocumentPutSchema, ShareCreateSchema
-from server.services import documents, reviews
+from server.schemas_word import DocxImportQuerySchema
+from server.services import documents, reviews, word_import
 from server.services.context import services
 from server.services.errors import DomainError, Forbidden
 from server.web.authoring_text import UploadRefused, text_of_upload, upload_kind
@@ -89,7 +91,14 @@ def _save(user: User, party: str, slug: str, upload: Upload) -> str:
 
 
 def _save_docx(user: User, party: str, slug: str, upload: Upload) -> str:
-    raise UploadRefused(gettext("Word files are not taken yet: upload .md or .txt."))
+    """The API's Word import (PUT with a .docx body): converted, the original kept encrypted."""
+    fields = {"message": upload.message, "base": upload.base, "name": upload.name}
+    try:
+        query = DocxImportQuerySchema().load(fields)
+    except ValidationError as exc:
+        raise UploadRefused(messages(exc)) from exc
+    saved = word_import.import_docx(user, party, slug, io.BytesIO(upload.body), query)
+    return str(saved.document.doc.version.sha)
 
 
 @bp.route("/reviews/<rid>/documents/<party>/<slug>/versions", methods=["POST"])

@@ -7,11 +7,13 @@ import dataclasses
 import io
 from typing import Any
 
+import docx
 import pytest
 
 from server.config import Config
 from tests.server.review_fixtures import LAW_V3
 from tests.server.web.pages import DOC, Page, WebWorld, links_to
+from tests.support.docx_builder import Package, deleted, inserted, paragraph
 
 API_DOC = "/api/v1/parties/BLR/documents/export-law"
 SMALL_BODY = 64 * 1024
@@ -132,3 +134,68 @@ def test_the_redline_page_offers_its_docx_and_pdf(web_world: WebWorld, role: str
     offered = [links_to(f"{API_DOC}/diff", text, fmt) for fmt in ("docx", "pdf")]
     for fmt, query in zip(("docx", "pdf"), offered, strict=True):
         assert query == {"from": v1, "to": v3, "review": "dushanbe-2017", "format": fmt}
+
+
+def law_as_docx(text: str) -> bytes:
+    """The law as Word writes it, one paragraph per block, made with python-docx."""
+    document = docx.Document()
+    for block in text.strip().split("\n\n"):
+        if block.startswith("# "):
+            document.add_heading(block[2:], level=1)
+        else:
+            document.add_paragraph(block.replace("\n", " "))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_an_expert_uploads_a_docx_kept_as_an_encrypted_attachment(web_world: WebWorld) -> None:
+    own, peer = web_world.page("own"), web_world.page("peer")
+    new_text = LAW_V3 + "\nСтатья 9. Вступление в силу\n\nЗакон вступает в силу.\n"
+    answer = upload(
+        own, web_world.versions[2], law_as_docx(new_text), "проект.docx", message="Из Word"
+    )
+    assert answer.status_code == 303, answer.text
+    newest = versions_of(web_world)[0]
+    assert newest["message"] == "Из Word"
+    stored = web_world.world["own"].get(f"{API_DOC}?version={newest['commit']}").json["content"]
+    assert "Статья 9. Вступление в силу" in stored
+    assert "Закон вступает в силу." in stored
+    page = own.get(answer.headers["Location"]).text
+    assert "проект.docx" in page
+    # The kept original is readable by the State, not by a peer before it is shared.
+    kept = web_world.world["own"].get(f"{API_DOC}/attachments").json
+    assert [a["name"] for a in kept] == ["проект.docx"]
+    assert peer.get(f"{DOC}?version={newest['commit']}").status_code == 404
+
+
+def test_a_docx_with_tracked_changes_is_refused_naming_them(web_world: WebWorld) -> None:
+    body = [
+        paragraph(["<w:r><w:t>Статья 1. Срок </w:t></w:r>", inserted("десять", 1)]),
+        paragraph(["<w:r><w:t>Статья 2. </w:t></w:r>", deleted("Старый текст", 2)]),
+        paragraph(["<w:r><w:t>Статья 3. </w:t></w:r>", inserted("Новый", 3)]),
+    ]
+    answer = upload(web_world.page("own"), web_world.versions[2], Package(body).build(), "d.docx")
+    assert answer.status_code == 422
+    assert "2 insertions" in answer.text
+    assert "1 deletion" in answer.text
+    assert "Nothing was written" in answer.text
+    assert len(versions_of(web_world)) == 3
+    assert web_world.world["own"].get(f"{API_DOC}/attachments").json == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"PK\x03\x04 not really a zip", 422),
+        (b"%PDF-1.7\n", 422),
+    ],
+)
+def test_a_file_named_docx_that_is_not_word_is_refused(
+    web_world: WebWorld, body: bytes, status: int
+) -> None:
+    answer = upload(web_world.page("own"), web_world.versions[2], body, "law.docx")
+    assert answer.status_code == status
+    assert "Nothing was written" in answer.text
+    assert len(versions_of(web_world)) == 3
+    assert web_world.world["own"].get(f"{API_DOC}/attachments").json == []

@@ -80,8 +80,12 @@ def put_docx(party: str, slug: str) -> Response:
         query["base"] = version_from_header(if_match)
     if query.get("name") is None and request.headers.get("X-File-Name"):
         query["name"] = request.headers["X-File-Name"]
-    # The service enforces the exact limit (413, nothing stored); this is werkzeug's backstop.
-    request.max_content_length = word_import.max_docx_bytes() + 1
+    # A body announced too large is refused before a byte of it is read; the service enforces
+    # the exact limit on what arrives, and werkzeug's own check is the backstop.
+    limit = word_import.max_docx_bytes()
+    if request.content_length is not None and request.content_length > limit:
+        raise word_import.too_large(limit)
+    request.max_content_length = limit + 1
     saved = word_import.import_docx(
         current_user, party, slug, cast(BinaryIO, request.stream), query
     )

@@ -15,6 +15,7 @@ from repo_store.diff import diff_texts
 from repo_store.diff.blocks import count_pieces
 from repo_store.word.writer import text_to_docx
 from server.models import User
+from server.redline.pdf import RedlineTooLong, render_redline_pdf
 from server.services import documents
 from server.services.context import services
 from server.services.errors import Invalid
@@ -100,7 +101,7 @@ def diff_file(
     with _gate(old_text, new_doc.content):
         diff = diff_texts(old_text, new_doc.content)
         if fmt == "docx":
-            return _redline_docx(diff, code, new_version, threads, title, language, name)
+            return _redline_docx(diff, code, new_version, threads, title, language, name, old_text)
         return _redline_pdf(diff, threads, title, language, name, old_version, new_version)
 
 
@@ -112,6 +113,7 @@ def _redline_docx(
     title: str,
     language: str,
     name: str,
+    old_text: str,
 ) -> ExportedFile:
     from repo_store.word.redline import redline_to_docx
 
@@ -124,6 +126,7 @@ def _redline_docx(
         comments=word_comments(threads or ()),
         title=title,
         language=language,
+        old_text=old_text,
     )
     not_placed = None if threads is None else len(made.not_placed)
     return ExportedFile(made.data, DOCX_MEDIA_TYPE, f"{name}.docx", not_placed)
@@ -138,8 +141,6 @@ def _redline_pdf(
     old_version: str | None,
     new_version: str,
 ) -> ExportedFile:
-    from server.redline.pdf import RedlineTooLong, render_redline_pdf
-
     try:
         data = render_redline_pdf(
             diff,

@@ -47,17 +47,26 @@ def read_bounded(src: BinaryIO, max_bytes: int) -> bytes:
     while chunk := src.read(min(_CHUNK, max_bytes + 1 - buffer.tell())):
         buffer.write(chunk)
         if buffer.tell() > max_bytes:
-            raise TooLarge(
-                f"the Word document is larger than {max_bytes:,} bytes, the most a draft may be",
-                "docx-too-large",
-                limit=max_bytes,
-            )
+            raise too_large(max_bytes)
     return buffer.getvalue()
+
+
+def too_large(max_bytes: int) -> TooLarge:
+    return TooLarge(
+        f"the Word document is larger than {max_bytes:,} bytes, the most a draft may be",
+        "docx-too-large",
+        limit=max_bytes,
+    )
 
 
 def refusal(error: WordError) -> DomainError:
     """A reader's refusal as the domain error of its status, keeping its problem type."""
-    extra: dict[str, Any] = dict(getattr(error, "extra", None) or {})
+    # The counts a refusal names (tracked changes pending) travel as members of the problem.
+    extra: dict[str, Any] = {
+        name: value
+        for name in ("insertions", "deletions", "formatting")
+        if isinstance(value := getattr(error, name, None), int)
+    }
     kinds: dict[int, type[DomainError]] = {413: TooLarge, 415: Unsupported}
     return kinds.get(getattr(error, "status", 422), Invalid)(str(error), error.kind, **extra)
 

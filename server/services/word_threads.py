@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from server.models import User
 from server.redline.pdf import NoteReply, NoteThread
@@ -35,6 +36,12 @@ class Thread:
     block: str | None
     start: int | None
     end: int | None
+    # Where it was made: on the older version of the two, its own anchor there.
+    on_old: bool = False
+    own_block: str = ""
+    own_start: int = 0
+    own_end: int = 0
+    own_quote: str = ""
     replies: list[Reply] = field(default_factory=list)
 
 
@@ -65,6 +72,11 @@ def review_threads(
                 item.anchor.block,
                 item.anchor.start,
                 item.anchor.end,
+                on_old=comment.version == old,
+                own_block=comment.block,
+                own_start=comment.start,
+                own_end=comment.end,
+                own_quote=comment.quote,
             )
     parents = {item.comment.id: item.comment.parent_id for item in found}
     for item in found:
@@ -111,3 +123,34 @@ def note_threads(threads: Sequence[Thread]) -> list[NoteThread]:
         )
         for number, thread in enumerate(placed(threads), start=1)
     ]
+
+
+def word_comments(threads: Sequence[Thread]) -> list[Any]:
+    """The threads as Word comments: on their words in the newer version where the quote stands
+    there, else, when made on the older version, on its words there (deleted text); any other
+    is passed without a place, for the writer to report as not placed."""
+    from repo_store.word.redline import WordComment
+
+    found = []
+    for thread in threads:
+        side, block, start, end, quote = "new", thread.block, thread.start, thread.end, thread.quote
+        if thread not in placed([thread]) and thread.on_old:
+            side, block = "old", thread.own_block
+            start, end, quote = thread.own_start, thread.own_end, thread.own_quote
+        found.append(
+            WordComment(
+                id=str(thread.id),
+                author=f"{thread.author} ({thread.party})",
+                date=thread.created_at,
+                body=thread.body,
+                quote=quote,
+                block_id=block or "",
+                start=start,
+                end=end,
+                side=side,
+                replies=tuple(
+                    (f"{r.author} ({r.party})", r.created_at, r.body) for r in thread.replies
+                ),
+            )
+        )
+    return found

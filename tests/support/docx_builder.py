@@ -74,7 +74,7 @@ def paragraph(
 
 def table(rows: Iterable[Sequence[str]]) -> str:
     """A table of plain-text cells, one paragraph per cell (a list item makes several)."""
-    out = ["<w:tbl><w:tblPr><w:tblW w:w=\"0\" w:type=\"auto\"/></w:tblPr>"]
+    out = ['<w:tbl><w:tblPr><w:tblW w:w="0" w:type="auto"/></w:tblPr>']
     for row in rows:
         out.append("<w:tr>")
         for cell in row:
@@ -107,7 +107,7 @@ class Lvl:
         return (
             f'<w:lvl w:ilvl="{ilvl}"><w:start w:val="{self.start}"/>'
             f'<w:numFmt w:val="{self.fmt}"/>{extra}{suffix}'
-            f"<w:lvlText w:val={quoteattr(self.text)}/><w:lvlJc w:val=\"left\"/></w:lvl>"
+            f'<w:lvlText w:val={quoteattr(self.text)}/><w:lvlJc w:val="left"/></w:lvl>'
         )
 
 
@@ -156,7 +156,7 @@ def styles_xml(language: str, extra: str = "") -> str:
 def core_xml(title: str) -> str:
     """docProps/core.xml with a title."""
     return (
-        f"{_HEAD}<cp:coreProperties xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/"
+        f'{_HEAD}<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/'
         'metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/">'
         f"<dc:title>{escape(title)}</dc:title></cp:coreProperties>"
     )
@@ -172,7 +172,9 @@ class Package:
     title: str | None = None
     extra_styles: str = ""
     extra_parts: dict[str, bytes] = field(default_factory=dict)
-    extra_rels: list[tuple[str, str, str, bool]] = field(default_factory=list)  # id, type, target, ext
+    extra_rels: list[tuple[str, str, str, bool]] = field(
+        default_factory=list
+    )  # id, type, target, ext
     main_type: str = DOCUMENT_TYPE
     extra_types: list[tuple[str, str]] = field(default_factory=list)  # part name, content type
 
@@ -180,9 +182,14 @@ class Package:
         rels = [("rIdStyles", f"{REL}/styles", "styles.xml", False)]
         overrides = [("/word/document.xml", self.main_type)]
         overrides.append(
-            ("/word/styles.xml", "application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml")
+            (
+                "/word/styles.xml",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml",
+            )
         )
-        parts: dict[str, str | bytes] = {"word/styles.xml": styles_xml(self.language, self.extra_styles)}
+        parts: dict[str, str | bytes] = {
+            "word/styles.xml": styles_xml(self.language, self.extra_styles)
+        }
         if self.numbering is not None:
             parts["word/numbering.xml"] = self.numbering.xml()
             rels.append(("rIdNumbering", f"{REL}/numbering", "numbering.xml", False))

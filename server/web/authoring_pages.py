@@ -34,7 +34,7 @@ from server.web.authoring_text import UploadRefused, text_of_upload, upload_kind
 from server.web.blueprint import bp, messages, signed_in_user
 from server.web.document_pages import document_in_review
 
-# Refusals of the file or its base, shown beside the form again (409, 413, 422); any other
+# Refusals of the file or its base, shown beside the form again (400, 409, 413, 415, 422); any other
 # refusal is an error page, as everywhere.
 FORM_REFUSALS: tuple[type[Exception], ...] = (DomainError, *STORAGE_ERRORS)
 
@@ -118,7 +118,7 @@ def upload_version(rid: str, party: str, slug: str) -> Any:
     except FORM_REFUSALS as exc:
         found = domain_error(exc)
         status = status_of(found)
-        if status not in (409, 413, 422):
+        if status not in (400, 409, 413, 415, 422):
             raise
         return _refused(review, party, slug, base, message, found.detail, status)
     if version == upload.base:

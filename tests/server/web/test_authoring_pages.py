@@ -177,8 +177,8 @@ def test_a_docx_with_tracked_changes_is_refused_naming_them(web_world: WebWorld)
     ]
     answer = upload(web_world.page("own"), web_world.versions[2], Package(body).build(), "d.docx")
     assert answer.status_code == 422
-    assert "2 insertions" in answer.text
-    assert "1 deletion" in answer.text
+    assert "2 insertion(s) and 1 deletion(s)" in answer.text
+    assert "accept or reject them in Word" in answer.text
     assert "Nothing was written" in answer.text
     assert len(versions_of(web_world)) == 3
     assert web_world.world["own"].get(f"{API_DOC}/attachments").json == []
@@ -188,7 +188,7 @@ def test_a_docx_with_tracked_changes_is_refused_naming_them(web_world: WebWorld)
     ("body", "status"),
     [
         (b"PK\x03\x04 not really a zip", 422),
-        (b"%PDF-1.7\n", 422),
+        (b"%PDF-1.7\n", 415),
     ],
 )
 def test_a_file_named_docx_that_is_not_word_is_refused(

@@ -12,6 +12,9 @@ from flask import Flask
 from server.db import db_session
 from server.models import Comment, MfaFactor
 from tests.server.web.pages import DOC, Page, WebWorld
+from tests.support.docx_files import zip_bomb
+
+API_DOC = "/api/v1/parties/BLR/documents/export-law"
 
 
 @pytest.mark.parametrize("body", ["Why\x1b[2J?", "Why\u202e?", "Why\x9b?", "Why\r?"])
@@ -130,3 +133,12 @@ def test_an_upload_without_message_or_csrf_token_writes_nothing(web_world: WebWo
     assert shared.status_code == 400
     assert versions_of(web_world) == before
     assert len(web_world.world["own"].get("/api/v1/reviews/dushanbe-2017/shares").json) == 2
+
+
+def test_a_zip_bomb_named_docx_is_refused_before_it_unpacks(web_world: WebWorld) -> None:
+    before = versions_of(web_world)
+    answer = upload(web_world.page("own"), before[0], zip_bomb(), "law.docx")
+    assert answer.status_code in (413, 422)
+    assert "Nothing was written" in answer.text
+    assert versions_of(web_world) == before
+    assert web_world.world["own"].get(API_DOC + "/attachments").json == []

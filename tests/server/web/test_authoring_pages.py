@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 import io
 from typing import Any
+from urllib.parse import urlencode
 
 import docx
 import pytest
 
 from server.config import Config
+from server.schemas_word import DOCX_MEDIA_TYPE
 from tests.server.review_fixtures import LAW_V3
 from tests.server.web.pages import DOC, Page, WebWorld, links_to
 from tests.support.docx_builder import Package, deleted, inserted, paragraph
@@ -199,3 +201,24 @@ def test_a_file_named_docx_that_is_not_word_is_refused(
     assert "Nothing was written" in answer.text
     assert len(versions_of(web_world)) == 3
     assert web_world.world["own"].get(f"{API_DOC}/attachments").json == []
+
+
+def test_the_download_links_answer_signed_in_browsers(web_world: WebWorld) -> None:
+    """A cookie session is enough to follow the links: the version and the redline, as a peer."""
+    v1, _, v3 = web_world.versions
+    peer = web_world.page("peer")
+    page = peer.get(f"{DOC}?version={v3}").text
+    version = peer.get(API_DOC + "?" + urlencode(links_to(API_DOC, page, "docx")))
+    assert version.status_code == 200
+    assert version.mimetype == DOCX_MEDIA_TYPE
+    assert version.data.startswith(b"PK")
+    redline = peer.get(f"{DOC}/redline?from={v1}&to={v3}").text
+    for fmt, mimetype, magic in (
+        ("docx", DOCX_MEDIA_TYPE, b"PK"),
+        ("pdf", "application/pdf", b"%PDF"),
+    ):
+        query = urlencode(links_to(f"{API_DOC}/diff", redline, fmt))
+        answer = peer.get(f"{API_DOC}/diff?{query}")
+        assert answer.status_code == 200, (fmt, answer.text[:300])
+        assert answer.mimetype == mimetype
+        assert answer.data.startswith(magic)

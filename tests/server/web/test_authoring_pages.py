@@ -96,6 +96,10 @@ def test_an_owner_shares_the_version_shown_and_peers_then_see_it(web_world: WebW
     page = own.get(f"{DOC}?version={v2}")
     assert f'<input type="hidden" name="version" value="{v2}">' in page.text
     assert '<option value="dushanbe-2017" selected>Dushanbe 2017</option>' in page.text
+    shown_v3 = own.get(DOC).text
+    assert (
+        '<option value="dushanbe-2017" selected>Dushanbe 2017 · already shared</option>' in shown_v3
+    )
     answer = own.post(DOC + "/shares", {"version": v2, "review": "dushanbe-2017"})
     assert answer.status_code == 303
     assert answer.headers["Location"] == f"{DOC}?version={v2}"

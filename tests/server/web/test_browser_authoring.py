@@ -17,7 +17,7 @@ from tests.server.web.test_authoring_pages import law_as_docx
 from tests.support.accounts import PASSWORD
 
 pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import ConsoleMessage, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import ConsoleMessage, FilePayload, Page, sync_playwright  # noqa: E402
 
 pytestmark = [
     pytest.mark.slow,
@@ -56,9 +56,8 @@ def test_expert_uploads_head_is_stale_peer_downloads_the_redline(
 
         def upload(page: Page, name: str, mime: str, body: bytes, message: str) -> None:
             form = page.locator("form.upload")
-            form.locator("input[type=file]").set_input_files(
-                files=[{"name": name, "mimeType": mime, "buffer": body}]
-            )
+            chosen: FilePayload = {"name": name, "mimeType": mime, "buffer": body}
+            form.locator("input[type=file]").set_input_files(files=[chosen])
             form.locator("textarea[name=message]").fill(message)
             form.locator("button[type=submit]").click()
 

@@ -30,7 +30,12 @@ from server.schemas_word import DocxImportQuerySchema
 from server.services import documents, reviews, word_import
 from server.services.context import services
 from server.services.errors import DomainError, Forbidden
-from server.web.authoring_text import UploadRefused, text_of_upload, upload_kind
+from server.web.authoring_text import (
+    UploadRefused,
+    text_of_upload,
+    upload_kind,
+    word_refusal_text,
+)
 from server.web.blueprint import bp, messages, signed_in_user
 from server.web.document_pages import document_in_review
 
@@ -120,7 +125,8 @@ def upload_version(rid: str, party: str, slug: str) -> Any:
         status = status_of(found)
         if status not in (400, 409, 413, 415, 422):
             raise
-        return _refused(review, party, slug, base, message, found.detail, status)
+        detail = word_refusal_text(found) or found.detail
+        return _refused(review, party, slug, base, message, detail, status)
     if version == upload.base:
         flash(gettext("The file is the same as the version shown: nothing was saved."))
     else:

@@ -7,6 +7,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 
 from flask_babel import gettext
 
+from server.services.errors import DomainError
+
 UPLOAD_KINDS = {".md": "text", ".markdown": "text", ".txt": "text", ".docx": "docx"}
 
 
@@ -46,3 +48,54 @@ def text_of_upload(body: bytes) -> str:
             )
         ) from exc
     return text.removeprefix("\ufeff")
+
+
+def _(message: str) -> str:
+    """Mark a text for the catalogue; it is translated when shown."""
+    return message
+
+
+# The Word reader's refusals (repo_store/word/errors.py, by problem type) in the reader's
+# language; the API answers the same refusals in English.
+WORD_REFUSALS = {
+    "docx-too-large": _(
+        "The Word document is too large, or a part of it unpacks to more than peerlex reads."
+    ),
+    "docx-not-word": _("The file is not a Word document (.docx)."),
+    "docx-corrupt": _(
+        "The Word document is damaged and cannot be read. Open it in Word, save it again and "
+        "upload it."
+    ),
+    "docx-encrypted": _(
+        "The Word document is protected by a password. Remove the protection in Word and upload "
+        "it again."
+    ),
+    "docx-macros": _(
+        "The document carries macros. Save it in Word as a Word Document (.docx) without macros "
+        "and upload it again."
+    ),
+    "docx-external-reference": _(
+        "The document refers to files outside it, which peerlex does not fetch. Remove those "
+        "links and upload it again."
+    ),
+    "docx-xml-entities": _(
+        "The document declares XML entities, which peerlex refuses as unsafe. Save it again in "
+        "Word and upload it."
+    ),
+}
+
+
+def word_refusal_text(error: DomainError) -> str | None:
+    """A Word import's refusal said in the reader's language, or None for any other refusal."""
+    if error.kind == "docx-tracked-changes":
+        cause = error.__cause__
+        said: str = gettext(
+            "The document has tracked changes pending: %(ins)s insertion(s) and %(dels)s "
+            "deletion(s). Accept or reject them in Word first (Review › Accept or Reject › all "
+            "changes), then upload it again.",
+            ins=getattr(cause, "insertions", "?"),
+            dels=getattr(cause, "deletions", "?"),
+        )
+        return said
+    message = WORD_REFUSALS.get(error.kind or "")
+    return gettext(message) if message else None

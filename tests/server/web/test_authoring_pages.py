@@ -184,24 +184,25 @@ def test_a_docx_with_tracked_changes_is_refused_naming_them(web_world: WebWorld)
     answer = upload(web_world.page("own"), web_world.versions[2], Package(body).build(), "d.docx")
     assert answer.status_code == 422
     assert "2 insertion(s) and 1 deletion(s)" in answer.text
-    assert "accept or reject them in Word" in answer.text
+    assert "Accept or reject them in Word first" in answer.text
     assert "Nothing was written" in answer.text
     assert len(versions_of(web_world)) == 3
     assert web_world.world["own"].get(f"{API_DOC}/attachments").json == []
 
 
 @pytest.mark.parametrize(
-    ("body", "status"),
+    ("body", "status", "said"),
     [
-        (b"PK\x03\x04 not really a zip", 422),
-        (b"%PDF-1.7\n", 415),
+        (b"PK\x03\x04 not really a zip", 422, "is damaged and cannot be read"),
+        (b"%PDF-1.7\n", 415, "is not a Word document"),
     ],
 )
 def test_a_file_named_docx_that_is_not_word_is_refused(
-    web_world: WebWorld, body: bytes, status: int
+    web_world: WebWorld, body: bytes, status: int, said: str
 ) -> None:
     answer = upload(web_world.page("own"), web_world.versions[2], body, "law.docx")
     assert answer.status_code == status
+    assert said in answer.text
     assert "Nothing was written" in answer.text
     assert len(versions_of(web_world)) == 3
     assert web_world.world["own"].get(f"{API_DOC}/attachments").json == []

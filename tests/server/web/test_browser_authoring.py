@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from repo_store.word.reader import read_docx
+from server.schemas_word import DOCX_MEDIA_TYPE as DOCX
 from tests.server.review_fixtures import LAW_V3, USERS
 from tests.server.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from tests.server.web.pages import DOC, WebWorld
 from tests.server.web.test_authoring_pages import law_as_docx
 from tests.support.accounts import PASSWORD
+from tests.support.docx_files import with_tracked_changes
 
 pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import ConsoleMessage, FilePayload, Page, sync_playwright  # noqa: E402
@@ -96,11 +98,20 @@ def test_expert_uploads_head_is_stale_peer_downloads_the_redline(
         head.click(f"a[href*='/redline?from={v3}']")
         assert "Статья 9" in head.locator(".redline ins").first.inner_text()
 
+        # A Word draft with its tracked changes still pending is refused, saying how many.
+        head.goto(live_url + DOC)
+        pending = with_tracked_changes(["Статья 1. Сфера", "Статья 2. Лицензии"], 2, 1)
+        upload(head, "правки.docx", DOCX, pending, "Правка в Word")
+        assert head.locator("h1").inner_text() == "Новая версия не сохранена"
+        assert "вставок — 2, удалений — 1" in head.locator(".error").inner_text()
+        assert head.locator("textarea[name=message]").input_value() == "Правка в Word"
+        shot(head, "24-refused-docx-ru")
+
         # The expert uploads the next version from Word, and shares it into the review.
         upload(
             own,
             "export-law.docx",
-            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            DOCX,
             law_as_docx(LAW_V5),
             "Ten days before entry into force",
         )
@@ -113,12 +124,12 @@ def test_expert_uploads_head_is_stale_peer_downloads_the_redline(
             "Shared version " + v5[:12] + " into Dushanbe 2017."
             in own.locator(".flash").inner_text()
         )
-        shot(own, "24-uploaded-docx-shared-en")
+        shot(own, "25-uploaded-docx-shared-en")
 
         # A peer compares the two shared versions and takes the redline as .docx and .pdf.
         peer = signed_in("peer", "ru-RU")
         peer.goto(f"{live_url}{DOC}/redline?from={v3}&to={v5}")
-        shot(peer, "25-redline-downloads-ru")
+        shot(peer, "26-redline-downloads-ru")
         saved = {}
         for fmt in ("docx", "pdf"):
             with peer.expect_download() as download:
@@ -134,7 +145,7 @@ def test_expert_uploads_head_is_stale_peer_downloads_the_redline(
         ["pdftotext", str(saved["pdf"]), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "десять" in printed
-    # Chromium reports the missing favicon and the stale upload's 409; anything else is a fault.
+    # Chromium reports the missing favicon and the refused uploads' 409 and 422; nothing else.
     expected = (f"{live_url}/favicon.ico", f"{live_url}{DOC}/versions")
     faults = [(m.text, m.location) for m in problems if m.location["url"] not in expected]
     assert faults == [], faults

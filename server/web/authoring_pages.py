@@ -117,7 +117,7 @@ def upload_version(rid: str, party: str, slug: str) -> Any:
         upload = _read_upload()
         version = _save(user, party, slug, upload)
     except UploadRefused as exc:
-        return _refused(review, party, slug, base, message, exc.detail, exc.status)
+        return _refused(user, review, party, slug, base, message, exc.detail, exc.status)
     except StaleVersion as exc:
         return _stale(user, review, party, slug, base, message, exc.head)
     except FORM_REFUSALS as exc:
@@ -126,7 +126,7 @@ def upload_version(rid: str, party: str, slug: str) -> Any:
         if status not in (400, 409, 413, 415, 422):
             raise
         detail = word_refusal_text(found) or found.detail
-        return _refused(review, party, slug, base, message, detail, status)
+        return _refused(user, review, party, slug, base, message, detail, status)
     if version == upload.base:
         flash(gettext("The file is the same as the version shown: nothing was saved."))
     else:
@@ -137,13 +137,23 @@ def upload_version(rid: str, party: str, slug: str) -> Any:
 
 
 def _refused(
-    review: Review, party: str, slug: str, base: str, message: str, detail: str, status: int
+    user: User,
+    review: Review,
+    party: str,
+    slug: str,
+    base: str,
+    message: str,
+    detail: str,
+    status: int,
 ) -> Any:
+    """The refusal's reason and the form again, on the base asked for when it is a version."""
+    base = base if SHA.fullmatch(base) else ""
+    doc = document_payload(documents.get_document(user, party, slug, None), content=False)
     page = render_template(
         "web/upload_refused.html",
         review=review_payload(review),
-        doc={"party": party, "slug": slug, "title": slug},
-        base=base if SHA.fullmatch(base) else "",
+        doc=doc,
+        base=base,
         message=message,
         detail=detail,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,6 +16,7 @@ from server.config import Config
 from server.schemas_word import DOCX_MEDIA_TYPE
 from tests.server.review_fixtures import LAW_V3
 from tests.server.web.pages import DOC, Page, WebWorld, links_to
+from tests.server.web.test_signer_pages import hold_own_keys
 from tests.support.docx_builder import Package, deleted, inserted, paragraph
 
 API_DOC = "/api/v1/parties/BLR/documents/export-law"
@@ -31,6 +33,11 @@ def upload(page: Page, base: str, text: str | bytes, name: str = "law.md", **fie
     body = text.encode() if isinstance(text, str) else text
     form = {"base": base, "message": "Срок сокращён", "file": (io.BytesIO(body), name), **fields}
     return page.post(DOC + "/versions", form, content_type="multipart/form-data")
+
+
+def stored_blobs(web_world: WebWorld) -> list[Path]:
+    """The encrypted attachment bodies in the data directory."""
+    return list((web_world.app.extensions["peerlex.config"].data_dir / "blobs").rglob("*.age"))
 
 
 def versions_of(web_world: WebWorld) -> list[dict[str, Any]]:
@@ -172,6 +179,8 @@ def test_an_expert_uploads_a_docx_kept_as_an_encrypted_attachment(web_world: Web
     # The kept original is readable by the State, not by a peer before it is shared.
     kept = web_world.world["own"].get(f"{API_DOC}/attachments").json
     assert [a["name"] for a in kept] == ["проект.docx"]
+    [blob] = stored_blobs(web_world)
+    assert blob.read_bytes().startswith(b"age-encryption.org/v1\n")
     assert peer.get(f"{DOC}?version={newest['commit']}").status_code == 404
 
 
@@ -188,6 +197,7 @@ def test_a_docx_with_tracked_changes_is_refused_naming_them(web_world: WebWorld)
     assert "Nothing was written" in answer.text
     assert len(versions_of(web_world)) == 3
     assert web_world.world["own"].get(f"{API_DOC}/attachments").json == []
+    assert stored_blobs(web_world) == []
 
 
 @pytest.mark.parametrize(
@@ -206,6 +216,7 @@ def test_a_file_named_docx_that_is_not_word_is_refused(
     assert "Nothing was written" in answer.text
     assert len(versions_of(web_world)) == 3
     assert web_world.world["own"].get(f"{API_DOC}/attachments").json == []
+    assert stored_blobs(web_world) == []
 
 
 def test_the_download_links_answer_signed_in_browsers(web_world: WebWorld) -> None:
@@ -227,3 +238,23 @@ def test_the_download_links_answer_signed_in_browsers(web_world: WebWorld) -> No
         assert answer.status_code == 200, (fmt, answer.text[:300])
         assert answer.mimetype == mimetype
         assert answer.data.startswith(magic)
+
+
+@pytest.mark.parametrize("kind", ["md", "docx"])
+def test_a_self_custody_state_is_told_to_push_with_its_own_key(
+    web_world: WebWorld, kind: str
+) -> None:
+    """The server holds no key to sign with: no upload form, and a crafted upload writes nothing."""
+    hold_own_keys(web_world.app, "BLR")
+    own = web_world.page("own")
+    page = own.get(DOC).text
+    assert DOC + "/versions" not in page
+    assert DOC + "/shares" in page
+    body = law_as_docx(LAW_V3 + "\nСтатья 9.\n") if kind == "docx" else LAW_V3 + "\nСтатья 9.\n"
+    answer = upload(own, web_world.versions[2], body, f"law.{kind}")
+    assert answer.status_code == 409
+    assert "holds its own keys" in answer.text
+    assert len(versions_of(web_world)) == 3
+    assert web_world.world["own"].get(f"{API_DOC}/attachments").json == []
+    assert stored_blobs(web_world) == []
+    assert stored_blobs(web_world) == []

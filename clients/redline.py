@@ -89,10 +89,13 @@ def render_redline(diff: Mapping[str, Any], *, color: bool, context: bool = True
         if op == "equal" and not context and not block.get("renumbered"):
             continue
         notes = []
+        # Where the block stood, in the document's words; a server that does not say so yet
+        # gives only the block's id.
+        place = block.get("old_place") or block.get("old_id")
         if op == "move":
-            notes.append(f"moved from {block.get('old_id')}")
+            notes.append(f"moved from {place}")
         elif block.get("renumbered"):
-            notes.append(f"renumbered from {block.get('old_id')}")
+            notes.append(f"renumbered from {place}")
         prefix = one_line(f"[{'; '.join(notes)}] ") if notes else ""
         mark = GUTTER.get(op, "?")
         yield ""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from repo_store.names import SHA
 from server.schemas import (
     DOCUMENT_KINDS,
     LANGUAGE,
-    SHA,
     DiffQuerySchema,
     FullMatch,
     MultiLineText,

@@ -16,6 +16,8 @@ from repo_store.word.ooxml import PROVISION_STYLE, TABLE_STYLE, xml_text
 
 _HEADING_RE = re.compile(r"(#{1,6})(?: |$)")
 _SEPARATOR_CELL_RE = re.compile(r":?-{3,}:?")
+# A cell ends at a pipe the Word reader did not escape (it writes a pipe in a cell as ``\\|``).
+_PIPE_RE = re.compile(r"(?<!\\)\|")
 # Text width of an A4 page with 2 cm margins, in twentieths of a point (ooxml.SECTION).
 _TEXT_WIDTH = 11906 - 2 * 1134
 
@@ -31,10 +33,13 @@ class Shape(NamedTuple):
 
 
 class Row(NamedTuple):
-    """One row of a table block: its cells' text and whether it heads the table."""
+    """One row of a table block: its cells' text, whether it heads the table, and where each
+    cell's text starts in the block's text (-1 where a cell's text is not the block's, as
+    when an escaped pipe ``\\|`` shows as ``|``)."""
 
     cells: tuple[str, ...]
     header: bool
+    starts: tuple[int, ...] = ()
 
 
 def shape_of(block: Block) -> Shape:
@@ -58,32 +63,54 @@ def shown_text(block: Block, shape: Shape) -> str:
 def table_rows(text: str) -> list[Row]:
     """Split a table block (pipe rows, one per line, folded to one line) into rows of cells.
 
-    Folding joined the rows with spaces, so a row ends where the cells counted so far make a
-    whole row and a cell of nothing but space stands between two pipes: the smallest number
-    of columns for which every row boundary falls on such an empty cell is taken.  A row of
-    dashes (``| --- | --- |``) is not shown: it marks the row before it as the header.
+    A block is one row unless it holds a header rule (``| --- | --- |``): folding joined the
+    rows of a Markdown table with spaces, and the rule's width says where each row ends (the
+    empty ``| |`` between two rows).  Without a rule the block is one row, whatever empty
+    cells it has, as the Word reader writes each row.  The rule itself is not shown: it marks
+    the row before it as the header.
     """
-    segments = text[1:-1].split("|")
+    segments = _PIPE_RE.split(text[1:-1])
+    offsets = []
+    at = 1
+    for segment in segments:
+        offsets.append(at + len(segment) - len(segment.lstrip()))
+        at += len(segment) + 1
     count = len(segments)
-    columns = count
-    for n in range(1, count):
-        if (count + 1) % (n + 1) == 0 and all(
-            not segments[at].strip() for at in range(n, count, n + 1)
-        ):
-            columns = n
-            break
-    raw = [
-        tuple(cell.strip() for cell in segments[at : at + columns])
-        for at in range(0, count, columns + 1)
-    ]
+    columns = _columns(segments)
     rows: list[Row] = []
-    for cells in raw:
+    for first in range(0, count, columns + 1):
+        cells = tuple(cell.strip() for cell in segments[first : first + columns])
         if cells and all(_SEPARATOR_CELL_RE.fullmatch(cell) for cell in cells):
             if rows:
-                rows[-1] = Row(rows[-1].cells, True)
+                rows[-1] = rows[-1]._replace(header=True)
             continue
-        rows.append(Row(cells, False))
+        shown = tuple(cell.replace("\\|", "|") for cell in cells)
+        starts = tuple(
+            offsets[first + k] if shown[k] == cells[k] else -1 for k in range(len(cells))
+        )
+        rows.append(Row(shown, False, starts))
     return rows
+
+
+def _columns(segments: list[str]) -> int:
+    """How many cells a row of the folded table has: all of them, unless a header rule shows
+    several rows were folded together (a Markdown table has one under its first row)."""
+    count = len(segments)
+    rule = next(
+        (k for k, s in enumerate(segments) if _SEPARATOR_CELL_RE.fullmatch(s.strip())), None
+    )
+    if rule is None or rule == 0:
+        return count
+    columns = rule - 1  # the header row's cells, then the empty cell between the two rows
+    if (
+        columns >= 1
+        and not segments[columns].strip()
+        and (count + 1) % (columns + 1) == 0
+        and all(not segments[k].strip() for k in range(columns, count, columns + 1))
+        and all(_SEPARATOR_CELL_RE.fullmatch(s.strip()) for s in segments[rule : rule + columns])
+    ):
+        return columns
+    return count
 
 
 def run(text: str) -> str:

@@ -47,7 +47,6 @@ class Level:
     text: str = ""
     restart: int | None = None  # w:lvlRestart: 0 never, n after level n (1-based), None usual
     legal: bool = False  # w:isLgl: show every level's number in decimal
-    suffix: str = "tab"  # tab | space | nothing
     style: str | None = None  # w:pStyle: the paragraph style this level belongs to
 
 
@@ -69,7 +68,6 @@ def _level(element: etree._Element, base: Level | None = None) -> Level:
     fmt = _val(element, "numFmt")
     text = _val(element, "lvlText")
     restart = _val(element, "lvlRestart")
-    suffix = _val(element, "suff")
     legal = element.find(W + "isLgl")
     style = _val(element, "pStyle")
     return replace(
@@ -81,7 +79,6 @@ def _level(element: etree._Element, base: Level | None = None) -> Level:
         legal=(legal.get(W + "val", "1") not in ("0", "false", "off"))
         if legal is not None
         else level.legal,
-        suffix=suffix or level.suffix,
         style=style or level.style,
     )
 
@@ -151,10 +148,9 @@ class Instance:
 
 @dataclass(frozen=True)
 class Label:
-    """A computed label and what Word puts between it and the text."""
+    """A computed label; a bullet's text is "-"."""
 
     text: str
-    suffix: str
     bullet: bool
 
 
@@ -168,16 +164,14 @@ class NumberingDefinitions:
         if root is None:
             return
         for abstract in root.iter(W + "abstractNum"):
-            levels = {
-                _int(lvl.get(W + "ilvl"), 0): _level(lvl) for lvl in abstract.iter(W + "lvl")
-            }
+            levels = {_int(lvl.get(W + "ilvl"), 0): _level(lvl) for lvl in abstract.iter(W + "lvl")}
             key = abstract.get(W + "abstractNumId", "")
             self.abstracts[key] = levels
             link = _val(abstract, "numStyleLink")
             if link:
                 self.style_links[key] = link
         for num in root.iter(W + "num"):
-            levels: dict[int, Level] = {}
+            overridden: dict[int, Level] = {}
             starts: dict[int, int] = {}
             for override in num.iter(W + "lvlOverride"):
                 ilvl = _int(override.get(W + "ilvl"), 0)
@@ -186,9 +180,9 @@ class NumberingDefinitions:
                     starts[ilvl] = _int(start, 1)
                 lvl = override.find(W + "lvl")
                 if lvl is not None:
-                    levels[ilvl] = _level(lvl)
+                    overridden[ilvl] = _level(lvl)
             abstract_id = _val(num, "abstractNumId") or ""
-            self.instances[num.get(W + "numId", "")] = Instance(abstract_id, levels, starts)
+            self.instances[num.get(W + "numId", "")] = Instance(abstract_id, overridden, starts)
 
     def resolve_links(self, style_numbering: dict[str, str]) -> None:
         """Follow ``w:numStyleLink``: an abstract that only names a numbering style."""
@@ -252,7 +246,7 @@ class NumberingCounter:
             if restart is None or (restart != 0 and ilvl < restart):
                 counters[deeper] = None
         if level.fmt == BULLET:
-            return Label("-", " ", True)
+            return Label("-", True)
 
         def spell(match: re.Match[str]) -> str:
             at = int(match.group(1)) - 1
@@ -264,6 +258,4 @@ class NumberingCounter:
                 fmt = "decimal"
             return format_number(value, fmt)
 
-        text = _PLACEHOLDER.sub(spell, level.text)
-        suffix = {"space": " ", "nothing": ""}.get(level.suffix, " ")
-        return Label(text, suffix, False)
+        return Label(_PLACEHOLDER.sub(spell, level.text), False)

@@ -12,6 +12,7 @@ import io
 import re
 import struct
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -127,22 +128,31 @@ def _prolog(data: bytes) -> str:
     return data[: end_match.start() if end_match else len(data)].decode("latin-1")
 
 
+def _refuse_doctype(data: bytes, part: str) -> None:
+    prolog = _prolog(data)
+    if "<!DOCTYPE" in prolog or "<!ENTITY" in prolog:
+        raise XmlEntities(part)
+
+
+# No DTD loaded or validated, no entity expanded, nothing fetched, libxml2's default size limits.
+_SAFE_PARSING = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
 def parse_xml(data: bytes, part: str) -> etree._Element:
     """Parse one part with lxml: no DTD, no entity expansion, no network, default size limits."""
-    if "<!DOCTYPE" in _prolog(data) or "<!ENTITY" in _prolog(data):
-        raise XmlEntities(part)
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    _refuse_doctype(data, part)
+    parser = etree.XMLParser(**_SAFE_PARSING)
     try:
         # The parser above expands no entity and loads nothing; the prolog was checked first.
-        root = etree.fromstring(data, parser)  # noqa: S320  # nosec B320
+        root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as error:
         raise CorruptPackage(f"The part {part} is not well-formed XML ({error.msg}).") from None
     if root.getroottree().docinfo.internalDTD is not None:
@@ -194,9 +204,11 @@ class WordPackage:
         self._unpacked = 0
         self._check_macros()
         self.main_name = self._main_part_name()
-        self.main = self.xml(self.main_name)
-        if self.main is None:
+        main = self.raw(self.main_name)
+        if main is None:
             raise NotWord("The package has no Word document part (word/document.xml).")
+        _refuse_doctype(main, self.main_name)
+        self.main_xml = main
         self.relationships = self.relationships_of(self.main_name)
         for rel in self.relationships.values():
             if rel.type.endswith(_TEXT_ELSEWHERE):
@@ -205,6 +217,32 @@ class WordPackage:
                     f"Part of the document's text is kept {where} ({rel.target}); make it one "
                     "self-contained document in Word and upload it again."
                 )
+
+    def body_elements(self, body_tag: str) -> Iterator[etree._Element]:
+        """Yield the main part's body children in order, each freed once the next is read.
+
+        The document part is parsed incrementally, so that memory holds one paragraph or table
+        at a time rather than the tree of the whole document.
+        """
+        events = etree.iterparse(io.BytesIO(self.main_xml), events=("end",), **_SAFE_PARSING)
+        found_body = False
+        try:
+            for _, element in events:
+                parent = element.getparent()
+                if element.tag == body_tag:
+                    found_body = True
+                if parent is None or parent.tag != body_tag:
+                    continue
+                yield element
+                element.clear()
+                while element.getprevious() is not None:
+                    del parent[0]
+        except etree.XMLSyntaxError as error:
+            raise CorruptPackage(
+                f"The part {self.main_name} is not well-formed XML ({error.msg})."
+            ) from None
+        if not found_body:
+            raise CorruptPackage("The Word document has no body.")
 
     def raw(self, name: str) -> bytes | None:
         """Unpack one part, counting the bytes as they come, or None when it is absent."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
@@ -17,7 +18,7 @@ from lxml import etree
 
 from repo_store.diff.grammar import GROUPING_PREFIXES, PROVISION_PREFIX, PROVISION_RE
 from repo_store.word.errors import TrackedChangesPending, WordError
-from repo_store.word.numbering import W, Label, NumberingCounter, NumberingDefinitions
+from repo_store.word.numbering import Label, NumberingCounter, NumberingDefinitions, W
 from repo_store.word.package import WordLimits, WordPackage
 from repo_store.word.runs import DELETED, INSERTED, Mode, ParagraphText, mark_removed
 from repo_store.word.styles import Styles, numbering_of
@@ -94,23 +95,27 @@ class _BodyReader:
         self.first_heading: str | None = None
         self._carried = ""  # text of paragraphs whose mark the mode removes
 
-    def read(self, container: etree._Element, out: list[str]) -> None:
+    def read(self, container: Iterable[etree._Element], out: list[str]) -> None:
         """Append the blocks of a body, cell or content control to ``out``."""
         for child in container:
-            tag = child.tag
-            if tag == W + "p":
-                block = self.paragraph(child)
-                if block:
-                    out.append(block)
-            elif tag == W + "tbl":
-                self.flush_carried(out)
-                out.extend(self.table(child))
-            elif tag == W + "sdt":
-                content = child.find(W + "sdtContent")
-                if content is not None:
-                    self.read(content, out)
-            elif tag == W + "customXml" or (tag in INSERTED + DELETED and not self._dropped(child)):
-                self.read(child, out)
+            self.read_one(child, out)
+
+    def read_one(self, child: etree._Element, out: list[str]) -> None:
+        """Append the blocks of one paragraph, table or wrapper to ``out``."""
+        tag = child.tag
+        if tag == W + "p":
+            block = self.paragraph(child)
+            if block:
+                out.append(block)
+        elif tag == W + "tbl":
+            self.flush_carried(out)
+            out.extend(self.table(child))
+        elif tag == W + "sdt":
+            content = child.find(W + "sdtContent")
+            if content is not None:
+                self.read(content, out)
+        elif tag == W + "customXml" or (tag in INSERTED + DELETED and not self._dropped(child)):
+            self.read(child, out)
 
     def _dropped(self, element: etree._Element) -> bool:
         return element.tag in (DELETED if self.mode == "accept" else INSERTED)
@@ -136,14 +141,16 @@ class _BodyReader:
         linked = self.styles.numbering(style)
         num_id = direct.num_id if direct is not None and direct.num_id else None
         ilvl = direct.ilvl if direct is not None else None
+        source = style
         if num_id is None and linked is not None:
-            num_id = linked.num_id
+            num_id, source = linked.num_id, linked.source
             if ilvl is None:
                 ilvl = linked.ilvl
         if not num_id or num_id == "0":
             return None  # numId 0 switches numbering off, even one a style would give
         if ilvl is None:
-            ilvl = self.definitions.level_of_style(num_id, style or "") or 0
+            # The level linked to the style that gives the numbering, else the first.
+            ilvl = self.definitions.level_of_style(num_id, source or "") or 0
         return self.counter.next_label(num_id, ilvl)
 
     def paragraph(self, paragraph: etree._Element) -> str:
@@ -160,10 +167,15 @@ class _BodyReader:
         label = self._label(props, style)
         body = _clean(text)
         if not body:
-            return ""  # an empty paragraph shows at most a label: nothing to store
+            # An empty numbered paragraph still shows its number, as the first cell of a
+            # control list's row does; an empty bullet or paragraph shows nothing.
+            return _clean(label.text) if label is not None and not label.bullet else ""
         if label is not None and label.bullet:
             return "- " + body
-        line = body if label is None or not label.text else _clean(label.text) + label.suffix + body
+        # Word's tab, space or nothing after a label is one space here: the label stays a
+        # marker the diff grammar reads ("1." then a space), as LibreOffice's text export has it.
+        shown = "" if label is None else _clean(label.text)
+        line = f"{shown} {body}" if shown else body
         level = self.styles.heading_level(style)
         if level is None:
             direct = _outline_level(props)
@@ -187,9 +199,11 @@ class _BodyReader:
                 self._dropped(mark) for mark in trpr if mark.tag in INSERTED + DELETED
             ):
                 continue
-            cells = [self.cell(cell) for cell in row.iter(W + "tc") if _nearest(cell, W + "tr") is row]
+            cells = [
+                self.cell(cell) for cell in row.iter(W + "tc") if _nearest(cell, W + "tr") is row
+            ]
             if any(cells):
-                rows.append("| " + " | ".join(cells) + " |")
+                rows.append("|" + "|".join(f" {cell} " if cell else " " for cell in cells) + "|")
         return rows
 
     def cell(self, cell: etree._Element) -> str:
@@ -234,17 +248,17 @@ def read_docx(
 ) -> WordText:
     """Read a Word package into stored text; refuse what cannot be read faithfully."""
     package = WordPackage(source, limits)
-    body = package.main.find(W + "body")
-    if body is None:
-        raise WordError("The Word document has no body.")
-    if revisions == "refuse":
-        insertions, deletions, formatting = _count_revisions(body)
-        if insertions or deletions or formatting:
-            raise TrackedChangesPending(insertions, deletions, formatting)
     styles = Styles(package.xml(package.related("/styles") or ""))
     reader = _BodyReader(package, styles, "reject" if revisions == "reject" else "accept")
     blocks: list[str] = []
-    reader.read(body, blocks)
+    pending = [0, 0, 0]
+    for element in package.body_elements(W + "body"):
+        if revisions == "refuse":
+            # Counted while streaming; nothing is returned unless all three stay zero.
+            pending = [a + b for a, b in zip(pending, _count_revisions(element), strict=True)]
+        reader.read_one(element, blocks)
+    if any(pending):
+        raise TrackedChangesPending(*pending)
     reader.flush_carried(blocks)
     text = unicodedata.normalize("NFC", "\n\n".join(blocks))
     title = _core_title(package) or (

@@ -15,18 +15,16 @@ from repo_store.diff.textdiff import BlockDiff, TextDiff
 from repo_store.diff.words import WordBudget
 from repo_store.word.layout import (
     TABLE,
-    RowXml,
     Unit,
     assemble,
     paragraph,
-    run,
     shape_of,
     shown_text,
     table_rows,
 )
 from repo_store.word.ooxml import document_part, package, word_date
 from repo_store.word.redline_comments import CommentPlacer, WordComment
-from repo_store.word.redline_tables import changed_rows, rows_of
+from repo_store.word.redline_tables import Sides, changed_rows, whole_row
 from repo_store.word.revisions import Revisions, Segment, word_segments
 
 __all__ = ["RedlineDocx", "WordComment", "redline_to_docx"]
@@ -125,6 +123,7 @@ class _Redline:
         self.placer = placer
         self.budget = WordBudget()
         self._move_names: dict[str, str] = {}
+        self._moved_words: dict[str, list[Segment]] = {}
 
     def units(self, item: _Item) -> list[Unit]:
         where, entry = item
@@ -170,17 +169,42 @@ class _Redline:
         return Unit(paragraph(shape.style, content, self.revisions.mark(op)))
 
     def _moved(self, pair: BlockDiff, op: str) -> Unit:
-        """One side of a moved provision, inside its named move range."""
+        """One side of a moved provision, inside its named move range.
+
+        Words changed as well as moved show where they belong to: inserted words at the newer
+        place, inside the move, and deleted words at the older place, so that rejecting
+        removes everything at the newer place and accepting everything at the older one.
+        """
         block = pair.new if op == "move_to" else pair.old
-        if block is None:
+        if block is None or pair.old is None or pair.new is None:
             return Unit("")
         shape = shape_of(block)
         side = "new" if op == "move_to" else "old"
         start, end = self.revisions.move_range(op, self._move_name(pair))
         mark = self.revisions.mark(op)
         marks = self.placer.marks(side, block, shape.hidden)
-        content = self.revisions.content([(op, shown_text(block, shape))], marks)
+        content = self.revisions.content(self._move_segments(pair, op), marks)
         return Unit(paragraph(shape.style, start + content + end, mark))
+
+    def _move_segments(self, pair: BlockDiff, op: str) -> list[Segment]:
+        old, new = pair.old, pair.new
+        if old is None or new is None:
+            return []
+        old_shape, new_shape = shape_of(old), shape_of(new)
+        old_shown, new_shown = shown_text(old, old_shape), shown_text(new, new_shape)
+        if old_shape != new_shape or old_shown == new_shown:
+            return [(op, new_shown if op == "move_to" else old_shown)]
+        # Both sides of a move diff the same two texts; the budget is spent on the first only.
+        segments = self._moved_words.pop(old.id, None)
+        if segments is None:
+            segments = word_segments(old_shown, new_shown, self.budget)
+            self._moved_words[old.id] = segments
+        own = "insert" if op == "move_to" else "delete"
+        return [
+            (op if kind == "equal" else kind, text)
+            for kind, text in segments
+            if kind in ("equal", own)
+        ]
 
     def _move_name(self, pair: BlockDiff) -> str:
         """The name both ranges of a move share; either side may come first in the body."""
@@ -188,27 +212,21 @@ class _Redline:
         return self._move_names.setdefault(key, f"move{len(self._move_names) + 1}")
 
     def _whole_rows(self, block: Block, op: str) -> Unit:
-        self.placer.skip_table(block, "new" if op == "insert" else "old")
-        rows = tuple(
-            RowXml(
-                tuple(self.revisions.segment(op, cell) for cell in row.cells),
-                row.header,
-                self.revisions.mark(op),
-            )
-            for row in table_rows(block.text)
+        """A table block inserted or deleted whole: each row and its cells marked."""
+        rows = table_rows(block.text)
+        marks = self.placer.cell_marks("new" if op == "insert" else "old", block, rows)
+        return Unit(
+            "", tuple(whole_row(rows, r, op, self.revisions, marks) for r in range(len(rows)))
         )
-        return Unit("", rows)
 
     def _table_rows(self, old: Block, new: Block) -> Unit:
-        self.placer.skip_table(old, "old")
-        self.placer.skip_table(new, "new")
-        if old.text == new.text:
-            return Unit(
-                "", tuple(RowXml(tuple(map(run, row.cells)), row.header) for row in rows_of(new))
-            )
-        return Unit(
-            "", tuple(changed_rows(rows_of(old), rows_of(new), self.revisions, self.budget))
+        old_rows, new_rows = table_rows(old.text), table_rows(new.text)
+        marks = Sides(
+            self.placer.cell_marks("old", old, old_rows),
+            self.placer.cell_marks("new", new, new_rows),
         )
+        rows = changed_rows(old_rows, new_rows, self.revisions, self.budget, marks)
+        return Unit("", tuple(rows))
 
 
 def _is_move(entry: BlockDiff) -> bool:

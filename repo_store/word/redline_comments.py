@@ -3,7 +3,7 @@
 A comment names the block it quotes (by its id in the version it was made on, ``side``) and,
 when known, the offsets of the quote in that block's normalised text.  It is placed where the
 quote stands at those offsets, else where the quote occurs exactly once in the block; a quote
-that is gone, ambiguous, hidden markup or inside a table is reported as not placed.
+that is gone, ambiguous, hidden markup or across table cells is reported as not placed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from repo_store.diff.blocks import Block
+from repo_store.word.layout import Row
 from repo_store.word.ooxml import (
     comments_extended_part,
     comments_part,
@@ -21,6 +22,9 @@ from repo_store.word.ooxml import (
     xml_text,
 )
 from repo_store.word.revisions import Mark
+
+# Comment marks on the cells of a table block, by (row, cell) index.
+CellMarks = dict[tuple[int, int], list[Mark]]
 
 _REFERENCE = (
     '<w:r><w:rPr><w:rStyle w:val="CommentReference"/></w:rPr>'
@@ -75,24 +79,41 @@ class CommentPlacer:
             at = _locate(comment, block.text)
             if at is None or at < hidden:
                 continue
-            start, end = at - hidden, at - hidden + len(comment.quote)
-            ids = range(number, number + 1 + len(comment.replies))
-            for n in ids:
-                marks.append(Mark(start, False, f'<w:commentRangeStart w:id="{n}"/>', side))
-                marks.append(
-                    Mark(
-                        end,
-                        True,
-                        f'<w:commentRangeEnd w:id="{n}"/>' + _REFERENCE.format(id=n),
-                        side,
-                    )
-                )
-            self._placed.append((number, comment))
+            start = at - hidden
+            marks.extend(self._range(number, comment, side, start, start + len(comment.quote)))
         return marks
 
-    def skip_table(self, block: Block, side: str) -> None:
-        """Leave the comments on a table block unplaced: a quote may span cells."""
-        self._by_block.pop((side, block.id), None)
+    def cell_marks(self, side: str, block: Block, rows: Sequence[Row]) -> CellMarks:
+        """The comment ranges on a table block, by (row, cell), offsets in the cell's text.
+
+        A quote is placed only if it lies within one cell; one across cells is not placed.
+        """
+        found = self._by_block.pop((side, block.id), None)
+        marks: CellMarks = {}
+        for number, comment in found or ():
+            at = _locate(comment, block.text)
+            if at is None:
+                continue
+            cell = _cell_holding(rows, at, at + len(comment.quote))
+            if cell is None:
+                continue
+            row, column, start = cell
+            marks.setdefault((row, column), []).extend(
+                self._range(number, comment, side, start, start + len(comment.quote))
+            )
+        return marks
+
+    def _range(
+        self, number: int, comment: WordComment, side: str, start: int, end: int
+    ) -> list[Mark]:
+        """The marks of a comment and its replies around ``start``-``end`` of a side's text."""
+        marks = []
+        for n in range(number, number + 1 + len(comment.replies)):
+            marks.append(Mark(start, False, f'<w:commentRangeStart w:id="{n}"/>', side))
+            reference = f'<w:commentRangeEnd w:id="{n}"/>' + _REFERENCE.format(id=n)
+            marks.append(Mark(end, True, reference, side))
+        self._placed.append((number, comment))
+        return marks
 
     def parts(self) -> tuple[bytes, bytes] | None:
         """word/comments.xml and word/commentsExtended.xml, or None if nothing was placed."""
@@ -125,6 +146,15 @@ def _locate(comment: WordComment, text: str) -> int | None:
     if first < 0 or text.find(quote, first + 1) >= 0:
         return None
     return first
+
+
+def _cell_holding(rows: Sequence[Row], start: int, end: int) -> tuple[int, int, int] | None:
+    """The (row, cell, offset in the cell) of a quote that lies within one cell's text."""
+    for r, row in enumerate(rows):
+        for c, (cell, at) in enumerate(zip(row.cells, row.starts, strict=True)):
+            if 0 <= at <= start and end <= at + len(cell):
+                return r, c, start - at
+    return None
 
 
 def _para_id(number: int) -> str:

@@ -7,9 +7,8 @@ footnote marks and drawings give no text.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import re
+from typing import Literal
 
 from lxml import etree
 
@@ -26,7 +25,9 @@ _SDT = W + "sdt"
 # Symbol-font code points (F000–FFFF) are private-use glyphs, not text.
 _SYMBOL_CODE = re.compile(r"[0-9A-Ea-e][0-9A-Fa-f]{3}")
 _RUN = W + "r"
-_NO_TEXT_IN_RUN = frozenset({W + "instrText", W + "delInstrText", W + "rPr", W + "footnoteReference"})
+_NO_TEXT_IN_RUN = frozenset(
+    {W + "instrText", W + "delInstrText", W + "rPr", W + "footnoteReference"}
+)
 
 
 def dropped(element: etree._Element, mode: Mode) -> bool:

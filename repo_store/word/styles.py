@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -19,6 +19,7 @@ class StyleNumbering:
 
     num_id: str
     ilvl: int | None
+    source: str | None = None  # the style that states it (a style may inherit it)
 
 
 @dataclass(frozen=True)
@@ -87,18 +88,21 @@ class Styles:
         return primary if primary.isascii() and primary.isalpha() and len(primary) <= 8 else None
 
     def _chain(self, style_id: str | None) -> list[_Style]:
-        chain: list[_Style] = []
+        return [style for _, style in self._chain_ids(style_id)]
+
+    def _chain_ids(self, style_id: str | None) -> list[tuple[str, _Style]]:
+        chain: list[tuple[str, _Style]] = []
         while style_id and style_id in self._styles and len(chain) < _MAX_DEPTH:
             style = self._styles[style_id]
-            chain.append(style)
+            chain.append((style_id, style))
             style_id = style.based_on
         return chain
 
     def numbering(self, style_id: str | None) -> StyleNumbering | None:
-        """The numbering a paragraph of this style gets from the style or the ones it is based on."""
-        for style in self._chain(style_id or self.default_paragraph):
+        """The numbering a paragraph of this style gets from it or the styles it is based on."""
+        for source, style in self._chain_ids(style_id or self.default_paragraph):
             if style.numbering is not None:
-                return style.numbering
+                return replace(style.numbering, source=source)
         return None
 
     def heading_level(self, style_id: str | None) -> int | None:

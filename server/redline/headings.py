@@ -28,18 +28,22 @@ def heading_tag(level: int, top: int = 2) -> str:
 def without_marks(runs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """Drop the leading ``#`` marks (and the space after them) from a heading's word runs.
 
-    The marks may be split between runs when the level changed (``#`` kept, ``#`` inserted);
-    every run is trimmed until the first one that has text after the marks.
+    Each side starts with its own marks: when the level changed (``## A`` became ``### B``),
+    the old side's first run is deleted text and the new side's first run inserted text, and
+    both are trimmed; a run the marks alone made up is dropped.
     """
     out: list[tuple[str, str]] = []
-    leading = True
+    old_leading = new_leading = True
     for op, text in runs:
+        leading = (op != "insert" and old_leading) or (op != "delete" and new_leading)
         if leading:
-            trimmed = _trim(text)
-            if not trimmed.strip():
+            text = _trim(text)
+            if not text.strip():
                 continue
-            leading = False
-            text = trimmed
+        if op != "insert":
+            old_leading = False
+        if op != "delete":
+            new_leading = False
         out.append((op, text))
     return out
 

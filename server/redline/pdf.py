@@ -8,7 +8,7 @@ nothing is fetched (the URL fetcher refuses every address) and only installed fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -17,11 +17,12 @@ from weasyprint.urls import URLFetcher
 
 from repo_store.diff.textdiff import TextDiff
 from server.redline.render import render_html, text
+from server.redline.wording import words_for
 
 # What a PDF may cost, in characters of document text laid out (each block's text, and its
-# deleted words too). WeasyPrint lays out about 40 000 characters a second, with a peak of about
-# 400 MB for the 1 MB law's redline (560 000 characters, 14 s; docs/formats.md, "Redline as
-# PDF"): the default lets that law through and refuses what is longer.
+# deleted words too). WeasyPrint lays out 25 000 to 40 000 characters a second, with a peak of
+# about 400 MB for the 1 MB law's redline (560 000 characters, 14-21 s; docs/formats.md,
+# "Redline as PDF"): the default lets that law through and refuses what is longer.
 DEFAULT_MAX_COST = 600_000
 
 # Each note and reply is short next to a law, but a thread may be long: it counts as its text.
@@ -133,9 +134,14 @@ def render_redline_pdf(
     language: str | None,
     notes: Sequence[NoteThread] = (),
     max_cost: int = DEFAULT_MAX_COST,
+    ui: str = "en",
 ) -> bytes:
     """Lay out the comparison as an A4 PDF with its notes; RedlineTooLong before any work if
-    it would cost more than ``max_cost`` characters."""
+    it would cost more than ``max_cost`` characters.
+
+    ``language`` is the document's (for hyphenation and the ``lang`` of its text), ``ui`` the
+    reader's, for the redline's own words ("inserted", "Notes"; English or Russian).
+    """
     cost = redline_cost(diff, notes)
     if cost > max_cost:
         raise RedlineTooLong(cost, max_cost)
@@ -152,7 +158,8 @@ def render_redline_pdf(
         lang=language or "und",
         style=PRINT_STYLE,
         notes=marks,
-        appendix=_notes_section(notes, placed),
+        appendix=_notes_section(notes, placed, words_for(ui)),
+        ui=ui,
     )
     document = HTML(string=page, url_fetcher=RefusingFetcher(), base_url=None)
     pdf = document.write_pdf()
@@ -171,15 +178,15 @@ class RefusingFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint has no ty
         raise FetchRefused(f"a redline fetches nothing ({url[:80]!r})")
 
 
-def _notes_section(notes: Sequence[NoteThread], placed: set[str]) -> str:
+def _notes_section(notes: Sequence[NoteThread], placed: set[str], words: Mapping[str, str]) -> str:
     if not notes:
         return ""
-    parts = ['<section class="notes">\n<h2>Notes</h2>\n<ol>\n']
+    parts = [f'<section class="notes">\n<h2>{words["notes"]}</h2>\n<ol>\n']
     for note in sorted(notes, key=lambda n: n.number):
         parts.append(f'<li id="note-{note.number}" value="{note.number}">')
         parts.append(f'<p class="meta">{text(note.author)} · {text(note.date)}</p>')
         if note.block not in placed:
-            parts.append('<p class="unplaced">not placed: its block is not in this version</p>')
+            parts.append(f'<p class="unplaced">{words["unplaced"]}</p>')
         if note.quote:
             parts.append(f'<p class="quote">“{text(note.quote)}”</p>')
         parts.append(f'<p class="body">{text(note.body)}</p>')

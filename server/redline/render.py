@@ -13,6 +13,7 @@ from html import escape
 from repo_store.diff.text import BIDI_RE, code_point_name
 from repo_store.diff.textdiff import BlockDiff, TextDiff, place_of
 from server.redline.headings import heading_level, heading_tag, without_marks
+from server.redline.wording import words_for
 
 # Block id (in the new version) → the numbered notes on it, each (number, quoted words); the
 # number is shown at the end of the quoted words, or at the end of the block when they are
@@ -56,6 +57,7 @@ def render_html(
     style: str = STYLE,
     notes: NoteMarks | None = None,
     appendix: str = "",
+    ui: str = "en",
 ) -> str:
     """Render the comparison as a complete HTML page that reads on its own.
 
@@ -63,13 +65,14 @@ def render_html(
     these blocks of a longer comparison (whose warnings and counts it still shows whole).
     ``style`` replaces the screen stylesheet (the PDF has its own), ``notes`` puts numbered
     note marks into the text, and ``appendix`` (HTML its caller escaped, with ``text``) is
-    placed after the comparison.
+    placed after the comparison. ``ui`` is the language of the redline's own words (wording.py).
     """
     if not _LANG_RE.fullmatch(lang):
         lang = "und"
+    words = words_for(ui)
     stats = diff.stats
-    summary = ", ".join(
-        f"{stats.get(op, 0)} {op}" for op in ("insert", "delete", "replace", "move", "renumbered")
+    summary = words["summary"].format_map(
+        {op: stats.get(op, 0) for op in ("insert", "delete", "replace", "move", "renumbered")}
     )
     parts = [
         "<!DOCTYPE html>\n",
@@ -79,41 +82,44 @@ def render_html(
         f"<header>\n<h1>{_text(title)}</h1>\n",
         f'<p class="versions"><del>{_text(old_label)}</del> → <ins>{_text(new_label)}</ins></p>\n',
         f'<p class="summary">{_text(summary)}</p>\n',
-        _part_line(part),
+        _part_line(part, words),
         "</header>\n",
     ]
     if diff.warnings:
-        parts.append('<section class="warnings" role="alert">\n<h2>Warnings</h2>\n<ul>\n')
+        parts.append(
+            f'<section class="warnings" role="alert">\n<h2>{words["warnings"]}</h2>\n<ul>\n'
+        )
         for warning in diff.warnings:
             version = old_label if warning.side == "old" else new_label
-            parts.append(
-                f"<li>{_text(warning.code_point)} {_text(warning.name)} in block "
-                f"<code>{_text(warning.block)}</code> of {_text(version)}"
-                f" (character {warning.offset + 1})</li>\n"
+            said = words["warning"].format(
+                code_point=_text(warning.code_point),
+                name=_text(warning.name),
+                block=f"<code>{_text(warning.block)}</code>",
+                version=_text(version),
+                offset=warning.offset + 1,
             )
+            parts.append(f"<li>{said}</li>\n")
         if diff.warnings_dropped:
-            parts.append(f"<li>and {diff.warnings_dropped} more</li>\n")
+            parts.append(f"<li>{words['more'].format(count=diff.warnings_dropped)}</li>\n")
         parts.append("</ul>\n</section>\n")
     parts.append("<main>\n")
     marks = notes or {}
-    parts.extend(_block(entry, marks.get(entry.new_id or "", ())) for entry in diff.blocks)
+    parts.extend(_block(entry, marks.get(entry.new_id or "", ()), words) for entry in diff.blocks)
     parts.append("</main>\n")
     parts.append(appendix)
     parts.append("</body>\n</html>\n")
     return "".join(parts)
 
 
-def _part_line(part: tuple[int, int, int, int, int] | None) -> str:
+def _part_line(part: tuple[int, int, int, int, int] | None, words: Mapping[str, str]) -> str:
     if part is None:
         return ""
     page, pages, first, end, blocks = part
-    return (
-        f'<p class="part">Page {page} of {pages}: blocks {first + 1}–{end} of {blocks}'
-        f" (query parameter <code>page</code>)</p>\n"
-    )
+    said = words["part"].format(page=page, pages=pages, first=first + 1, end=end, blocks=blocks)
+    return f'<p class="part">{said} ({words["part_hint"]} <code>page</code>)</p>\n'
 
 
-def _block(entry: BlockDiff, marks: Sequence[tuple[int, str]] = ()) -> str:
+def _block(entry: BlockDiff, marks: Sequence[tuple[int, str]], words: Mapping[str, str]) -> str:
     shown = entry.shown
     side = "old" if entry.new is None else "new"
     classes = f"block op-{entry.op} kind-{shown.kind}"
@@ -121,13 +127,13 @@ def _block(entry: BlockDiff, marks: Sequence[tuple[int, str]] = ()) -> str:
         classes += " renumbered"
     notes = []
     if entry.op == "move" and entry.old is not None:
-        notes.append(f"moved from {place_of(entry.old)}")
+        notes.append(words["moved"].format(place=place_of(entry.old)))
     if entry.renumbered and entry.old is not None:
-        notes.append(f"renumbered, was {place_of(entry.old)}")
+        notes.append(words["renumbered"].format(place=place_of(entry.old)))
     if entry.op == "insert":
-        notes.append("inserted")
+        notes.append(words["inserted"])
     elif entry.op == "delete":
-        notes.append("deleted")
+        notes.append(words["deleted"])
     note = f'<span class="note">{_text("; ".join(notes))}</span>' if notes else ""
     runs = [(run.op, run.text) for run in entry.tokens] or [("equal", shown.text)]
     level = heading_level(shown.kind, shown.text)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from repo_store.diff import diff_texts
 from repo_store.diff.blocks import count_pieces
+from repo_store.diff.textdiff import TextDiff
+from repo_store.word.redline import redline_to_docx
 from repo_store.word.writer import text_to_docx
 from server.models import User
 from server.redline.pdf import RedlineTooLong, render_redline_pdf
@@ -106,7 +108,7 @@ def diff_file(
 
 
 def _redline_docx(
-    diff: object,
+    diff: TextDiff,
     code: str,
     new_version: str,
     threads: Sequence[Thread] | None,
@@ -115,8 +117,6 @@ def _redline_docx(
     name: str,
     old_text: str,
 ) -> ExportedFile:
-    from repo_store.word.redline import redline_to_docx
-
     store = services().store
     party = store.commit(code, new_version)
     made = redline_to_docx(
@@ -133,7 +133,7 @@ def _redline_docx(
 
 
 def _redline_pdf(
-    diff: object,
+    diff: TextDiff,
     threads: Sequence[Thread] | None,
     title: str,
     language: str,
@@ -141,6 +141,7 @@ def _redline_pdf(
     old_version: str | None,
     new_version: str,
 ) -> ExportedFile:
+    notes = note_threads(threads or (), diff)
     try:
         data = render_redline_pdf(
             diff,
@@ -148,8 +149,10 @@ def _redline_pdf(
             old_label=old_version[:12] if old_version else "(none)",
             new_label=new_version[:12],
             language=language,
-            notes=note_threads(threads or ()),
+            notes=notes,
         )
     except RedlineTooLong as exc:
         raise Invalid(str(exc), "redline-too-long") from exc
-    return ExportedFile(data, PDF_MEDIA_TYPE, f"{name}.pdf")
+    # A note without a block is printed in the list only, said not placed.
+    not_placed = None if threads is None else sum(1 for note in notes if not note.block)
+    return ExportedFile(data, PDF_MEDIA_TYPE, f"{name}.pdf", not_placed)

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 from repo_store.attachments import attachment_path, new_attachment_record, safe_file_name
 from repo_store.commits import Identity
-from repo_store.errors import StaleVersion, UnknownVersion
+from repo_store.errors import DocumentExists, StaleVersion, UnknownVersion
 from repo_store.word.reader import WordError, WordText, read_docx
 from server.models import User
 from server.permissions import Access, document_access
@@ -101,11 +101,13 @@ def import_docx(
         )
     store = services().store
     base = query.get("base")
-    if base is not None:
-        # A stale base is refused before the body is read or converted: nothing to undo.
-        current = store.current_version(code, slug)
-        if current is not None and current != base and store.in_history(code, slug, base):
-            raise StaleVersion(current)
+    # A stale base, or none for a document that exists, is refused before the body is read or
+    # converted: nothing to undo. The commit checks it again under the document's lock.
+    current = store.current_version(code, slug)
+    if base is None and current is not None:
+        raise DocumentExists(current)
+    if base is not None and current not in (None, base) and store.in_history(code, slug, base):
+        raise StaleVersion(current)
     data = read_bounded(src, services().config.max_docx_bytes)
     word = convert(data)
     fields = {

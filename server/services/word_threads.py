@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from repo_store.diff.textdiff import TextDiff
+from repo_store.word.redline import WordComment
 from server.models import User
-from server.redline.pdf import NoteReply, NoteThread
+from server.redline.notes import note_threads as numbered_notes
+from server.redline.pdf import NoteThread
 from server.services import comments
 
 
@@ -96,41 +99,47 @@ def review_threads(
     return list(threads.values())
 
 
-def _when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
 def placed(threads: Sequence[Thread]) -> list[Thread]:
     """The threads whose quote stands somewhere in the newer version (orphans have no place)."""
     return [t for t in threads if t.block is not None and t.anchor_status != "orphaned"]
 
 
-def note_threads(threads: Sequence[Thread]) -> list[NoteThread]:
-    """The threads as the PDF redline's numbered notes, in the order they were made."""
-    return [
-        NoteThread(
-            number=number,
-            id=str(thread.id),
-            block=thread.block or "",
-            quote=thread.quote,
-            author=f"{thread.author} ({thread.party})",
-            date=_when(thread.created_at),
-            body=thread.body,
-            replies=tuple(
-                NoteReply(f"{r.author} ({r.party})", _when(r.created_at), r.body)
-                for r in thread.replies
-            ),
+def note_threads(threads: Sequence[Thread], diff: TextDiff) -> list[NoteThread]:
+    """The threads as the PDF redline's numbered notes, in the order of the text (those the
+    newer version no longer holds are listed last, said not placed)."""
+    comments: list[dict[str, Any]] = []
+    for thread in threads:
+        anchor = {"status": thread.anchor_status, "block": thread.block, "start": thread.start}
+        comments.append(
+            {
+                "id": f"{thread.id}",
+                "parent": None,
+                "anchor": {**anchor, "quote": thread.quote},
+                "quote": thread.quote,
+                "author": thread.author,
+                "author_party": thread.party,
+                "created_at": thread.created_at,
+                "body": thread.body,
+            }
         )
-        for number, thread in enumerate(placed(threads), start=1)
-    ]
+        for number, reply in enumerate(thread.replies):
+            comments.append(
+                {
+                    "id": f"{thread.id}.{number}",
+                    "parent": f"{thread.id}",
+                    "author": reply.author,
+                    "author_party": reply.party,
+                    "created_at": reply.created_at,
+                    "body": reply.body,
+                }
+            )
+    return numbered_notes(comments, diff)
 
 
-def word_comments(threads: Sequence[Thread]) -> list[Any]:
+def word_comments(threads: Sequence[Thread]) -> list[WordComment]:
     """The threads as Word comments: on their words in the newer version where the quote stands
     there, else, when made on the older version, on its words there (deleted text); any other
     is passed without a place, for the writer to report as not placed."""
-    from repo_store.word.redline import WordComment
-
     found = []
     for thread in threads:
         side, block, start, end, quote = "new", thread.block, thread.start, thread.end, thread.quote

@@ -15,6 +15,7 @@ from server.payloads import (
     review_payload,
     version_payload,
 )
+from server.redline.headings import heading_level, heading_tag, without_marks
 from server.schemas import (
     DiffPageSchema,
     DiffQuerySchema,
@@ -43,6 +44,8 @@ class RedlineRow:
     old: list[tuple[str, str]]
     new: list[tuple[str, str]]
     inline: list[tuple[str, str]]
+    old_place: str | None  # where a moved or renumbered block stood, in the document's words
+    tag: str  # "div", or "h3"… for a heading (the page's h1 and the section's h2 come first)
 
 
 def _rows(blocks: list[dict[str, Any]]) -> list[RedlineRow]:
@@ -57,6 +60,9 @@ def _rows(blocks: list[dict[str, Any]]) -> list[RedlineRow]:
             inline = runs
             old = [r for r in runs if r[0] != "insert"]
             new = [r for r in runs if r[0] != "delete"]
+        level = heading_level(block["kind"], block["text"])
+        if level is not None:
+            inline, old, new = without_marks(inline), without_marks(old), without_marks(new)
         rows.append(
             RedlineRow(
                 block["op"],
@@ -67,6 +73,9 @@ def _rows(blocks: list[dict[str, Any]]) -> list[RedlineRow]:
                 old,
                 new,
                 inline,
+                # Pages written before the diff named places have none: the note says less.
+                block.get("old_place"),
+                "div" if level is None else heading_tag(level, top=3),
             )
         )
     return rows

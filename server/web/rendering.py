@@ -10,7 +10,9 @@ from flask import Flask, request
 from flask_babel import format_datetime, get_locale, gettext
 from markupsafe import Markup, escape
 
+from repo_store.diff.blocks import Block
 from repo_store.diff.text import BIDI_RE
+from server.redline.headings import heading_level, heading_tag, without_marks
 from server.redline.render import show_bidi_controls
 from server.web.i18n import LANGUAGE_NAMES, LANGUAGES
 
@@ -85,6 +87,21 @@ IN_WORDS: dict[str, dict[str, str]] = {
 }
 
 
+def block_element(block: Block) -> str:
+    """The element a document block is shown in: a heading by its level (under the page's h1
+    and its section's h2), any other block a div."""
+    level = heading_level(block.kind, block.text)
+    return "div" if level is None else heading_tag(level, top=3)
+
+
+def block_words(block: Block) -> str:
+    """A block's text as a reader sees it: a heading without its Markdown marks."""
+    if heading_level(block.kind, block.text) is None:
+        return block.text
+    runs = without_marks([("equal", block.text)])
+    return runs[0][1] if runs else block.text
+
+
 def in_words(words: Mapping[str, str], value: str) -> str:
     """Say value in the reader's language by the table words, or as it is if it has none."""
     message = words.get(value)
@@ -112,6 +129,8 @@ def init_rendering(app: Flask) -> None:
         plain=plain,
         when=when,
         short=short,
+        block_element=block_element,
+        block_words=block_words,
         **{name: partial(in_words, words) for name, words in IN_WORDS.items()},
     )
     app.jinja_env.globals.update(

@@ -20,7 +20,7 @@ DIFF: dict[str, Any] = {
                     {"op": "insert", "text": " двадцати рабочих"},
                     {"op": "equal", "text": " дней"}]},
         {"op": "move", "old_id": "art_4__p1", "new_id": "art_2__para_3", "renumbered": True,
-         "text": "(3) Таможенные органы", "tokens": []},
+         "text": "(3) Таможенные органы", "tokens": [], "old_place": "Статья 4"},
         {"op": "delete", "old_id": "art_5", "new_id": None, "renumbered": False,
          "text": "Статья 5. Контроль", "tokens": [{"op": "delete", "text": "Статья 5. Контроль"}]},
     ],
@@ -34,7 +34,7 @@ def test_plain_redline_marks_words_with_brackets() -> None:
     text = "\n".join(render_redline(DIFF, color=False))
     assert "\x1b[" not in text
     assert "~ в течение [-тридцати-] {+двадцати рабочих+} дней" in text
-    assert "> [moved from art_4__p1] (3) Таможенные органы" in text
+    assert "> [moved from Статья 4] (3) Таможенные органы" in text
     assert "- [-Статья 5. Контроль-]" in text
     assert "1 changed, 1 removed, 1 moved; 2 word(s) inserted, 1 deleted" in text
     assert "RIGHT-TO-LEFT OVERRIDE (U+202E)" in text
@@ -65,3 +65,9 @@ def test_escape_sequences_in_a_text_cannot_reach_the_terminal() -> None:
     assert "\x1b]" not in text
     assert "\x9b" not in text
     assert "\\x1b]0;owned\\x07 \\x9b2J" in text
+
+
+def test_a_move_from_a_server_that_names_no_place_shows_the_old_id() -> None:
+    blocks = [{**b, "old_place": None} if b["op"] == "move" else b for b in DIFF["blocks"]]
+    text = "\n".join(render_redline({**DIFF, "blocks": blocks}, color=False))
+    assert "> [moved from art_4__p1] (3) Таможенные органы" in text

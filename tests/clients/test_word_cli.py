@@ -83,7 +83,8 @@ def test_refusals_leave_no_file(server: LiveServer, tmp_path: Path) -> None:
         server, "push", str(pending), "--party", "BLR", "--slug", "pending-law", profile="blr"
     )
     line = assert_one_line_error(refused, EXIT_INVALID)
-    assert "2 insertion" in line and "1 deletion" in line
+    assert "2 insertion" in line
+    assert "1 deletion" in line
     missing = tmp_path / "none.docx"
     done = peerlex(
         server, "show", "BLR", "pending-law", "--docx", "-o", str(missing), profile="blr"

@@ -114,4 +114,6 @@ def test_word_files_are_known_by_name_or_first_bytes(tmp_path: Path) -> None:
     unnamed.write_bytes(GOOD_DOCX)
     text = tmp_path / "draft.md"
     text.write_text("# Law\n")
-    assert is_docx(named) and is_docx(unnamed) and not is_docx(text)
+    assert is_docx(named)
+    assert is_docx(unnamed)
+    assert not is_docx(text)

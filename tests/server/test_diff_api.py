@@ -84,7 +84,7 @@ def test_html_redline_is_escaped_and_script_free(
         {"from": "HEAD"},
         {"to": "--output=/tmp/x"},
         {"from": "0" * 40},
-        {"format": "pdf"},
+        {"format": "odt"},
         {"context": "3"},
     ],
 )

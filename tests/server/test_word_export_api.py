@@ -61,7 +61,8 @@ def test_redline_docx_accepts_to_newer_and_rejects_to_older(
     assert got.mimetype == DOCX
     assert "X-Peerlex-Comments-Not-Placed" not in got.headers
     document = zipfile.ZipFile(io.BytesIO(got.data)).read("word/document.xml").decode()
-    assert "<w:ins " in document and "<w:del " in document
+    assert "<w:ins " in document
+    assert "<w:del " in document
     new = world["own"].get(DOC, query_string={"version": v3}).json["content"]
     old = world["own"].get(DOC, query_string={"version": v1}).json["content"]
     assert pandoc_text(got.data, tmp_path, "accept") == pandoc_text(text_to_docx(new), tmp_path)
@@ -118,6 +119,7 @@ def test_redline_pdf_with_notes(review_world: ReviewWorld, tmp_path: Path) -> No
     text = pdf_text(got.data, tmp_path)
     assert "технологий" in text
     assert "Каких именно" in text
+    assert got.headers["X-Peerlex-Comments-Not-Placed"] == "0"
 
 
 def test_review_needs_a_file_format(review_world: ReviewWorld) -> None:
@@ -172,3 +174,25 @@ def test_review_of_another_document_pair_is_404(review_world: ReviewWorld) -> No
         query_string={"from": v1, "to": v2, "format": "docx", "review": world.review},
     )
     assert answer.status_code == 404
+
+
+def test_comment_on_deleted_words_sits_on_them(review_world: ReviewWorld) -> None:
+    world = review_world
+    v1, v3 = world.push(LAW_V1), world.push(LAW_V3)
+    world.share(v1)
+    world.share(v3)
+    comment(world, v1, "административная ответственность", "Почему удалено?")
+    got = world["peer"].get(
+        f"{DOC}/diff",
+        query_string={"from": v1, "to": v3, "format": "docx", "review": world.review},
+    )
+    assert got.status_code == 200
+    assert got.headers["X-Peerlex-Comments-Not-Placed"] == "0"
+    package = zipfile.ZipFile(io.BytesIO(got.data))
+    assert "Почему удалено?" in package.read("word/comments.xml").decode()
+    document = package.read("word/document.xml").decode()
+    start = document.index("<w:commentRangeStart")
+    end = document.index("<w:commentRangeEnd")
+    between = document[start:end]
+    assert "административная" in between
+    assert "<w:delText" in between

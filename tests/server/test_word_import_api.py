@@ -4,6 +4,7 @@ attachment of that very version, and every refusal writing nothing."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,8 @@ def test_tracked_changes_are_refused_naming_them(app: Flask, review_world: Revie
     assert refused.status_code == 422, refused.json
     assert refused.headers["Content-Type"] == "application/problem+json"
     assert refused.json["type"].endswith("/docx-tracked-changes")
-    assert "3" in refused.json["detail"] and "2" in refused.json["detail"]
+    assert "3" in refused.json["detail"]
+    assert "2" in refused.json["detail"]
     assert state(app, world) == before
 
 
@@ -238,3 +240,19 @@ def test_self_custody_state_is_told_the_way(app: Flask, custody_world: CustodyWo
     assert "--key" in refused.json["detail"]
     assert world["self_expert"].get(url).status_code == 404
     assert blobs(app) == []
+
+
+def test_unannounced_body_past_the_bound_is_refused(app: Flask, review_world: ReviewWorld) -> None:
+    """A body sent without Content-Length is counted as it arrives."""
+    world = review_world
+    before = state(app, world)
+    refused = world["own"].put(
+        DOC,
+        input_stream=io.BytesIO(b"PK\x03\x04" + b"\x00" * MAX_DOCX),
+        content_type=DOCX,
+        query_string={"message": "draft"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert refused.status_code == 413, refused.json
+    assert refused.json["type"].endswith("/docx-too-large")
+    assert state(app, world) == before

@@ -82,3 +82,50 @@ def part(data: bytes, name: str) -> etree._Element:
 def part_names(data: bytes) -> list[str]:
     with zipfile.ZipFile(BytesIO(data)) as archive:
         return archive.namelist()
+
+
+def resolved_blocks(data: bytes, revisions: str) -> list[str]:
+    """Accept or reject every revision as Word does, and return the paragraphs and table rows.
+
+    Accepting drops deleted and moved-from text and keeps inserted and moved-to text;
+    rejecting does the opposite.  A paragraph whose mark is removed joins the next paragraph
+    (keeping the next one's style, as Word does); a removed row goes with its cells.  Each
+    paragraph comes back as "style: text", each row as "| cell | cell |".
+    """
+    gone = ("del", "moveFrom") if revisions == "accept" else ("ins", "moveTo")
+    body = part(data, "word/document.xml").find("w:body", NS)
+    assert body is not None
+    out: list[str] = []
+    carried = ""
+    for element in body:
+        if element.tag == f"{W}p":
+            text = carried + _paragraph_text(element, gone)
+            mark = element.find("w:pPr/w:rPr", NS)
+            if mark is not None and any(mark.find(f"w:{tag}", NS) is not None for tag in gone):
+                carried = text
+                continue
+            carried = ""
+            style = element.find("w:pPr/w:pStyle", NS)
+            name = style.get(f"{W}val") if style is not None else "Normal"
+            if text:
+                out.append(f"{name}: {text}")
+        elif element.tag == f"{W}tbl":
+            for row in element.iterfind("w:tr", NS):
+                revised = row.find("w:trPr", NS)
+                if revised is not None and any(
+                    revised.find(f"w:{tag}", NS) is not None for tag in gone
+                ):
+                    continue
+                cells = [_paragraph_text(p, gone) for p in row.iterfind("w:tc/w:p", NS)]
+                out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def _paragraph_text(paragraph: etree._Element, gone: tuple[str, ...]) -> str:
+    parts = []
+    for text in paragraph.iter(f"{W}t", f"{W}delText"):
+        wrapper = text.getparent().getparent()  # w:t → w:r → w:ins | w:del | ... | w:p
+        if etree.QName(wrapper).localname in gone:
+            continue
+        parts.append(text.text or "")
+    return "".join(parts)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
 import docx
 import pytest
 
+from repo_store.diff import diff_texts
 from repo_store.diff.blocks import parse_blocks
-from repo_store.word.layout import shape_of, shown_text
+from repo_store.word.layout import shape_of, shown_text, table_rows
+from repo_store.word.redline import WordComment, redline_to_docx
 from repo_store.word.writer import text_to_docx
 from tests.repo_store.word.docx_tools import (
     NS,
@@ -105,3 +108,26 @@ def test_text_xml_cannot_carry_is_replaced_not_broken() -> None:
 def test_opens_in_libreoffice(name: str, tmp_path: Path) -> None:
     text = CONTROL_LIST if name == "control-list" else (DEMO / name).read_text(encoding="utf-8")
     opens_in_libreoffice(text_to_docx(text, title="Test", language="ru"), tmp_path)
+
+
+def test_folded_table_rows_are_found_again() -> None:
+    folded = "| a | b | | --- | --- | | 1 | x \\| y | | 3 |  |"
+    rows = table_rows(folded)
+    assert [row.cells for row in rows] == [("a", "b"), ("1", "x | y"), ("3", "")]
+    assert [row.header for row in rows] == [True, False, False]
+    # Where each cell's own text starts; an escaped pipe makes a cell's text not the block's.
+    assert [folded[at : at + 1] for at in rows[0].starts] == ["a", "b"]
+    assert rows[1].starts[1] == -1
+
+
+def test_redline_and_version_open_in_python_docx() -> None:
+    old = (DEMO / "tjk-biosecurity-regulation-v1.md").read_text(encoding="utf-8")
+    new = (DEMO / "tjk-biosecurity-regulation-v2.md").read_text(encoding="utf-8")
+    block = next(b for b in parse_blocks(new) if b.kind == "paragraph")
+    comment = WordComment("1", "TJK", datetime.now(UTC), "note", block.text[4:12], block.id)
+    result = redline_to_docx(
+        diff_texts(old, new), author="TJK", date=datetime.now(UTC), comments=[comment]
+    )
+    assert result.placed == 1
+    document = docx.Document(BytesIO(result.data))
+    assert len(document.paragraphs) > 5

@@ -132,3 +132,65 @@ def test_unknown_language_tag_is_not_written_raw() -> None:
         diff_texts(OLD, OLD), title="t", old_label="a", new_label="b", lang='en" onload="x'
     )
     assert '<html lang="und">' in page
+
+
+def test_markdown_headings_are_headings_without_their_marks() -> None:
+    old = "# Закон об экспортном контроле\n\n## Глава 1\n\n" + OLD
+    new = "# Закон об экспортном контроле\n\n### Глава 1. Общие положения\n\n" + OLD
+    page = render_html(diff_texts(old, new), title="Закон", old_label="v1", new_label="v2")
+    found = parse(page)
+    tags = [tag for tag, _ in found.tags]
+    # "#" is an h2 under the page's own h1, "###" two levels below it.
+    assert {"h2", "h4"} <= set(tags)
+    assert re.search(r'<h2 class="block op-equal kind-heading"[^>]*>Закон об экспортном', page)
+    # The level changed: each side loses its own marks.
+    assert re.search(r"<h4 [^>]*><del>Глава 1</del><ins>Глава 1. Общие положения</ins></h4>", page)
+    assert "#" not in page[page.index("<main>") :]
+    # A "#" inside the words of a heading is the document's and stays.
+    page = render_html(
+        diff_texts("# C# rules\n", "# C# rules apply\n"), title="t", old_label="a", new_label="b"
+    )
+    assert re.search(r"<h2 [^>]*>C# rules<ins> apply</ins></h2>", page)
+
+
+def test_moved_paragraph_is_named_by_its_article_and_number_never_an_id() -> None:
+    old = OLD.replace("(1) Transit requires a permit.", "(1) Transit requires a permit.\n\nA note.")
+    new = old.replace("\n\n(1) An export requires a licence.", "").replace(
+        "(1) Transit requires a permit.",
+        "(1) Transit requires a permit.\n\n(2) An export requires a licence.",
+    )
+    diff = diff_texts(old, new)
+    moved = [entry for entry in diff.blocks if entry.op == "move"]
+    assert moved, [entry.op for entry in diff.blocks]
+    page = render_html(diff, title="Law", old_label="v1", new_label="v2")
+    assert "moved from Article 2 (1)" in page or "renumbered, was Article 2 (1)" in page
+    notes = re.findall(r'<span class="note">([^<]*)</span>', page)
+    assert not any("art_" in note or "__" in note for note in notes), notes
+
+
+def test_note_marks_follow_their_quoted_words_or_end_the_block() -> None:
+    new = OLD.replace("a licence", "an export licence")
+    marks = {
+        "art_2__para_1": [(1, "export  licence"), (2, "no such words")],
+        "art_1__para_1": [(3, "dual-use")],
+    }
+    page = render_html(
+        diff_texts(OLD, new), title="Law", old_label="v1", new_label="v2", notes=marks
+    )
+    ref = '<sup class="note-ref"><a href="#note-{0}" id="ref-{0}">{0}</a></sup>'
+    assert f"<ins> an export</ins> licence{ref.format(1)}." in page
+    assert f"licence{ref.format(1)}.{ref.format(2)}</div>" in page
+    assert f"dual-use{ref.format(3)} goods" in page
+
+
+def test_the_redlines_own_words_follow_the_readers_language() -> None:
+    start = OLD.index("Article 1.")
+    end = OLD.index("Article 2.")
+    new = (OLD[end:] + "\n" + OLD[start:end]).replace("a permit", "a \u202epermit")
+    diff = diff_texts(OLD, new)
+    russian = render_html(diff, title="Law", old_label="v1", new_label="v2", ui="ru-RU")
+    assert "перемещено из: Article 1" in russian or "перемещено из: Article 2" in russian
+    assert "Предупреждения" in russian
+    assert "moved from" not in russian
+    english = render_html(diff, title="Law", old_label="v1", new_label="v2", ui="de")
+    assert "moved from" in english

@@ -85,6 +85,7 @@ def test_russian_law_reads_right_with_moves_named_by_place(tmp_path: Path) -> No
         old_label="версия 1",
         new_label="версия 2",
         language="ru",
+        ui="ru",
     )
     text = pdf_text(pdf, tmp_path)
     assert "Закон Республики Беларусь «Об экспортном контроле»" in text
@@ -92,7 +93,8 @@ def test_russian_law_reads_right_with_moves_named_by_place(tmp_path: Path) -> No
     assert "Всеобъемлющий контроль" in text
     assert "административную или уголовную" in text
     # Article 4 became article 5: said with the document's own words, never an id.
-    assert "renumbered, was Статья 4" in text
+    assert "перенумеровано, было: Статья 4" in text
+    assert "вставлено" in text
     assert "art_4" not in text
     assert "# Закон" not in text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
@@ -190,3 +191,26 @@ def test_sign_out_ends_the_session(web_world: WebWorld) -> None:
     token = csrf_of(page.get("/reviews").text)
     assert page.client.post("/sign-out", data={"csrf_token": token}).status_code == 302
     assert page.get("/reviews").status_code == 302
+
+
+def test_headings_read_as_headings_and_moves_say_where_from(web_world: WebWorld) -> None:
+    page = web_world.page("peer")
+    first, last = web_world.versions[0], web_world.versions[-1]
+    redline = DOC + f"/redline?from={first}&to={last}"
+    for url in (redline, redline + "&view=side"):
+        english = page.get(url, headers={"Accept-Language": "en"}).text
+        # The title of the law is a heading, without the Markdown marks it was written with.
+        assert re.search(r'<h3 class="block[^"]*kind-heading"[^>]*>.*?Закон об экспортном', english)
+        assert "# Закон" not in english
+        # "Таможенные органы…" left Статья 4 for Статья 2 (3): said in the law's own words.
+        assert "moved from Статья 4" in english
+        russian = page.get(url, headers={"Accept-Language": "ru"}).text
+        assert "перемещено из: Статья 4" in russian
+        for html in (english, russian):
+            notes = re.findall(r'<span class="note">([^<]*)</span>', html)
+            assert notes
+            assert not any(re.search(r"art_\d|__|\bp\d", note) for note in notes), notes
+    document = page.get(DOC + f"?version={last}").text
+    assert re.search(r'<h3 class="block kind-heading" id="block-h1"', document)
+    assert '<span class="text">Закон об экспортном контроле</span></h3>' in document
+    assert "# Закон" not in document

@@ -125,6 +125,10 @@ def test_expert_uploads_head_is_stale_peer_downloads_the_redline(
             in own.locator(".flash").inner_text()
         )
         shot(own, "25-uploaded-docx-shared-en")
+        with own.expect_download() as download:
+            own.click("dl.facts a.download")
+        saved_version = tmp_path / "version.docx"
+        download.value.save_as(saved_version)
 
         # A peer compares the two shared versions and takes the redline as .docx and .pdf.
         peer = signed_in("peer", "ru-RU")
@@ -138,6 +142,7 @@ def test_expert_uploads_head_is_stale_peer_downloads_the_redline(
             download.value.save_as(saved[fmt])
         browser.close()
 
+    assert "через десять дней" in read_docx(saved_version.read_bytes()).text
     accepted = read_docx(saved["docx"].read_bytes(), revisions="accept").text
     assert "через десять дней" in accepted
     assert "Статья 9" in accepted

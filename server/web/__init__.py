@@ -9,6 +9,7 @@ from flask_babel import Babel
 
 # Each page module adds its routes to the one blueprint when imported.
 from server.web import (  # noqa: F401
+    authoring_pages,
     comment_forms,
     document_pages,
     invitation_pages,

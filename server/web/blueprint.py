@@ -93,6 +93,13 @@ def _http_error(error: HTTPException) -> Any:
         target = here_for_sign_in()
         return redirect(url_for("web.sign_in", next=target) if target else url_for("web.sign_in"))
     detail = error.description if status < 500 or status == 503 else None
+    if status == 413:
+        limit = request.max_content_length
+        detail = gettext(
+            "The request is larger than %(n)s bytes, the most this server takes. Nothing was "
+            "written.",
+            n=limit,
+        )
     page, status = error_page(status, detail)
     response = make_response(page, status)
     for key, value in error.get_headers():

@@ -15,7 +15,7 @@ from werkzeug.exceptions import NotFound
 
 from repo_store.diff import parse_blocks
 from repo_store.diff.pages import page_starts
-from server.models import ReviewState, User
+from server.models import Review, ReviewState, User
 from server.payloads import (
     attachment_payload,
     comment_payload,
@@ -23,7 +23,12 @@ from server.payloads import (
     review_payload,
     version_payload,
 )
-from server.permissions import find_review, may_decide_comments
+from server.permissions import (
+    can_write_for,
+    find_review,
+    may_decide_comments,
+    takes_part_as_state,
+)
 from server.schemas import (
     VersionQuerySchema,
 )
@@ -89,6 +94,25 @@ def comment_context(user: User, review: Any, party: str) -> dict[str, Any]:
         "can_comment": review.state != ReviewState.CLOSED,
         "can_decide": may_decide_comments(user, review, party),
         "user_email": user.email,
+    }
+
+
+def shareable_reviews(user: User, party: str) -> list[Review]:
+    """The reviews the State takes part in that still take shares (not closed)."""
+    return [
+        r
+        for r in reviews.list_reviews(user)
+        if takes_part_as_state(r, party) and r.state != ReviewState.CLOSED
+    ]
+
+
+def authoring_context(user: User, party: str) -> dict[str, Any]:
+    """What the document page offers its State's experts and heads: upload and share."""
+    if not can_write_for(user, party):
+        return {"can_author": False, "share_into": []}
+    return {
+        "can_author": True,
+        "share_into": [review_payload(r) for r in shareable_reviews(user, party)],
     }
 
 
@@ -162,4 +186,5 @@ def document_page(rid: str, party: str, slug: str) -> str:
         commentable=version in shared,
         own_keys=find_party(party).holds_own_keys,
         **comment_context(user, review, party),
+        **authoring_context(user, party),
     )

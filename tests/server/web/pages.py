@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import unescape
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from flask import Flask
@@ -21,6 +23,18 @@ def csrf_of(html: str) -> str:
     found = CSRF_RE.search(html)
     assert found is not None, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+def links_to(path: str, html: str, fmt: str) -> dict[str, str]:
+    """The query of the page's one link to path with that format."""
+    found = []
+    for href in re.findall(r'href="([^"]+)"', html):
+        parts = urlsplit(unescape(href))
+        query = dict(parse_qsl(parts.query))
+        if parts.path == path and query.get("format") == fmt:
+            found.append(query)
+    assert len(found) == 1, (path, fmt, found)
+    return found[0]
 
 
 class Page:

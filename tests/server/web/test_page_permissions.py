@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import re
+from typing import Any
 
 import pytest
 
-from tests.server.web.pages import DOC, Page, WebWorld, csrf_of
+from tests.server.review_fixtures import LAW_V3
+from tests.server.web.pages import DOC, Page, WebWorld, csrf_of, links_to
 
 PARTICIPANTS = ("own", "head", "peer", "peer_head", "third", "organiser", "observer")
 OUTSIDERS = ("outsider", "other_organiser", "admin")
 OWNERS = ("own", "head")
 INVITERS = ("organiser", "other_organiser", "admin")
 ROLES = (*PARTICIPANTS, *OUTSIDERS)
+API_DOC = "/api/v1/parties/BLR/documents/export-law"
 FACTOR_FORM = re.compile(r'action="/account/security/factors/(\d+)/remove"')
 
 
@@ -236,3 +240,53 @@ def test_anonymous_gets_the_link_refusal_not_the_sign_in(web_world: WebWorld, ur
     answer = web_world.page(None).get(url)
     assert answer.status_code == 404
     assert "does not work" in answer.text
+
+
+def upload_form(web_world: WebWorld, text: str, base: str | None = None) -> dict[str, Any]:
+    return {
+        "base": base or web_world.versions[2],
+        "message": "Сроки уточнены",
+        "file": (io.BytesIO(text.encode()), "export-law.md"),
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_uploading_a_version_is_for_the_states_own_people(web_world: WebWorld, role: str) -> None:
+    """Owners save (303 to the new version), other participants see the page but may not
+    write (403), the rest do not see the document (404)."""
+    page = web_world.page(role)
+    answer = page.post(
+        DOC + "/versions",
+        upload_form(web_world, LAW_V3 + "\nСтатья 9. Новая.\n"),
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == (303 if role in OWNERS else 403 if role in PARTICIPANTS else 404)
+    versions = web_world.world["own"].get(f"{API_DOC}/versions").json
+    assert len(versions) == (4 if role in OWNERS else 3), role
+    if role in OWNERS:
+        assert answer.headers["Location"].endswith("version=" + versions[0]["commit"])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_sharing_from_the_document_page_is_for_the_states_own_people(
+    web_world: WebWorld, role: str
+) -> None:
+    v2 = web_world.versions[1]
+    page = web_world.page(role)
+    answer = page.post(DOC + "/shares", {"version": v2, "review": "dushanbe-2017"})
+    assert answer.status_code == (303 if role in OWNERS else 403 if role in PARTICIPANTS else 404)
+    shares = web_world.world["own"].get("/api/v1/reviews/dushanbe-2017/shares").json
+    assert (v2 in {s["version"] for s in shares}) == (role in OWNERS)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_document_page_offers_authoring_to_owners_only(web_world: WebWorld, role: str) -> None:
+    page = web_world.page(role)
+    answer = page.get(DOC)
+    if role not in PARTICIPANTS:
+        assert answer.status_code == 404
+        return
+    assert (DOC + "/versions" in answer.text) == (role in OWNERS)
+    assert (DOC + "/shares" in answer.text) == (role in OWNERS)
+    docx = links_to(API_DOC, answer.text, "docx")
+    assert docx == {"version": web_world.versions[2], "format": "docx"}

@@ -10,8 +10,10 @@ from flask_babel import Babel
 # Each page module adds its routes to the one blueprint when imported.
 from server.web import (  # noqa: F401
     comment_forms,
+    desk_pages,
     document_pages,
     invitation_pages,
+    new_review_page,
     redline_page,
     review_pages,
     security_key_pages,

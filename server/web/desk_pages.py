@@ -38,7 +38,7 @@ def _invite_refusal(error: DomainError) -> str:
     elif "email" in errors:
         message = gettext("That is not an email address.")
     else:
-        message = gettext("This role does not fit this party.")
+        message = gettext("Choose the role from the list: expert or head of delegation.")
     return message
 
 

@@ -94,6 +94,9 @@ BAD_FORMS = [
     ({"title": ""}, 422, "Give the review a title of one line"),
     ({"title": "one\ntwo"}, 422, "Give the review a title of one line"),
     ({"title": "x" * 301}, 422, "Give the review a title of one line"),
+    ({"title": "Bishkek\u202e 2018"}, 422, "Give the review a title of one line"),
+    ({"title": "Bishkek\x1b[2J"}, 422, "Give the review a title of one line"),
+    ({"slug": "bishkek\x00"}, 422, "The short name is 1 to 63 small Latin letters"),
     ({"states": []}, 422, "Choose at least one participating State"),
     ({"states": ["XYZ"]}, 422, "XYZ is not a State known here."),
     ({"states": ["OSCE"]}, 422, "OSCE is not a State known here."),
@@ -148,3 +151,12 @@ def test_the_api_refuses_the_same_reserved_slugs(web_world: WebWorld) -> None:
         refused = api.post("/api/v1/reviews", json={"slug": slug, "title": "T", "states": ["KGZ"]})
         assert refused.status_code == 422
         assert refused.json["type"].endswith("reserved-slug")
+
+
+def test_a_title_is_shown_as_text(web_world: WebWorld) -> None:
+    page = web_world.page("organiser")
+    title = '<script>alert(1)</script>"><b>'
+    assert open_review(page, title=title).status_code == 303
+    shown = page.get("/reviews/bishkek-2018").text
+    assert title not in shown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown

@@ -144,15 +144,6 @@ def test_the_form_needs_its_csrf_token(app: Flask, web_world: WebWorld) -> None:
     assert written(app) == before
 
 
-def test_the_api_refuses_the_same_reserved_slugs(web_world: WebWorld) -> None:
-    """One code path: a slug the pages could not address is refused to every client."""
-    api = web_world.world["organiser"]
-    for slug in ("new", "2018"):
-        refused = api.post("/api/v1/reviews", json={"slug": slug, "title": "T", "states": ["KGZ"]})
-        assert refused.status_code == 422
-        assert refused.json["type"].endswith("reserved-slug")
-
-
 def test_a_title_is_shown_as_text(web_world: WebWorld) -> None:
     page = web_world.page("organiser")
     title = '<script>alert(1)</script>"><b>'

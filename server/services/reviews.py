@@ -34,6 +34,9 @@ from server.services.parties import find_party
 
 # Each state may move only forward, one step at a time.
 NEXT_STATE = {ReviewState.OPEN: ReviewState.AGREEMENT, ReviewState.AGREEMENT: ReviewState.CLOSED}
+# Slugs a review may not take: a page's own address under /reviews/, and digits alone, which
+# name a review by its id in every URL (Review.named).
+RESERVED_REVIEW_SLUGS = frozenset({"new"})
 
 
 def participants_by_role(review: Review) -> dict[str, list[str]]:
@@ -54,14 +57,24 @@ def _parties(codes: list[str], kind: PartyKind, field: str) -> list[Party]:
                 f"{field}: {code} is not a known {kind.value}",
                 "invalid-party",
                 errors={field: [f"{code} is not a known {kind.value}"]},
+                party=code,
+                field=field,
             )
         found.append(party)
     return found
 
 
+def check_review_slug(slug: str) -> None:
+    """Refuse a slug that a URL would read as something else than this review."""
+    if slug in RESERVED_REVIEW_SLUGS or slug.isdigit():
+        detail = f"{slug!r} is the address of a page or of a review id: choose another slug"
+        raise Invalid(detail, "reserved-slug", errors={"slug": [detail]})
+
+
 def create_review(user: User, data: dict[str, Any]) -> Review:
     """Open a review; the creator's organisation is always among its organisers."""
     opener = require_review_opener(user)
+    check_review_slug(data["slug"])
     session = db_session()
     if session.scalar(select(Review).where(Review.slug == data["slug"])) is not None:
         raise Conflict(f"a review {data['slug']!r} exists already", "review-exists")
@@ -75,7 +88,12 @@ def create_review(user: User, data: dict[str, Any]) -> Review:
     }
     codes = [p.code for parties in roles.values() for p in parties]
     if len(codes) != len(set(codes)):
-        raise Invalid("a party may take part in a review in one role only", "duplicate-party")
+        twice = sorted({code for code in codes if codes.count(code) > 1})
+        raise Invalid(
+            "a party may take part in a review in one role only",
+            "duplicate-party",
+            parties=twice,
+        )
     review = Review(slug=data["slug"], title=data["title"], created_by_id=user.id)
     for role, parties in roles.items():
         for party in parties:

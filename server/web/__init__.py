@@ -11,8 +11,10 @@ from flask_babel import Babel
 from server.web import (  # noqa: F401
     authoring_pages,
     comment_forms,
+    desk_pages,
     document_pages,
     invitation_pages,
+    new_review_page,
     redline_page,
     review_pages,
     security_key_pages,

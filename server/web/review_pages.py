@@ -4,7 +4,6 @@ do there: move it on, approve, build the bundle."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask import (
@@ -25,15 +24,15 @@ from server.payloads import (
     review_payload,
     share_payload,
 )
-from server.permissions import find_review, heads_of, organiser_party
+from server.permissions import find_review, heads_of, organiser_party, organising_parties
 from server.schemas import (
     ApprovalCreateSchema,
-    ReviewPatchSchema,
 )
 from server.services import approvals, bundles, comments, documents, reviews
 from server.services.bundle_readme import readme_text
 from server.services.users import list_parties
 from server.web.blueprint import bp, signed_in_user
+from server.web.desk import SharedDocument, desk_of
 
 
 @bp.route("/")
@@ -43,26 +42,12 @@ def home() -> Any:
 
 @bp.route("/reviews")
 def my_reviews() -> str:
+    user = signed_in_user()
     return render_template(
         "web/reviews.html",
-        reviews=[review_payload(r) for r in reviews.list_reviews(signed_in_user())],
+        reviews=[review_payload(r) for r in reviews.list_reviews(user)],
+        may_open=bool(organising_parties(user)),
     )
-
-
-@dataclass
-class SharedDocument:
-    """One State's document as shared into a review: its shared versions and comment count."""
-
-    party: str
-    slug: str
-    title: str
-    versions: list[dict[str, Any]] = field(default_factory=list)
-    open_comments: int = 0
-    approval: dict[str, Any] | None = None
-
-    @property
-    def latest(self) -> str:
-        return str(self.versions[-1]["version"])
 
 
 def _shared_documents(user: User, rid: str) -> dict[tuple[str, str], SharedDocument]:
@@ -83,7 +68,12 @@ def _shared_documents(user: User, rid: str) -> dict[tuple[str, str], SharedDocum
 
 
 @bp.route("/reviews/<rid>")
-def review_page(rid: str) -> str:
+def review_page(rid: str) -> Any:
+    return show_review(rid)
+
+
+def show_review(rid: str, status: int = 200, **answer: Any) -> Any:
+    """The review's page; answer carries what a refused or answered desk form says on it."""
     user = signed_in_user()
     review = find_review(user, rid)
     shared = _shared_documents(user, rid)
@@ -114,7 +104,7 @@ def review_page(rid: str) -> str:
         if path.exists():
             bundle = {"name": path.name, "size": path.stat().st_size}
     parties = list_parties()
-    return render_template(
+    page = render_template(
         "web/review.html",
         review=review_payload(review),
         names={p.code: p.name for p in parties},
@@ -129,14 +119,10 @@ def review_page(rid: str) -> str:
         readme=readme_text(review.slug, organiser) if organiser else "",
         organiser_principal=principal(organiser) if organiser else "",
         step_up_due=step_up_due(user),
+        desk=desk_of(user, review, by_state) if is_organiser else [],
+        answer=answer,
     )
-
-
-@bp.route("/reviews/<rid>/state", methods=["POST"])
-def change_state(rid: str) -> Any:
-    data = ReviewPatchSchema().load({"state": request.form.get("state", "")})
-    reviews.change_state(signed_in_user(), rid, data["state"])
-    return redirect(url_for("web.review_page", rid=rid))
+    return page, status
 
 
 @bp.route("/reviews/<rid>/approvals", methods=["POST"])
@@ -147,10 +133,3 @@ def approve(rid: str) -> Any:
     approvals.approve(signed_in_user(), rid, data)
     flash(gettext("Approved and signed."))
     return redirect(url_for("web.review_page", rid=rid, _anchor="approvals"))
-
-
-@bp.route("/reviews/<rid>/bundle", methods=["POST"])
-def build_bundle(rid: str) -> Any:
-    built = bundles.build_bundle(signed_in_user(), rid)
-    flash(gettext("The final bundle is built. Its SHA-256: %(sha)s", sha=built.sha256))
-    return redirect(url_for("web.review_page", rid=rid, _anchor="bundle"))

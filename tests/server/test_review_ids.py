@@ -100,3 +100,18 @@ def test_the_review_page_of_an_unknown_id_is_404(
     for url in (f"/reviews/{quote(rid, safe='')}", f"/reviews/{quote(rid, safe='')}/comments"):
         answer = page.get(url) if not url.endswith("comments") else page.post(url, {"body": "x"})
         assert answer.status_code == 404, (url, answer.status_code)
+
+
+@pytest.mark.parametrize("slug", ["new", "2018", "0", "1"])
+def test_a_slug_a_url_would_read_otherwise_is_refused(review_world: ReviewWorld, slug: str) -> None:
+    """`new` is a page under /reviews/ and digits name a review by id: no review takes either,
+    whichever client asks (the pages refuse it through the same service)."""
+    refused = review_world["organiser"].post(
+        "/api/v1/reviews", json={"slug": slug, "title": "T", "states": ["KGZ"]}
+    )
+    assert refused.status_code == 422
+    assert refused.json["type"].endswith("reserved-slug")
+    assert refused.json["errors"] == {"slug": [refused.json["detail"]]}
+    assert [r["slug"] for r in review_world["organiser"].get("/api/v1/reviews").json] == [
+        "dushanbe-2017"
+    ]

@@ -15,6 +15,7 @@ PARTICIPANTS = ("own", "head", "peer", "peer_head", "third", "organiser", "obser
 OUTSIDERS = ("outsider", "other_organiser", "admin")
 OWNERS = ("own", "head")
 INVITERS = ("organiser", "other_organiser", "admin")
+ORGANISERS = ("organiser", "other_organiser")
 ROLES = (*PARTICIPANTS, *OUTSIDERS)
 API_DOC = "/api/v1/parties/BLR/documents/export-law"
 FACTOR_FORM = re.compile(r'action="/account/security/factors/(\d+)/remove"')
@@ -49,6 +50,8 @@ PAGES = [
     # Administrators and organisers invite; an unknown invitation link is refused to all.
     ("/invitations", INVITERS),
     ("/invitations/" + "A" * 43, ()),
+    # Organisers open reviews; the page's address is no review's.
+    ("/reviews/new", ORGANISERS),
 ]
 
 
@@ -232,6 +235,34 @@ def test_invitation_forms_for_every_role(web_world: WebWorld, role: str) -> None
     expected = {"admin": 201, "organiser": 403, "other_organiser": 403}.get(role, 404)
     assert made.status_code == expected, role
     assert page.post("/invitations/999999/revoke").status_code == 404
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_new_review_form_for_every_role(web_world: WebWorld, role: str) -> None:
+    """Organisers open reviews (their organisation among its organisers); no one else."""
+    page = web_world.page(role)
+    form = {"slug": f"bishkek-{role.replace('_', '-')}", "title": "Бишкек", "states": ["KGZ"]}
+    expected = 303 if role in ORGANISERS else 404
+    assert page.post("/reviews/new", form).status_code == expected, role
+    assert page.post("/reviews/new", {**form, "slug": "new"}).status_code == (
+        422 if role in ORGANISERS else 404
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_desk_forms_for_every_role(web_world: WebWorld, role: str) -> None:
+    """The review's organisers use the desk; its other participants see the review but may
+    not (403); anyone else does not see the review (404)."""
+    page = web_world.page(role)
+    desk = "/reviews/dushanbe-2017"
+    invitation = {"email": f"{role}-new@tjk.example", "party": "TJK", "role": "expert"}
+    expected = 201 if role == "organiser" else 403 if role in PARTICIPANTS else 404
+    assert page.post(desk + "/invitations", invitation).status_code == expected, role
+    desk_shown = 'id="desk"' in page.get(desk).text
+    assert desk_shown == (role == "organiser"), role
+    # Building the bundle of an open review: the organiser is told to move it on first.
+    expected = 409 if role == "organiser" else 403 if role in PARTICIPANTS else 404
+    assert page.post(desk + "/bundle").status_code == expected, role
 
 
 @pytest.mark.parametrize("url", ["/setup/" + "A" * 43, "/invitations/" + "A" * 43])

@@ -11,6 +11,8 @@ from flask_babel import Babel
 from server.web import (  # noqa: F401
     comment_forms,
     document_pages,
+    admin_pages,
+    admin_user_pages,
     invitation_pages,
     redline_page,
     review_pages,

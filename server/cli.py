@@ -14,6 +14,7 @@ from flask import Flask
 from repo_store.errors import LegacyLayout
 from repo_store.store import check_layout
 from server import (
+    cli_accounts,
     cli_audit,
     cli_db,
     cli_ops,
@@ -286,6 +287,7 @@ keys_admin.register(main, _app)
 custody_admin.register(party, _app)
 mfa_admin.register(user, _app)
 cli_ops.register(main, _app)
+cli_accounts.register(main, _app)
 cli_db.register(main, _app)
 cli_audit.register(main, _app)
 cli_setup.register(main, _app)

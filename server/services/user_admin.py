@@ -101,7 +101,8 @@ def set_role(user: User, role: str, party_code: str | None, actor: User | None) 
         if party is None:
             raise NoSuchParty(f"no party {code}")
         if not fits_party(Role(role), party):
-            raise InvalidAccountField("role", f"role {role} does not fit a party of kind {party.kind}")
+            message = f"role {role} does not fit a party of kind {party.kind}"
+            raise InvalidAccountField("role", message)
         _refuse_last_admin(user)
         user.is_admin = False
         user.memberships.clear()

@@ -95,9 +95,10 @@ def add_party(
 ) -> Party:
     """Add a party with its repository, and commit; a custodial one also gets its keys.
 
-    Runs in an app context; audited as done by actor (None: the server's command line). Keys already on disk for code (a party added before and lost from
-    the database) are kept, so that what they signed still verifies. A self-custody party gets
-    no key at all: its people register their own SSH keys and age recipients.
+    Runs in an app context; audited as done by actor (None: the server's command line). Keys
+    already on disk for code (a party added before and lost from the database) are kept, so
+    that what they signed still verifies. A self-custody party gets no key at all: its people
+    register their own SSH keys and age recipients.
     """
     check_party_fields(code, name, kind, custody)
     session = db_session()

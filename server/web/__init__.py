@@ -9,10 +9,10 @@ from flask_babel import Babel
 
 # Each page module adds its routes to the one blueprint when imported.
 from server.web import (  # noqa: F401
-    comment_forms,
-    document_pages,
     admin_pages,
     admin_user_pages,
+    comment_forms,
+    document_pages,
     invitation_pages,
     redline_page,
     review_pages,

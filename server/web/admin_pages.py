@@ -37,9 +37,7 @@ def refusal(error: AccountRefused) -> tuple[str, int]:
     """Why an administration form was refused, in the reader's language, and its status."""
     messages = {
         "code": gettext("A party code is 2-16 upper-case letters or digits, e.g. BLR."),
-        "name": gettext(
-            "A name has 1-200 characters, with no line break or control character."
-        ),
+        "name": gettext("A name has 1-200 characters, with no line break or control character."),
         "kind": gettext("A party is a State or an organisation."),
         "custody": gettext("Only a State may hold its own keys; choose who holds them."),
         "role": gettext("This role does not fit this party (or is no role at all)."),

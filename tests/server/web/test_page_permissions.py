@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 
+from server.db import db_session
+from server.models import User
 from tests.server.web.pages import DOC, Page, WebWorld, csrf_of
 
 PARTICIPANTS = ("own", "head", "peer", "peer_head", "third", "organiser", "observer")
@@ -45,6 +48,9 @@ PAGES = [
     # Administrators and organisers invite; an unknown invitation link is refused to all.
     ("/invitations", INVITERS),
     ("/invitations/" + "A" * 43, ()),
+    # Administration: the administrators' alone.
+    ("/admin/parties", ("admin",)),
+    ("/admin/users", ("admin",)),
 ]
 
 
@@ -220,3 +226,24 @@ def test_invitation_forms_for_every_role(web_world: WebWorld, role: str) -> None
     expected = {"admin": 201, "organiser": 403, "other_organiser": 403}.get(role, 404)
     assert made.status_code == expected, role
     assert page.post("/invitations/999999/revoke").status_code == 404
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_administration_forms_for_every_role(web_world: WebWorld, role: str) -> None:
+    """Only an administrator reaches the administration forms; everyone else finds nothing."""
+    page = web_world.page(role)
+    with web_world.app.app_context():
+        ids = {email: id_ for email, id_ in db_session().execute(select(User.email, User.id))}
+    admin, observer = ids["admin@peerlex.example"], ids["observer@goe.example"]
+    forms = [
+        ("/admin/parties", {"code": "bad", "name": "x", "kind": "state"}, 400),
+        ("/admin/parties/BLR/rename", {"name": ""}, 400),
+        (f"/admin/users/{observer}/role", {"role": "boss"}, 400),
+        (f"/admin/users/{admin}/disable", {}, 409),
+        (f"/admin/users/{observer}/enable", {}, 303),
+        (f"/admin/users/{observer}/reset-second-factor", {}, 303),
+        (f"/admin/users/{observer}/end-sessions", {}, 303),
+    ]
+    for url, form, status in forms:
+        answer = page.post(url, form)
+        assert answer.status_code == (status if role == "admin" else 404), (url, role)

@@ -28,12 +28,12 @@ from server.data_dir import has_master_key, prepare_data_dir
 from server.models import Custody, PartyKind
 from server.passwords import WeakPassword, check_password_rules
 from server.services.context import services
+from server.services.party_admin import create_party
 from server.services.users import (
     ADMIN,
     USER_ROLES,
     AccountRefused,
     InvalidAccountField,
-    add_party,
     add_user,
     check_party_fields,
     check_user_fields,
@@ -156,7 +156,7 @@ def party_add(ctx: click.Context, code: str, name: str, kind: str, custody: str)
     app = _app(ctx)
     with app.app_context():
         try:
-            add_party(code, name, kind, custody)
+            create_party(code, name, kind, custody, None)
         except AccountRefused as exc:
             raise click.ClickException(str(exc)) from exc
         if custody == Custody.SELF:

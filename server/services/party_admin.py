@@ -14,7 +14,7 @@ from server.models import OfflineRecipient, Party, User, UserKey
 from server.services import audit
 from server.services.context import services
 from server.services.user_admin import NoSuchParty
-from server.services.users import check_party_name
+from server.services.users import add_party, check_party_name
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,11 @@ def find_party_by_code(code: str) -> Party:
     if found is None:
         raise NoSuchParty(f"no party {code}")
     return found
+
+
+def create_party(code: str, name: str, kind: str, custody: str, actor: User | None) -> Party:
+    """Add a party as an administrator does (page or `party add`): audited, then committed."""
+    return add_party(code, name, kind, custody, audited=True, actor=actor)
 
 
 def rename_party(code: str, name: str, actor: User | None) -> Party:

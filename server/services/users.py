@@ -91,11 +91,14 @@ def add_party(
     name: str,
     kind: str,
     custody: str = Custody.SERVER,
+    *,
+    audited: bool = False,
     actor: User | None = None,
 ) -> Party:
     """Add a party with its repository, and commit; a custodial one also gets its keys.
 
-    Runs in an app context; audited as done by actor (None: the server's command line). Keys
+    Runs in an app context; when audited (party_admin.create_party), recorded as done by actor
+    (None: the server's command line). Keys
     already on disk for code (a party added before and lost from the database) are kept, so
     that what they signed still verifies. A self-custody party gets no key at all: its people
     register their own SSH keys and age recipients.
@@ -110,7 +113,8 @@ def add_party(
     found.store.create_repository(code)
     party = Party(code=code, name=name, kind=kind, custody=custody)
     session.add(party)
-    audit.record(actor, "party.add", code, name=name, kind=kind, custody=str(custody))
+    if audited:
+        audit.record(actor, "party.add", code, name=name, kind=kind, custody=str(custody))
     session.commit()
     return party
 

@@ -10,9 +10,9 @@ from flask_babel import gettext
 
 from server.models import Custody, PartyKind, User
 from server.services.errors import NotFound
-from server.services.party_admin import parties_with_keys, rename_party
+from server.services.party_admin import create_party, parties_with_keys, rename_party
 from server.services.user_admin import LastAdmin, NoSuchParty, NoSuchUser
-from server.services.users import AccountRefused, InvalidAccountField, PartyExists, add_party
+from server.services.users import AccountRefused, InvalidAccountField, PartyExists
 from server.web.account_forms import field
 from server.web.blueprint import bp, signed_in_user
 
@@ -79,7 +79,7 @@ def admin_parties() -> Any:
         return _parties_page()
     form = {name: field(request.form, name) for name in ("code", "name", "kind", "custody")}
     try:
-        add_party(
+        create_party(
             form["code"], form["name"], form["kind"], form["custody"] or Custody.SERVER, admin
         )
     except AccountRefused as exc:

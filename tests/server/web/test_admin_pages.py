@@ -263,3 +263,21 @@ def test_resetting_second_factors_makes_the_user_enrol_again(admin_world: WebWor
     with app.app_context():
         assert db_session().scalar(select(func.count()).where(MfaFactor.user_id == head)) == 0
     assert admin_world.world["head"].get("/api/v1/me").status_code == 401
+
+
+def test_administration_speaks_russian_under_a_strict_policy(admin_world: WebWorld) -> None:
+    admin = admin_world.page("admin")
+    assert 'href="/admin/parties"' in admin.get("/reviews").text
+    assert 'href="/admin/parties"' not in admin_world.page("organiser").get("/reviews").text
+    admin.get("/language/ru")
+    for url, words in (("/admin/parties", "Добавить сторону"), ("/admin/users", "Отключить")):
+        page = admin.get(url)
+        assert words in page.text
+        assert "Администрирование" in page.text
+        policy = page.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy
+        assert "unsafe-inline" not in policy
+        assert "<script" not in page.text
+        assert ' style="' not in page.text
+    refused = admin.post("/admin/parties", {"code": "bl", "name": "x", "kind": "state"})
+    assert "Код стороны" in refused.text

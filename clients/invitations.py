@@ -40,6 +40,8 @@ def checked_invitation(answer: Any, *, with_url: bool = False) -> Invitation:
     inviter = answer.get("invited_by")
     if inviter is not None and (not isinstance(inviter, str) or len(inviter) > MAX_TEXT):
         raise _malformed("invitation invited_by")
+    if not isinstance(answer.get("mailed", False), bool):
+        raise _malformed("invitation mailed")
     if with_url:
         url = answer.get("url")
         if not isinstance(url, str) or INVITATION_URL.fullmatch(url) is None:

@@ -106,6 +106,7 @@ class Invitation(TypedDict):
     created_at: str
     expires_at: str
     url: NotRequired[str]  # only in the answer that made it
+    mailed: NotRequired[bool]  # likewise: whether the server mailed the link too
 
 
 class Review(TypedDict):

@@ -90,6 +90,20 @@ def parse_public_url(value: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
+def parse_smtp_url(value: str) -> str:
+    """smtp://[user:password@]host[:port]?from=ADDRESS (STARTTLS when offered) or smtps://…
+    (TLS from the start); a bad one stops the start."""
+    parts = urlsplit(value.strip())
+    sender = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        refusal = "must be smtp://host[:port]?from=ADDRESS or smtps://…"
+    elif "@" not in sender.get("from", "") or parts.path.strip("/") or parts.fragment:
+        refusal = "must name the sender as ?from=ADDRESS, with no path"
+    else:
+        return value.strip()
+    raise ValueError(f"PEERLEX_SMTP_URL {refusal}")
+
+
 @dataclass(frozen=True)
 class Config:
     """Where peerlex keeps its data and the limits it enforces."""
@@ -117,6 +131,9 @@ class Config:
     require_mfa: str = "roles"
     # The origin browsers reach this deployment at (PEERLEX_PUBLIC_URL); None: localhost only.
     public_url: str | None = None
+    # Where invitation links are mailed from (PEERLEX_SMTP_URL); None: no mail is sent. It may
+    # hold the mail server's password: never in a repr, so never in a log.
+    smtp_url: str | None = field(default=None, repr=False)
     testing: bool = False
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -152,6 +169,9 @@ class Config:
             "require_mfa": _choice(env, "PEERLEX_REQUIRE_MFA", REQUIRE_MFA_CHOICES),
             "public_url": parse_public_url(env["PEERLEX_PUBLIC_URL"])
             if env.get("PEERLEX_PUBLIC_URL")
+            else None,
+            "smtp_url": parse_smtp_url(env["PEERLEX_SMTP_URL"])
+            if env.get("PEERLEX_SMTP_URL")
             else None,
             "environ": env,
         }

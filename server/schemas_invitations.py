@@ -33,6 +33,10 @@ class InvitationCreatedSchema(InvitationSchema):
             "your own channel; it works once, for 7 days"
         },
     )
+    mailed = fields.Boolean(
+        required=True,
+        metadata={"description": "whether the link was also mailed (PEERLEX_SMTP_URL)"},
+    )
 
 
 class InvitationListSchema(Schema):

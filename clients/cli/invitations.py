@@ -29,6 +29,8 @@ def invite(state: State, email: str, party: str, role: str) -> Reply:
         )
         say("pass this link on by your own channel; it is shown only now:")
         say(made.get("url", ""))
+        if made.get("mailed"):
+            say(f"the link was also mailed to {made['email']}")
 
     return Reply(made, show)
 

@@ -31,7 +31,8 @@ def create_invitation(data: dict[str, Any]) -> dict[str, Any]:
     issued = invitations.invite(
         current_user, data["email"], data["party"], data["role"], site_url()
     )
-    return {**invitations.invitation_payload(issued.invitation), "url": issued.url}
+    payload = invitations.invitation_payload(issued.invitation)
+    return {**payload, "url": issued.url, "mailed": issued.mailed}
 
 
 @blp.route("/invitations", methods=["GET"])

@@ -17,7 +17,9 @@ from server.models import ParticipantRole, Party, Review, ReviewState, Role, Use
 from server.passwords import check_password_rules
 from server.permissions import fits_party, organises, organising_parties
 from server.services import audit
+from server.services.context import services
 from server.services.errors import Conflict, Forbidden, Invalid, NotFound
+from server.services.invitation_mail import mail_invitation
 from server.services.one_time_links import claim_link, link_url, new_token, usable_link
 from server.services.users import (
     AccountRefused,
@@ -40,10 +42,12 @@ class InvitationUnusable(Exception):
 
 @dataclass(frozen=True)
 class Issued:
-    """A new invitation, and its link: shown once, never stored."""
+    """A new invitation, and its link: shown once, never stored; mailed too, where the
+    deployment has a mail server and it took the mail."""
 
     invitation: Invitation
     url: str
+    mailed: bool = False
 
 
 def may_invite(user: User) -> bool:
@@ -134,7 +138,8 @@ def invite(user: User, email: str, party_code: str, role: str, base_url: str) ->
         user, "invitation.create", f"invitation/{invitation.id}", email=email, party=party.code
     )
     session.commit()
-    return Issued(invitation, link_url(base_url, INVITATION_PATH, token))
+    url = link_url(base_url, INVITATION_PATH, token)
+    return Issued(invitation, url, mail_invitation(services().config, invitation, url))
 
 
 def pending_invitations(user: User) -> list[Invitation]:

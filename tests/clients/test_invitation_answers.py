@@ -56,6 +56,7 @@ def test_a_malformed_link_is_refused(url: Any) -> None:
         {"email": "x" * 1000},
         {"invited_by": 3},
         {"expires_at": []},
+        {"mailed": "yes"},
     ],
 )
 def test_a_malformed_invitation_is_refused(change: dict[str, Any]) -> None:

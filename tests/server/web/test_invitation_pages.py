@@ -182,3 +182,42 @@ def test_a_head_enrols_a_second_factor_at_once(mfa_app: Flask) -> None:
     answer = invitee.post(path, {"password": PASSWORD, "password2": PASSWORD})
     assert answer.headers["Location"] == "/account/security"
     assert "/account/security" in invitee.get("/reviews").headers.get("Location", "")
+
+
+def test_inviting_and_revoking_need_the_csrf_token(app: Flask, web_world: WebWorld) -> None:
+    page = web_world.page("admin")
+    path = link_of(make(page))
+    with app.app_context():
+        invitation_id = db_session().scalar(select(Invitation.id))
+    before = written(app)
+    client = page.client
+    form = {"email": "other@kgz.example", "party": "KGZ", "role": "expert"}
+    assert client.post("/invitations", data=form).status_code == 400
+    assert client.post("/invitations", data={**form, "csrf_token": "forged"}).status_code == 400
+    assert client.post(f"/invitations/{invitation_id}/revoke").status_code == 400
+    assert written(app) == before
+    assert open_link(app, path)[1].status_code == 200
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"email": "x@kgz.example\r\nBcc: y@evil.example"},
+        {"email": "<script>@kgz.example"},
+        {"email": "x" * 3000 + "@kgz.example"},
+        {"party": "../KGZ"},
+        {"party": "KGZ\x00"},
+        {"role": "expert\x00"},
+        {"role": "x" * 3000},
+    ],
+)
+def test_hostile_invitation_forms_write_nothing(
+    app: Flask, web_world: WebWorld, form: dict[str, str]
+) -> None:
+    page = web_world.page("admin")
+    before = written(app)
+    answer = make(page, **form)
+    assert answer.status_code == 422
+    assert 'class="error"' in answer.text
+    assert "<script>@" not in answer.text
+    assert written(app) == before

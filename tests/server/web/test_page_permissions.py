@@ -70,7 +70,15 @@ def test_every_page_for_every_role(web_world: WebWorld, role: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["/", "/reviews", "/reviews/dushanbe-2017", DOC, DOC + "/redline", "/account/security-keys"],
+    [
+        "/",
+        "/reviews",
+        "/reviews/dushanbe-2017",
+        DOC,
+        DOC + "/redline",
+        "/account/security-keys",
+        "/invitations",
+    ],
 )
 def test_anonymous_is_sent_to_sign_in(web_world: WebWorld, url: str) -> None:
     answer = web_world.page(None).get(url)
@@ -247,3 +255,11 @@ def test_administration_forms_for_every_role(web_world: WebWorld, role: str) -> 
     for url, form, status in forms:
         answer = page.post(url, form)
         assert answer.status_code == (status if role == "admin" else 404), (url, role)
+
+
+@pytest.mark.parametrize("url", ["/setup/" + "A" * 43, "/invitations/" + "A" * 43])
+def test_anonymous_gets_the_link_refusal_not_the_sign_in(web_world: WebWorld, url: str) -> None:
+    """The one-time links' pages are public: an unknown link is refused there, not redirected."""
+    answer = web_world.page(None).get(url)
+    assert answer.status_code == 404
+    assert "does not work" in answer.text

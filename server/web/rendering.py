@@ -77,7 +77,7 @@ IN_WORDS: dict[str, dict[str, str]] = {
     },
     "party_kind": {
         "state": _("State"),
-        "organisation": _("organisation"),
+        "organisation": _("Organisation"),
     },
     "custody": {
         "server": _("keys held by the server"),

@@ -4,18 +4,19 @@ nothing; a disabled account really is shut out (pages and API tokens)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server.db import db_session
-from server.models import AuditEntry, MfaFactor, Party, User
+from server.models import AuditEntry, MfaFactor, Party, User, UserSession, utcnow
 from tests.server.review_fixtures import ReviewWorld
 from tests.server.web.pages import WebWorld
 from tests.support.accounts import PASSWORD
-from tests.support.second_factor import away_from_a_step_edge, enrol
+from tests.support.second_factor import away_from_a_step_edge, code_at, enrol
 
 ADMIN = "admin@peerlex.example"
 FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
@@ -98,6 +99,9 @@ def test_a_self_custody_state_gets_no_key(admin_world: WebWorld) -> None:
         ({"code": "AZE", "name": "", "kind": "state"}, 400, "1-200 characters"),
         ({"code": "AZE", "name": "A\u202eB", "kind": "state"}, 400, "1-200 characters"),
         ({"code": "AZE", "name": "x" * 201, "kind": "state"}, 400, "1-200 characters"),
+        ({"code": "AZE", "name": "A\x00B", "kind": "state"}, 400, "1-200 characters"),
+        ({"code": "AZE", "name": "x" * 5000, "kind": "state"}, 400, "1-200 characters"),
+        ({"code": "AZE\x00", "name": "x", "kind": "state"}, 400, "2-16 upper-case"),
         ({"code": "AZE", "name": "Azerbaijan", "kind": "empire"}, 400, "State or an organisation"),
         (
             {"code": "OSC2", "name": "x", "kind": "organisation", "custody": "self"},
@@ -281,3 +285,39 @@ def test_administration_speaks_russian_under_a_strict_policy(admin_world: WebWor
         assert ' style="' not in page.text
     refused = admin.post("/admin/parties", {"code": "bl", "name": "x", "kind": "state"})
     assert "Код стороны" in refused.text
+
+
+def test_an_old_sign_in_confirms_before_changing_ways_in(admin_world: WebWorld) -> None:
+    """Disabling, enabling, a role and a reset need a fresh second factor; the rest does not."""
+    app, admin = admin_world.app, admin_world.page("admin")
+    now = away_from_a_step_edge()
+    enrolled = enrol(admin_world.world["admin"], now)
+    with app.app_context():
+        then = utcnow() - timedelta(minutes=16)
+        db_session().execute(
+            update(UserSession).values(created_at=then, last_seen_at=then, verified_at=then)
+        )
+        db_session().commit()
+    uzb = user_id(app, "expert@uzb.example")
+    before = written(app)
+    for act in ("disable", "enable", "role", "reset-second-factor"):
+        refused = admin.post(f"/admin/users/{uzb}/{act}", {"role": "head"})
+        assert refused.status_code == 403, act
+        assert "need a sign-in of the last 15 minutes" in refused.text
+        assert 'action="/account/confirm?next=/admin/users"' in refused.text
+    assert written(app) == before
+    assert admin.post("/admin/parties/BLR/rename", {"name": "Belarus"}).status_code == 303
+    confirmed = admin.post(
+        "/account/confirm?next=/admin/users", {"code": code_at(enrolled.secret, now + 30)}
+    )
+    assert (confirmed.status_code, confirmed.headers["Location"]) == (303, "/admin/users")
+    assert admin.post(f"/admin/users/{uzb}/disable").status_code == 303
+
+
+def test_a_party_name_is_shown_as_text(admin_world: WebWorld) -> None:
+    admin = admin_world.page("admin")
+    name = '<script>alert(1)</script>"><b>'
+    assert admin.post("/admin/parties/BLR/rename", {"name": name}).status_code == 303
+    for url in ("/admin/parties", "/admin/users"):
+        assert "<script>alert(1)" not in admin.get(url).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in admin.get("/admin/parties").text

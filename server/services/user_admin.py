@@ -9,8 +9,18 @@ from datetime import timedelta
 from sqlalchemy import Select, func, select
 
 from server.db import db_session
-from server.models import ApiToken, Membership, MfaFactor, Party, Role, User, UserSession, utcnow
-from server.permissions import fits_party
+from server.models import (
+    ApiToken,
+    Membership,
+    MfaFactor,
+    Party,
+    Role,
+    User,
+    UserKey,
+    UserSession,
+    utcnow,
+)
+from server.permissions import fits_party, key_namespaces
 from server.services import audit
 from server.services.context import services
 from server.services.mfa import reset_second_factors
@@ -109,7 +119,23 @@ def set_role(user: User, role: str, party_code: str | None, actor: User | None) 
         session.flush()
         user.memberships.append(Membership(party=party, role=role))
     audit.record(actor, "user.role", user.email, role=role, was=before, party=party_code or "")
+    _end_keys_beyond_role(user, actor)
     session.commit()
+
+
+def _end_keys_beyond_role(user: User, actor: User | None) -> None:
+    """Revoke the account's SSH keys that now sign beyond its role (audited): those of a party it
+    left, and those whose role signed in more namespaces (a head's key of a former head)."""
+    session = db_session()
+    session.flush()
+    signs = {m.party_id: set(key_namespaces(m.role)) for m in user.memberships}
+    live = select(UserKey).where(UserKey.user_id == user.id, UserKey.valid_before.is_(None))
+    for key in session.scalars(live):
+        if set(key_namespaces(key.role)) <= signs.get(key.party_id, set()):
+            continue
+        key.valid_before = utcnow()
+        key.revoked_by_id = actor.id if actor is not None else None
+        audit.record(actor, "key.revoke", f"{key.party.code}/{key.fingerprint}", why="role")
 
 
 def set_enabled(user: User, enabled: bool, actor: User | None) -> None:

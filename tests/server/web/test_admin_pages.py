@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from tests.server.review_fixtures import ReviewWorld
 from tests.server.web.pages import WebWorld
 from tests.support.accounts import PASSWORD
 from tests.support.second_factor import away_from_a_step_edge, code_at, enrol
+from tests.support.ssh_user_keys import fingerprint_of, new_key, public_line
 
 ADMIN = "admin@peerlex.example"
 FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
@@ -321,3 +323,30 @@ def test_a_party_name_is_shown_as_text(admin_world: WebWorld) -> None:
     for url in ("/admin/parties", "/admin/users"):
         assert "<script>alert(1)" not in admin.get(url).text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in admin.get("/admin/parties").text
+
+
+def test_a_role_change_revokes_keys_that_now_sign_beyond_it(
+    admin_world: WebWorld, tmp_path: Path
+) -> None:
+    """A former head's key no longer signs approvals; an expert made head keeps theirs."""
+    app, admin, world = admin_world.app, admin_world.page("admin"), admin_world.world
+    head_private = new_key(tmp_path, "head")
+    head_key = public_line(head_private)
+    expert_key = public_line(new_key(tmp_path, "expert"))
+    assert world["head"].post("/api/v1/me/keys", json={"public_key": head_key}).status_code == 201
+    assert world["own"].post("/api/v1/me/keys", json={"public_key": expert_key}).status_code == 201
+    head, own = user_id(app, "head@blr.example"), user_id(app, "expert@blr.example")
+    assert fingerprint_of(head_private) in admin.get("/admin/parties").text
+    assert admin.post(f"/admin/users/{head}/role", {"role": "expert"}).status_code == 303
+    assert last_audit(app)[1] == "key.revoke"
+    assert admin.post(f"/admin/users/{own}/role", {"role": "head"}).status_code == 303
+    assert last_audit(app)[1] == "user.role"
+    keys = {k["owner"]: k for k in world["own"].get("/api/v1/parties/BLR/keys").json["keys"]}
+    assert keys["head@blr.example"]["valid_before"] is not None
+    assert keys["expert@blr.example"]["valid_before"] is None
+    # Moved to another party, the key of the first one ends too.
+    assert (
+        admin.post(f"/admin/users/{own}/role", {"role": "head", "party": "KGZ"}).status_code == 303
+    )
+    keys = {k["owner"]: k for k in world["peer"].get("/api/v1/parties/BLR/keys").json["keys"]}
+    assert keys["expert@blr.example"]["valid_before"] is not None

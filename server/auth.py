@@ -77,8 +77,9 @@ ENROLMENT_REQUIRED = (
     "(POST /api/v1/me/mfa/totp, then /api/v1/me/mfa/totp/confirm), or a security key on the "
     "page /account/security-keys"
 )
-# Acts that sign for a State or an organisation: with a second factor and a sign-in older than
-# STEP_UP_AFTER, they need a fresh code (X-Peerlex-Code) or a fresh sign-in.
+# Acts that sign for a State or an organisation, or give or take away a way in: with a second
+# factor and a sign-in older than STEP_UP_AFTER, they need a fresh code (X-Peerlex-Code) or a
+# fresh sign-in.
 STEP_UP_ENDPOINTS = frozenset(
     {
         "reviews.create_approval",
@@ -86,6 +87,11 @@ STEP_UP_ENDPOINTS = frozenset(
         "signing.request_approval",
         "web.approve",
         "web.build_bundle",
+        # Administration acts that change who may sign in, and how (server/web/admin_*.py).
+        "web.admin_user_role",
+        "web.admin_user_disable",
+        "web.admin_user_enable",
+        "web.admin_user_reset_factors",
     }
 )
 STEP_UP_AFTER = timedelta(minutes=15)

@@ -14,6 +14,7 @@ from flask import Flask
 from repo_store.errors import LegacyLayout
 from repo_store.store import check_layout
 from server import (
+    cli_accounts,
     cli_audit,
     cli_db,
     cli_ops,
@@ -27,12 +28,12 @@ from server.data_dir import has_master_key, prepare_data_dir
 from server.models import Custody, PartyKind
 from server.passwords import WeakPassword, check_password_rules
 from server.services.context import services
+from server.services.party_admin import create_party
 from server.services.users import (
     ADMIN,
     USER_ROLES,
     AccountRefused,
     InvalidAccountField,
-    add_party,
     add_user,
     check_party_fields,
     check_user_fields,
@@ -155,7 +156,7 @@ def party_add(ctx: click.Context, code: str, name: str, kind: str, custody: str)
     app = _app(ctx)
     with app.app_context():
         try:
-            add_party(code, name, kind, custody)
+            create_party(code, name, kind, custody, None)
         except AccountRefused as exc:
             raise click.ClickException(str(exc)) from exc
         if custody == Custody.SELF:
@@ -286,6 +287,7 @@ keys_admin.register(main, _app)
 custody_admin.register(party, _app)
 mfa_admin.register(user, _app)
 cli_ops.register(main, _app)
+cli_accounts.register(main, _app)
 cli_db.register(main, _app)
 cli_audit.register(main, _app)
 cli_setup.register(main, _app)

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from sqlalchemy import select
 
-from server.db import db_session
-from server.models import User
-from server.services.mfa import reset_second_factors
+from server.services.user_admin import NoSuchUser, find_user, reset_factors
 from server.services.users import normalise_email
 
 
@@ -24,10 +21,11 @@ def register(user_group: click.Group, app_for: Any) -> None:
         API tokens (audited). Someone who must hold a factor then enrols a new one first."""
         email = normalise_email(email)
         with app_for(ctx).app_context():
-            found = db_session().scalar(select(User).where(User.email == email))
-            if found is None:
-                raise click.ClickException(f"no user {email}")
-            removed = reset_second_factors(found, "peerlex-server user reset-mfa")
+            try:
+                found = find_user(email)
+            except NoSuchUser as exc:
+                raise click.ClickException(str(exc)) from exc
+            removed = reset_factors(found, None, "peerlex-server user reset-mfa")
         click.echo(
             f"second factors of {email} reset ({removed} removed); "
             "their sessions and API tokens are ended"

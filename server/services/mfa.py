@@ -285,14 +285,15 @@ def remove_factor(user: User, factor_id: int, code: str) -> None:
     session.commit()
 
 
-def reset_second_factors(user: User, operator: str) -> int:
+def reset_second_factors(user: User, operator: str, actor: User | None = None) -> int:
     """Remove all the user's factors and recovery codes and end their sessions and tokens
-    (audited): what an administrator does for someone who lost their authenticator."""
+    (audited, as done by actor; None: the server's command line): what an administrator does
+    for someone who lost their authenticator."""
     session = db_session()
     removed = session.execute(delete(MfaFactor).where(MfaFactor.user_id == user.id))
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     end_every_session(user)
     count = int(getattr(removed, "rowcount", 0) or 0)
-    audit.record(None, "mfa.reset", user.email, factors=count, by=operator)
+    audit.record(actor, "mfa.reset", user.email, factors=count, by=operator)
     session.commit()
     return count

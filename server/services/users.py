@@ -14,15 +14,21 @@ from server.db import db_session
 from server.models import Custody, Membership, Party, PartyKind, Role, User
 from server.passwords import hash_password
 from server.permissions import fits_party
+from server.services import audit
 from server.services.context import services
 
 # A deployment administrator belongs to no party; every other role is a membership.
 ADMIN = "admin"
 USER_ROLES = (*(role.value for role in Role), ADMIN)
+MAX_PARTY_NAME = 200  # the column's width
 
 
 class AccountRefused(ValueError):
     """A party or user cannot be added as asked (it exists, or does not fit what exists)."""
+
+
+class PartyExists(AccountRefused):
+    """A party with this code exists already."""
 
 
 class InvalidAccountField(AccountRefused):
@@ -48,7 +54,7 @@ def check_party_fields(code: str, name: str, kind: str, custody: str = Custody.S
         raise InvalidAccountField("code", message) from exc
     if code == DEPLOYMENT_PARTY:
         raise InvalidAccountField("code", f"{code} is reserved for the deployment's own key")
-    _single_line("name", name)
+    check_party_name(name)
     if kind not in {k.value for k in PartyKind}:
         raise InvalidAccountField("kind", f"a party is a {' or an '.join(PartyKind)}")
     if custody not in {c.value for c in Custody}:
@@ -56,6 +62,13 @@ def check_party_fields(code: str, name: str, kind: str, custody: str = Custody.S
     # An organisation signs final bundles with a key the server holds (docs/decisions.md).
     if custody == Custody.SELF and kind == PartyKind.ORGANISATION:
         raise InvalidAccountField("custody", "only a State holds its own keys")
+
+
+def check_party_name(name: str) -> None:
+    """Refuse an empty, overlong or multi-line party name."""
+    if not name.strip() or len(name) > MAX_PARTY_NAME:
+        raise InvalidAccountField("name", f"a party's name has 1-{MAX_PARTY_NAME} characters")
+    _single_line("name", name)
 
 
 def normalise_email(email: str) -> str:
@@ -73,23 +86,35 @@ def check_user_fields(email: str, name: str, role: str) -> None:
         raise InvalidAccountField("role", f"a role is one of {', '.join(USER_ROLES)}")
 
 
-def add_party(code: str, name: str, kind: str, custody: str = Custody.SERVER) -> Party:
+def add_party(
+    code: str,
+    name: str,
+    kind: str,
+    custody: str = Custody.SERVER,
+    *,
+    audited: bool = False,
+    actor: User | None = None,
+) -> Party:
     """Add a party with its repository, and commit; a custodial one also gets its keys.
 
-    Runs in an app context. Keys already on disk for code (a party added before and lost from
-    the database) are kept, so that what they signed still verifies. A self-custody party gets
-    no key at all: its people register their own SSH keys and age recipients.
+    Runs in an app context; when audited (party_admin.create_party), recorded as done by actor
+    (None: the server's command line). Keys
+    already on disk for code (a party added before and lost from the database) are kept, so
+    that what they signed still verifies. A self-custody party gets no key at all: its people
+    register their own SSH keys and age recipients.
     """
     check_party_fields(code, name, kind, custody)
     session = db_session()
     if session.scalar(select(Party).where(Party.code == code)) is not None:
-        raise AccountRefused(f"party {code} exists already")
+        raise PartyExists(f"party {code} exists already")
     found = services()
     if custody == Custody.SERVER and not found.keys.has_keys(code):
         found.keys.create(code)
     found.store.create_repository(code)
     party = Party(code=code, name=name, kind=kind, custody=custody)
     session.add(party)
+    if audited:
+        audit.record(actor, "party.add", code, name=name, kind=kind, custody=str(custody))
     session.commit()
     return party
 

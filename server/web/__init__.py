@@ -9,6 +9,8 @@ from flask_babel import Babel
 
 # Each page module adds its routes to the one blueprint when imported.
 from server.web import (  # noqa: F401
+    admin_pages,
+    admin_user_pages,
     authoring_pages,
     comment_forms,
     desk_pages,

@@ -77,7 +77,16 @@ IN_WORDS: dict[str, dict[str, str]] = {
         "totp": _("authenticator app"),
         "webauthn": _("security key"),
     },
+    "party_kind": {
+        "state": _("State"),
+        "organisation": _("Organisation"),
+    },
+    "custody": {
+        "server": _("keys held by the server"),
+        "self": _("holds its own keys"),
+    },
     "user_role": {
+        "admin": _("administrator"),
         "expert": _("expert"),
         "head": _("head of delegation"),
         "organiser": _("organiser"),

@@ -155,8 +155,15 @@ def _confirm_page(
 
 @bp.errorhandler(StepUpRequired)
 def _confirm_first(_error: StepUpRequired) -> Any:
-    """Approving or building a bundle on a sign-in older than 15 minutes: the confirm form,
-    which comes back to the review page."""
+    """Approving, building a bundle or an administration act on a sign-in older than 15
+    minutes: the confirm form, which comes back to the review or the users page."""
+    if (request.endpoint or "").startswith("web.admin_"):
+        back: str | None = url_for("web.admin_users")
+        reason = gettext(
+            "Changing a role, disabling or enabling an account and resetting second factors "
+            "need a sign-in of the last 15 minutes. Confirm it is you, then do it again."
+        )
+        return _confirm_page(back, reason, status=403)
     rid = (request.view_args or {}).get("rid")
     back = url_for("web.review_page", rid=rid) if isinstance(rid, str) else None
     reason = gettext(

@@ -7,7 +7,10 @@ import re
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from server.db import db_session
+from server.models import User
 from tests.server.review_fixtures import LAW_V3
 from tests.server.web.pages import DOC, Page, WebWorld, csrf_of, links_to
 
@@ -52,6 +55,9 @@ PAGES = [
     ("/invitations/" + "A" * 43, ()),
     # Organisers open reviews; the page's address is no review's.
     ("/reviews/new", ORGANISERS),
+    # Administration: the administrators' alone.
+    ("/admin/parties", ("admin",)),
+    ("/admin/users", ("admin",)),
 ]
 
 
@@ -263,6 +269,27 @@ def test_desk_forms_for_every_role(web_world: WebWorld, role: str) -> None:
     # Building the bundle of an open review: the organiser is told to move it on first.
     expected = 409 if role == "organiser" else 403 if role in PARTICIPANTS else 404
     assert page.post(desk + "/bundle").status_code == expected, role
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_administration_forms_for_every_role(web_world: WebWorld, role: str) -> None:
+    """Only an administrator reaches the administration forms; everyone else finds nothing."""
+    page = web_world.page(role)
+    with web_world.app.app_context():
+        ids = {email: id_ for email, id_ in db_session().execute(select(User.email, User.id))}
+    admin, observer = ids["admin@peerlex.example"], ids["observer@goe.example"]
+    forms = [
+        ("/admin/parties", {"code": "bad", "name": "x", "kind": "state"}, 400),
+        ("/admin/parties/BLR/rename", {"name": ""}, 400),
+        (f"/admin/users/{observer}/role", {"role": "boss"}, 400),
+        (f"/admin/users/{admin}/disable", {}, 409),
+        (f"/admin/users/{observer}/enable", {}, 303),
+        (f"/admin/users/{observer}/reset-second-factor", {}, 303),
+        (f"/admin/users/{observer}/end-sessions", {}, 303),
+    ]
+    for url, form, status in forms:
+        answer = page.post(url, form)
+        assert answer.status_code == (status if role == "admin" else 404), (url, role)
 
 
 @pytest.mark.parametrize("url", ["/setup/" + "A" * 43, "/invitations/" + "A" * 43])

@@ -30,6 +30,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
 
+
 def test_first_start_then_invitations_in_a_browser(tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     env = fresh_data_env(tmp_path)

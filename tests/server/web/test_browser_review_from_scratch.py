@@ -198,6 +198,11 @@ def test_a_review_run_from_the_browser_from_a_fresh_data_directory(tmp_path: Pat
         assert delegate.locator("h1").inner_text() == "Export control laws, Bishkek 2027"
         assert delegate.locator("#desk").count() == 0
         shot(delegate, "63-delegate-sees-the-review-ru")
+
+        # On the desk, Kyrgyzstan's invitation is no longer pending; the others still are.
+        organiser.goto(url + "/reviews/bishkek-2027")
+        assert "expert@kgz.gov.example" not in organiser.locator("#desk-KGZ").inner_text()
+        assert "expert@tjk.gov.example" in organiser.locator("#desk-TJK").inner_text()
         browser.close()
 
     assert problems == [], problems

@@ -154,6 +154,12 @@ def test_a_review_run_from_the_browser_from_a_fresh_data_directory(tmp_path: Pat
         organiser.fill("#title", "Export control laws, Bishkek 2027")
         for code in STATES:
             organiser.check(f"input[name=states][value={code}]")
+        # Its own organisation is always an organiser, so it is shown ticked and fixed, and
+        # with no other organisation there is no observer to choose.
+        own = organiser.locator("input[name=organisers][value=UNRCPD]")
+        assert own.is_checked() and own.is_disabled()
+        assert organiser.locator("input[name=observers]").count() == 0
+        assert "No other organisation is registered yet" in organiser.locator("main").inner_text()
         shot(organiser, "57-new-review-en")
         organiser.click("main form.new-review button[type=submit]")
         organiser.wait_for_url("**/reviews/bishkek-2027#desk")

@@ -157,7 +157,8 @@ def test_a_review_run_from_the_browser_from_a_fresh_data_directory(tmp_path: Pat
         # Its own organisation is always an organiser, so it is shown ticked and fixed, and
         # with no other organisation there is no observer to choose.
         own = organiser.locator("input[name=organisers][value=UNRCPD]")
-        assert own.is_checked() and own.is_disabled()
+        assert own.is_checked()
+        assert own.is_disabled()
         assert organiser.locator("input[name=observers]").count() == 0
         assert "No other organisation is registered yet" in organiser.locator("main").inner_text()
         shot(organiser, "57-new-review-en")

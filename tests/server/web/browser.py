@@ -4,6 +4,9 @@ served by a `peerlex-server run` process of its own."""
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +29,35 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+# The set-up link `peerlex-server init` prints on its own line, for the default host and port.
+SETUP_LINE = re.compile(r"^http://localhost:8000(/setup/[\w-]{43})$", re.MULTILINE)
+
+
+def fresh_data_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a deployment whose data directory is new, under tmp_path, where
+    heads, organisers and administrators must hold a second factor."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEX_")}
+    env.update(
+        PEERLEX_DATA=str(tmp_path / "data"),
+        PEERLEX_INSECURE_COOKIES="1",
+        PEERLEX_SCRYPT_N=str(TEST_SCRYPT_N),
+        PEERLEX_REQUIRE_MFA="roles",
+    )
+    return env
+
+
+def server_cli(env: dict[str, str], *args: str) -> str:
+    """Run `peerlex-server ARGS` in env; its standard output, once it succeeded."""
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 @contextmanager

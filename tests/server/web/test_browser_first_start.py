@@ -4,16 +4,21 @@ accepts and is signed in; used links answer a page that says so."""
 
 from __future__ import annotations
 
-import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.server.web.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from tests.support.accounts import PASSWORD, TEST_SCRYPT_N
+from tests.server.web.browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SETUP_LINE,
+    fresh_data_env,
+    server_cli,
+)
+from tests.support.accounts import PASSWORD
 from tests.support.live_server import serving
 from tests.support.second_factor import away_from_a_step_edge, code_at
 
@@ -25,41 +30,15 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
 
-SETUP_LINE = re.compile(r"^http://localhost:8000(/setup/[\w-]{43})$", re.MULTILINE)
-
-
-def _server_cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def _fresh(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEX_")}
-    env.update(
-        PEERLEX_DATA=str(tmp_path / "data"),
-        PEERLEX_INSECURE_COOKIES="1",
-        PEERLEX_SCRYPT_N=str(TEST_SCRYPT_N),
-        PEERLEX_REQUIRE_MFA="roles",
-    )
-    return env
-
 
 def test_first_start_then_invitations_in_a_browser(tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    env = _fresh(tmp_path)
-    printed = SETUP_LINE.findall(_server_cli(env, "init"))
+    env = fresh_data_env(tmp_path)
+    printed = SETUP_LINE.findall(server_cli(env, "init"))
     assert len(printed) == 1
     setup_path = printed[0]
-    _server_cli(env, "party", "add", "KGZ", "--name", "Kyrgyz Republic", "--kind", "state")
-    _server_cli(
+    server_cli(env, "party", "add", "KGZ", "--name", "Kyrgyz Republic", "--kind", "state")
+    server_cli(
         env, "party", "add", "UNRCPD", "--name", "UNODA Regional Centre", "--kind", "organisation"
     )
     problems: list[str] = []

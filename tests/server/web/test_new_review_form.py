@@ -48,9 +48,12 @@ def test_the_form_offers_the_parties_that_exist(web_world: WebWorld) -> None:
     for code in ("BLR", "KGZ", "TJK", "UZB"):
         assert f'name="states" value="{code}"' in form.text
         assert f'name="organisers" value="{code}"' not in form.text
-    for code in ("UNRCPD", "OSCE", "GOE"):
-        assert f'name="organisers" value="{code}"' in form.text
+    for code in ("OSCE", "GOE"):
+        assert f'name="organisers" value="{code}">' in form.text
         assert f'name="observers" value="{code}"' in form.text
+    # The opener's own organisation: an organiser always (ticked, fixed), never an observer.
+    assert 'name="organisers" value="UNRCPD" checked disabled>' in form.text
+    assert 'name="observers" value="UNRCPD"' not in form.text
     assert "Your organisation, UNRCPD, is always among the organisers." in form.text
     assert f'href="{NEW}"' not in web_world.page("own").get("/reviews").text
 

@@ -271,6 +271,7 @@ def test_desk_forms_for_every_role(web_world: WebWorld, role: str) -> None:
     assert page.post(desk + "/bundle").status_code == expected, role
 
 
+@pytest.mark.parametrize("role", ROLES)
 def test_administration_forms_for_every_role(web_world: WebWorld, role: str) -> None:
     """Only an administrator reaches the administration forms; everyone else finds nothing."""
     page = web_world.page(role)
@@ -347,3 +348,32 @@ def test_the_document_page_offers_authoring_to_owners_only(web_world: WebWorld, 
     assert (DOC + "/shares" in answer.text) == (role in OWNERS)
     docx = links_to(API_DOC, answer.text, "docx")
     assert docx == {"version": web_world.versions[2], "format": "docx"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_moving_a_review_on_for_every_role(web_world: WebWorld, role: str) -> None:
+    """The review's organisers move it to agreement; its other participants see the review
+    but may not (403); anyone else, an administrator included, does not see it (404)."""
+    answer = web_world.page(role).post("/reviews/dushanbe-2017/state", {"state": "agreement"})
+    expected = 302 if role == "organiser" else 403 if role in PARTICIPANTS else 404
+    assert answer.status_code == expected, role
+
+
+@pytest.mark.parametrize("role", [None, *ROLES])
+def test_the_one_time_link_forms_refuse_an_unknown_link_to_everyone(
+    web_world: WebWorld, role: str | None
+) -> None:
+    """Submitting the set-up or invitation form of a link that does not exist is refused with
+    the page that says so, signed in or not, and makes no account."""
+    page = web_world.page(role)
+    if role is None:
+        page.token = csrf_of(page.get("/sign-in").text)
+    with web_world.app.app_context():
+        accounts = db_session().execute(select(User.id)).all()
+    form = {"email": "taker@kgz.example", "password": "x" * 16, "password2": "x" * 16}
+    for url in ("/setup/" + "A" * 43, "/invitations/" + "A" * 43):
+        answer = page.post(url, form)
+        assert answer.status_code == 404, (url, role)
+        assert "does not work" in answer.text, (url, role)
+    with web_world.app.app_context():
+        assert db_session().execute(select(User.id)).all() == accounts

@@ -179,3 +179,19 @@ def test_the_form_needs_its_csrf_token(web_world: WebWorld) -> None:
     before = refs(web_world)
     assert create(own).status_code == 400
     assert refs(web_world) == before
+
+
+def test_the_form_and_its_refusals_speak_russian(web_world: WebWorld) -> None:
+    own = web_world.page("own")
+    russian = {"Accept-Language": "ru"}
+    page = own.get(REVIEW, headers=russian).text
+    assert "Новый документ BLR" in page
+    assert "Создать документ" in page
+    answer = own.post(
+        NEW,
+        {"slug": "export-law", "title": "Т", "kind": "law", "language": "ru", "message": "м"},
+        headers=russian,
+    )
+    assert answer.status_code == 409
+    assert "У BLR уже есть документ с именем export-law" in answer.text
+    assert "Ничего не записано." in answer.text

@@ -16,6 +16,7 @@ from server.web import (  # noqa: F401
     desk_pages,
     document_pages,
     invitation_pages,
+    new_document_pages,
     new_review_page,
     redline_page,
     review_pages,

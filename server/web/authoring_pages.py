@@ -5,7 +5,7 @@ services as the API's PUT, so a page and the API save exactly alike."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import (
@@ -48,11 +48,13 @@ FORM_REFUSALS: tuple[type[Exception], ...] = (DomainError, *STORAGE_ERRORS)
 class Upload:
     """What the upload form sent, read and checked at the edge."""
 
-    base: str
+    base: str | None  # None: a new document
     message: str
     name: str
     kind: str  # "text" or "docx"
     body: bytes
+    # A new document's title, kind and language; an update keeps the document's own.
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 def require_author(user: User, party: str) -> None:
@@ -62,13 +64,16 @@ def require_author(user: User, party: str) -> None:
         raise Forbidden(gettext("Only the State's own experts and heads write its documents."))
 
 
-def _read_upload() -> Upload:
-    base = request.form.get("base", "").strip()
+def read_message() -> str:
+    """The form's message, with the browser's line endings made plain; refused when empty."""
     message = request.form.get("message", "").replace("\r\n", "\n").strip()
-    if not SHA.fullmatch(base):
-        raise UploadRefused(gettext("The form names no version to base the new one on."))
     if not message:
         raise UploadRefused(gettext("Write a message saying what changed."))
+    return message
+
+
+def read_file() -> tuple[str, str, bytes]:
+    """The form's file: its name, its kind ("text" or "docx") and its bytes, within the limit."""
     file = request.files.get("file")
     if not isinstance(file, FileStorage) or not file.filename:
         raise UploadRefused(gettext("Choose a file: .docx, .md or .txt."))
@@ -79,14 +84,35 @@ def _read_upload() -> Upload:
         raise UploadRefused(gettext("The file is larger than %(n)s bytes.", n=limit), status=413)
     if not body:
         raise UploadRefused(gettext("The file is empty."))
-    return Upload(base, message, file.filename, kind, body)
+    return file.filename, kind, body
 
 
-def _save(user: User, party: str, slug: str, upload: Upload) -> str:
-    """Save the upload as a new version on its base; answer the new version's id."""
+def _read_upload() -> Upload:
+    base = request.form.get("base", "").strip()
+    if not SHA.fullmatch(base):
+        raise UploadRefused(gettext("The form names no version to base the new one on."))
+    message = read_message()
+    return Upload(base, message, *read_file())
+
+
+def form_refusal(exc: Exception) -> tuple[str, int]:
+    """A service's refusal as the reason shown beside the form and the page's status; any
+    refusal a form cannot correct is raised again, to be an error page."""
+    found = domain_error(exc)
+    status = status_of(found)
+    if status not in (400, 409, 413, 415, 422):
+        raise exc
+    return word_refusal_text(found) or found.detail, status
+
+
+def save_upload(user: User, party: str, slug: str, upload: Upload) -> str:
+    """Save the upload as a new version on its base (none: a new document); answer the new
+    version's id."""
     if upload.kind == "docx":
         return _save_docx(user, party, slug, upload)
-    data = {"content": text_of_upload(upload.body), "message": upload.message, "base": upload.base}
+    data = {"content": text_of_upload(upload.body), "message": upload.message, **upload.metadata}
+    if upload.base is not None:
+        data["base"] = upload.base
     try:
         loaded = DocumentPutSchema().load(data)
     except ValidationError as exc:
@@ -97,7 +123,9 @@ def _save(user: User, party: str, slug: str, upload: Upload) -> str:
 
 def _save_docx(user: User, party: str, slug: str, upload: Upload) -> str:
     """The API's Word import (PUT with a .docx body): converted, the original kept encrypted."""
-    fields = {"message": upload.message, "base": upload.base, "name": upload.name}
+    fields = {"message": upload.message, "name": upload.name, **upload.metadata}
+    if upload.base is not None:
+        fields["base"] = upload.base
     try:
         query = DocxImportQuerySchema().load(fields)
     except ValidationError as exc:
@@ -115,17 +143,13 @@ def upload_version(rid: str, party: str, slug: str) -> Any:
     message = request.form.get("message", "")
     try:
         upload = _read_upload()
-        version = _save(user, party, slug, upload)
+        version = save_upload(user, party, slug, upload)
     except UploadRefused as exc:
         return _refused(user, review, party, slug, base, message, exc.detail, exc.status)
     except StaleVersion as exc:
         return _stale(user, review, party, slug, base, message, exc.head)
     except FORM_REFUSALS as exc:
-        found = domain_error(exc)
-        status = status_of(found)
-        if status not in (400, 409, 413, 415, 422):
-            raise
-        detail = word_refusal_text(found) or found.detail
+        detail, status = form_refusal(exc)
         return _refused(user, review, party, slug, base, message, detail, status)
     if version == upload.base:
         flash(gettext("The file is the same as the version shown: nothing was saved."))

@@ -24,10 +24,15 @@ from server.payloads import (
     review_payload,
     share_payload,
 )
-from server.permissions import find_review, heads_of, organiser_party, organising_parties
-from server.schemas import (
-    ApprovalCreateSchema,
+from server.permissions import (
+    can_write_for,
+    find_review,
+    heads_of,
+    organiser_party,
+    organising_parties,
+    takes_part_as_state,
 )
+from server.schemas import DOCUMENT_KINDS, ApprovalCreateSchema
 from server.services import approvals, bundles, comments, documents, reviews
 from server.services.bundle_readme import readme_text
 from server.services.users import list_parties
@@ -109,6 +114,13 @@ def show_review(rid: str, status: int = 200, **answer: Any) -> Any:
         review=review_payload(review),
         names={p.code: p.name for p in parties},
         own_keys={p.code for p in parties if p.holds_own_keys},
+        # The States taking part whose experts or heads the user is, who may start documents.
+        authors_for=[
+            p.code
+            for p in parties
+            if takes_part_as_state(review, p.code) and can_write_for(user, p.code)
+        ],
+        document_kinds=DOCUMENT_KINDS,
         by_state=dict(sorted(by_state.items())),
         open_total=len(open_threads),
         approvals=standing,

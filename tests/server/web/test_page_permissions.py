@@ -326,6 +326,41 @@ def test_uploading_a_version_is_for_the_states_own_people(web_world: WebWorld, r
 
 
 @pytest.mark.parametrize("role", ROLES)
+def test_starting_a_document_is_for_the_states_own_people(web_world: WebWorld, role: str) -> None:
+    """Owners create it (303 to its page), other participants see the review but may not
+    (403), the rest do not see the review (404); only the owners' answer writes anything."""
+    page = web_world.page(role)
+    form = {
+        "slug": "new-law",
+        "title": "Новый закон",
+        "kind": "law",
+        "language": "ru",
+        "message": "Первый проект",
+        "share": "on",
+        "file": (io.BytesIO("Статья 1. Новая.\n".encode()), "new-law.md"),
+    }
+    answer = page.post(
+        "/reviews/dushanbe-2017/states/BLR/documents", form, content_type="multipart/form-data"
+    )
+    assert answer.status_code == (303 if role in OWNERS else 403 if role in PARTICIPANTS else 404)
+    created = web_world.world["own"].get("/api/v1/parties/BLR/documents/new-law")
+    assert created.status_code == (200 if role in OWNERS else 404), role
+    shares = web_world.world["own"].get("/api/v1/reviews/dushanbe-2017/shares").json
+    assert ("new-law" in {s["slug"] for s in shares}) == (role in OWNERS)
+    offered = (
+        "/reviews/dushanbe-2017/states/BLR/documents" in page.get("/reviews/dushanbe-2017").text
+    )
+    assert offered == (role in OWNERS)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_a_state_not_taking_part_has_no_new_document_form(web_world: WebWorld, role: str) -> None:
+    """UZB's repository exists but UZB is no State of the review: not found for everyone."""
+    answer = web_world.page(role).post("/reviews/dushanbe-2017/states/UZB/documents", {"slug": "x"})
+    assert answer.status_code == 404
+
+
+@pytest.mark.parametrize("role", ROLES)
 def test_sharing_from_the_document_page_is_for_the_states_own_people(
     web_world: WebWorld, role: str
 ) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from repo_store.names import PARTY_CODE
 from server.db import db_session
 from server.link_models import Invitation
 from server.model_base import ID_MAX, utcnow
@@ -107,7 +108,13 @@ def invite(user: User, email: str, party_code: str, role: str, base_url: str) ->
     except InvalidAccountField as exc:
         raise _invalid(exc.field, str(exc)) from exc
     session = db_session()
-    party = session.scalar(select(Party).where(Party.code == party_code))
+    # A malformed code names no party, and never reaches the database (PostgreSQL refuses a
+    # NUL byte in a text parameter with an error, not an empty answer).
+    party = (
+        session.scalar(select(Party).where(Party.code == party_code))
+        if PARTY_CODE.fullmatch(party_code)
+        else None
+    )
     if party is None:
         raise _invalid("party", f"no party {party_code}")
     if not user.is_admin:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Select, func, select
 
+from repo_store.names import PARTY_CODE
 from server.db import db_session
 from server.models import (
     ApiToken,
@@ -107,7 +108,12 @@ def set_role(user: User, role: str, party_code: str | None, actor: User | None) 
         code = party_code or (codes[0] if len(codes) == 1 else "")
         if not code:
             raise InvalidAccountField("party", f"name the party the {role} belongs to")
-        party = session.scalar(select(Party).where(Party.code == code))
+        # A malformed code names no party and is not sent to the database.
+        party = (
+            session.scalar(select(Party).where(Party.code == code))
+            if PARTY_CODE.fullmatch(code)
+            else None
+        )
         if party is None:
             raise NoSuchParty(f"no party {code}")
         if not fits_party(Role(role), party):

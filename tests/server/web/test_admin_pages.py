@@ -184,6 +184,7 @@ def test_changing_a_role_is_audited(admin_world: WebWorld) -> None:
         ("expert@uzb.example", {"role": "head", "party": "ZZZ"}, 400, "no such party"),
         ("expert@uzb.example", {"role": "organiser", "party": "UZB"}, 400, "does not fit"),
         ("expert@uzb.example", {"role": "observer", "party": "-BLR"}, 400, "no such party"),
+        ("expert@uzb.example", {"role": "head", "party": "UZB\x00"}, 400, "no such party"),
         (ADMIN, {"role": "expert", "party": "UZB"}, 409, "last enabled administrator"),
         (ADMIN, {"role": "expert"}, 400, "Choose the party"),
     ],
